@@ -16,6 +16,8 @@ export interface ConsumedRecord extends TopicPartition {
   /** Event time in epoch ms (Kafka record timestamp). */
   timestamp: number
   headers?: Record<string, string>
+  /** A null value (delete marker in compacted/changelog topics); `value` is then ''. */
+  tombstone?: true
 }
 
 export interface ProducedRecord {

@@ -1,0 +1,508 @@
+import { StreamsError } from '../common/errors.ts'
+import { createLogger } from '../common/log.ts'
+import { deadLetterTopic } from '../common/topics.ts'
+import { LevelKeyValueStore } from '../state/kv-store.ts'
+import { changelogTopic } from '../state/stores.ts'
+import type {
+  KeyValue,
+  ReadOnlyKeyValueStore,
+  ReadOnlyStore,
+  ReadOnlyWindowStore,
+  WindowEntry,
+} from '../state/types.ts'
+import type { LevelWindowStore } from '../state/window-store.ts'
+import { engineMetrics } from './metrics.ts'
+import { StreamTask } from './task.ts'
+import { resolveTopic, type Subtopology, type Topology, type TopologyDescription } from './topology.ts'
+import type { Consumer, Producer, TopicPartition, TopicSpec, Transport } from './transport.ts'
+
+// Runs a topology: one consumer (group = applicationId) over every source topic, one task per
+// (sub-topology, input partition), created on assignment and closed on revocation.
+//
+// Checkpoint order (at-least-once), every commitIntervalMs and on close/revoke:
+//   1. flush sinks        — outputs buffered by the tasks (sinks, repartition, dead letters)
+//   2. produce changelog  — one record per key written since the last commit
+//   3. flush producer     — 1 and 2 go in one send, which resolves once they are durable
+//   4. commit offsets     — only now is the input marked consumed
+//   5. flush local state  — staged store writes into LevelDB, then the `.checkpoint` file with
+//                           the changelog offsets the local state includes
+// A crash before 4 replays the input (duplicates downstream, never loss); a crash between 4 and
+// 5 leaves the local state behind the changelog, which the restore replays from the old
+// checkpoint (writes are idempotent: last value per key wins).
+
+export interface StreamsOptions {
+  applicationId: string
+  transport: Transport
+  /** Local state: `<stateDir>/<applicationId>/<taskId>/<store>/` (LevelDB) + `.checkpoint`. */
+  stateDir: string
+  commitIntervalMs?: number
+  maxPollRecords?: number
+  /** Max wait of one poll; also bounds wall-clock punctuation latency. */
+  pollMs?: number
+  /** Where to start on input partitions with no committed offset (default earliest). */
+  from?: 'earliest' | 'latest'
+  restoreTimeoutMs?: number
+  /** A processor throwing: stop the engine (default, as Kafka Streams) or dead-letter the record. */
+  processingErrors?: 'fail' | 'dead-letter'
+  /** Flush outputs early when this many are buffered (they are committed at the next commit). */
+  maxBufferedRecords?: number
+  /** Partitions for sink topics this engine creates when missing (default: the task count). */
+  sinkPartitions?: number
+}
+
+export type StreamsState = 'created' | 'starting' | 'running' | 'closing' | 'closed' | 'error'
+
+export class KafkaStreams {
+  readonly topology: Topology
+  readonly applicationId: string
+  private readonly opts: Required<Omit<StreamsOptions, 'sinkPartitions'>> & { sinkPartitions?: number }
+  private readonly log
+  private readonly subs: Subtopology[]
+  private readonly subByTopic = new Map<string, Subtopology>()
+  private readonly tasks = new Map<string, StreamTask>()
+  private consumer: Consumer | undefined
+  private producer: Producer | undefined
+  private loop: Promise<void> | undefined
+  private lastCommit = Date.now()
+  private lastLag = 0
+  private commitRequests: (() => void)[] = []
+  private iterationWaiters: (() => void)[] = []
+  private _state: StreamsState = 'created'
+  private _error: Error | undefined
+
+  constructor(topology: Topology, options: StreamsOptions) {
+    topology.validate()
+    this.topology = topology
+    this.applicationId = options.applicationId
+    this.opts = {
+      commitIntervalMs: 1000,
+      maxPollRecords: 10_000,
+      pollMs: 100,
+      from: 'earliest',
+      restoreTimeoutMs: 300_000,
+      processingErrors: 'fail',
+      maxBufferedRecords: 100_000,
+      ...options,
+    }
+    this.log = createLogger('engine').child(options.applicationId)
+    this.subs = topology.subtopologies()
+    for (const s of this.subs)
+      for (const t of s.sourceTopics) this.subByTopic.set(resolveTopic(this.applicationId, t), s)
+  }
+
+  get state(): StreamsState {
+    return this._state
+  }
+
+  /** The error that stopped the engine, if any. */
+  get error(): Error | undefined {
+    return this._error
+  }
+
+  describe(): TopologyDescription {
+    return this.topology.describe(this.applicationId)
+  }
+
+  /** Creates internal topics, subscribes, restores the first assignment's stores, starts processing. */
+  async start(): Promise<void> {
+    if (this._state !== 'created')
+      throw new StreamsError('ENGINE', 'INVALID_STATE', `cannot start: ${this._state}`)
+    this._state = 'starting'
+    try {
+      await this.createTopics()
+      this.producer = this.opts.transport.producer()
+      this.consumer = await this.opts.transport.consumer({
+        groupId: this.applicationId,
+        topics: [...this.subByTopic.keys()],
+        from: this.opts.from,
+        onAssign: (tps) => this.onAssign(tps),
+        onRevoke: (tps) => this.onRevoke(tps),
+      })
+      this._state = 'running'
+      this.loop = this.run()
+    } catch (err) {
+      this._state = 'error'
+      this._error = err as Error
+      throw err
+    }
+  }
+
+  private async createTopics(): Promise<void> {
+    const t = this.opts.transport
+    const app = this.applicationId
+    const partitionsOf = new Map<Subtopology, number>()
+    // External sources must exist; internal topics take their upstream's partition count.
+    const pending = [...this.subs]
+    for (let guard = 0; pending.length > 0 && guard < 100; guard++) {
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const sub = pending[i]!
+        let n = 0
+        let ready = true
+        for (const ref of sub.sourceTopics) {
+          if (ref.internal) {
+            const upstream = this.subs.find((s) =>
+              s.sinkTopics.some((x) => x.internal && x.name === ref.name),
+            )
+            const un = upstream && partitionsOf.get(upstream)
+            if (un === undefined) ready = false
+            else n = Math.max(n, un)
+          } else {
+            const p = await t.partitions(ref.name)
+            if (p === undefined)
+              throw new StreamsError(
+                'ENGINE',
+                'MISSING_SOURCE_TOPIC',
+                `source topic "${ref.name}" does not exist`,
+              )
+            if (n && p !== n && sub.stores.length > 0)
+              throw new StreamsError(
+                'ENGINE',
+                'COPARTITIONING',
+                `sources of sub-topology ${sub.id} differ in partitions`,
+              )
+            n = Math.max(n, p)
+          }
+        }
+        if (ready) {
+          partitionsOf.set(sub, n)
+          pending.splice(i, 1)
+        }
+      }
+    }
+    if (pending.length)
+      throw new StreamsError('ENGINE', 'INVALID_TOPOLOGY', 'repartition topics form a cycle')
+    const specs: TopicSpec[] = []
+    for (const sub of this.subs) {
+      const n = partitionsOf.get(sub)!
+      for (const ref of sub.sinkTopics) {
+        const name = resolveTopic(app, ref)
+        if (ref.internal) specs.push({ name, partitions: n })
+        else if ((await t.partitions(name)) === undefined)
+          specs.push({ name, partitions: this.opts.sinkPartitions ?? n })
+      }
+      for (const store of sub.stores) {
+        if (this.topology.stores.get(store)?.changelog)
+          specs.push({ name: changelogTopic(app, store), partitions: n, compacted: true })
+      }
+      for (const ref of sub.sourceTopics) {
+        const dlq = deadLetterTopic(resolveTopic(app, ref))
+        if ((await t.partitions(dlq)) === undefined) specs.push({ name: dlq, partitions: 1 })
+      }
+    }
+    const fresh: TopicSpec[] = []
+    for (const s of specs) if ((await t.partitions(s.name)) === undefined) fresh.push(s)
+    if (fresh.length) await t.createTopics(fresh)
+  }
+
+  private taskFor(tp: TopicPartition): StreamTask | undefined {
+    const sub = this.subByTopic.get(tp.topic)
+    return sub && this.tasks.get(`${sub.id}_${tp.partition}`)
+  }
+
+  private async onAssign(tps: TopicPartition[]): Promise<void> {
+    for (const tp of tps) {
+      const sub = this.subByTopic.get(tp.topic)
+      if (!sub || this.tasks.has(`${sub.id}_${tp.partition}`)) continue
+      const task = new StreamTask(this.topology, sub, tp.partition, {
+        applicationId: this.applicationId,
+        stateDir: this.opts.stateDir,
+        transport: this.opts.transport,
+        restoreTimeoutMs: this.opts.restoreTimeoutMs,
+        processingErrors: this.opts.processingErrors,
+        log: this.log,
+      })
+      await task.open()
+      this.tasks.set(task.id, task)
+    }
+    this.log.info('assigned', { tasks: [...this.tasks.keys()] })
+  }
+
+  private async onRevoke(tps: TopicPartition[]): Promise<void> {
+    const gone = new Set<StreamTask>()
+    for (const tp of tps) {
+      const task = this.taskFor(tp)
+      if (task) gone.add(task)
+    }
+    if (gone.size === 0) return
+    await this.commit()
+    for (const task of gone) {
+      await task.close()
+      this.tasks.delete(task.id)
+    }
+    this.log.info('revoked', { tasks: [...gone].map((t) => t.id) })
+  }
+
+  private async run(): Promise<void> {
+    const consumer = this.consumer!
+    const app = { app: this.applicationId }
+    try {
+      while (this._state === 'running') {
+        const records = await consumer.poll(this.opts.maxPollRecords, this.opts.pollMs)
+        if (this._state !== 'running' && records.length === 0) break
+        if (records.length > 0) {
+          const t0 = performance.now()
+          let last: StreamTask | undefined
+          let lastTopic = ''
+          let lastPartition = -1
+          for (let i = 0; i < records.length; i++) {
+            const r = records[i]!
+            if (r.topic !== lastTopic || r.partition !== lastPartition) {
+              last = this.taskFor(r)
+              lastTopic = r.topic
+              lastPartition = r.partition
+            }
+            last?.process(r)
+          }
+          engineMetrics.processLatency.observe(app, (performance.now() - t0) / 1000 / records.length)
+        }
+        const now = Date.now()
+        let buffered = 0
+        for (const task of this.tasks.values()) {
+          task.punctuate('wall-clock', now)
+          buffered += task.out.length
+        }
+        if (
+          this.commitRequests.length > 0 ||
+          now - this.lastCommit >= this.opts.commitIntervalMs ||
+          buffered >= this.opts.maxBufferedRecords
+        ) {
+          await this.commit()
+        }
+        const waiters = this.iterationWaiters
+        this.iterationWaiters = []
+        for (const w of waiters) w()
+      }
+    } catch (err) {
+      this._state = 'error'
+      this._error = err as Error
+      this.log.error('stream thread failed', { err })
+      for (const w of this.iterationWaiters) w()
+      this.iterationWaiters = []
+    }
+  }
+
+  /** The checkpoint, in the order documented at the top of this file. */
+  private async commit(): Promise<void> {
+    const requests = this.commitRequests
+    this.commitRequests = []
+    const t0 = performance.now()
+    const now = Date.now()
+    // 1 + 2: sink outputs, then changelog records, in one durable send (3).
+    const records = []
+    for (const task of this.tasks.values()) {
+      for (const r of task.out) records.push(r)
+      task.out = []
+    }
+    for (const task of this.tasks.values()) for (const r of task.changelogRecords(now)) records.push(r)
+    if (records.length > 0) await this.producer!.send(records)
+    // 4: offsets.
+    const offsets: (TopicPartition & { offset: number })[] = []
+    for (const task of this.tasks.values())
+      for (const [topic, offset] of task.positions) offsets.push({ topic, partition: task.partition, offset })
+    if (offsets.length > 0) await this.consumer!.commit(offsets)
+    // 5: local state + checkpoint.
+    for (const task of this.tasks.values()) {
+      await task.flushState()
+      task.reportMetrics()
+    }
+    this.lastCommit = Date.now()
+    engineMetrics.commitLatency.observe({ app: this.applicationId }, (performance.now() - t0) / 1000)
+    if (now - this.lastLag >= 5000) await this.reportLag(offsets)
+    for (const r of requests) r()
+  }
+
+  private async reportLag(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
+    this.lastLag = Date.now()
+    for (const o of offsets) {
+      const end = await this.opts.transport.endOffset(o)
+      engineMetrics.lag.set(
+        { app: this.applicationId, topic: o.topic, partition: String(o.partition) },
+        Math.max(0, end - o.offset),
+      )
+    }
+  }
+
+  private nextIteration(): Promise<void> {
+    return new Promise((resolve) => this.iterationWaiters.push(resolve))
+  }
+
+  private requestCommit(): Promise<void> {
+    return new Promise((resolve) => this.commitRequests.push(resolve))
+  }
+
+  private checkRunning(): void {
+    if (this._state === 'error') throw this._error ?? new StreamsError('ENGINE', 'FAILED', 'engine failed')
+    if (this._state !== 'running') throw new StreamsError('ENGINE', 'NOT_RUNNING', `engine is ${this._state}`)
+  }
+
+  /**
+   * Resolves once every assigned input partition (repartition topics included) has been
+   * processed up to its end and committed: the topology is caught up. For tests and tools.
+   */
+  async flush(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      this.checkRunning()
+      if (Date.now() > deadline)
+        throw new StreamsError('ENGINE', 'FLUSH_TIMEOUT', `not caught up in ${timeoutMs} ms`)
+      const assigned = this.consumer!.assignment()
+      if (assigned.length === 0) {
+        await this.nextIteration()
+        continue
+      }
+      let behind = false
+      for (const tp of assigned) {
+        const end = await this.opts.transport.endOffset(tp)
+        const task = this.taskFor(tp)
+        const pos = task?.positions.get(tp.topic)
+        if (pos === undefined) {
+          const committed = (await this.consumer!.committed([tp])).get(`${tp.topic}-${tp.partition}`)
+          if ((committed ?? 0) < end) behind = true
+        } else if (pos < end) behind = true
+        if (behind) break
+      }
+      if (!behind) {
+        let pending = false
+        for (const task of this.tasks.values()) if (task.out.length > 0) pending = true
+        if (!pending) {
+          await this.requestCommit()
+          // A commit can write to repartition topics: check once more.
+          let moved = false
+          for (const tp of assigned) {
+            const task = this.taskFor(tp)
+            const pos = task?.positions.get(tp.topic) ?? 0
+            if (pos < (await this.opts.transport.endOffset(tp))) moved = true
+          }
+          if (!moved) return
+          continue
+        }
+        await this.requestCommit()
+        continue
+      }
+      await this.nextIteration()
+    }
+  }
+
+  /** Stops processing, commits, closes tasks and clients (the transport stays open: it is the caller's). */
+  async close(): Promise<void> {
+    if (this._state === 'closed' || this._state === 'created') {
+      this._state = 'closed'
+      return
+    }
+    const failed = this._state === 'error'
+    this._state = 'closing'
+    await this.loop
+    try {
+      if (!failed) await this.commit()
+    } finally {
+      for (const task of this.tasks.values()) await task.close()
+      this.tasks.clear()
+      await this.consumer?.close()
+      await this.producer?.close()
+      this._state = 'closed'
+    }
+  }
+
+  // ---- interactive queries ----
+
+  private storesNamed(name: string): (LevelKeyValueStore<unknown> | LevelWindowStore<unknown>)[] {
+    const spec = this.topology.stores.get(name)
+    if (!spec) throw new StreamsError('ENGINE', 'UNKNOWN_STORE', `no store "${name}" in this topology`)
+    if (this._state !== 'running' && this._state !== 'closing')
+      throw new StreamsError(
+        'ENGINE',
+        'STORE_NOT_READY',
+        `store "${name}" is not queryable: engine is ${this._state}`,
+      )
+    const out = []
+    for (const task of [...this.tasks.values()].sort((a, b) => a.partition - b.partition)) {
+      const s = task.stores.get(name)
+      if (s) out.push(s as LevelKeyValueStore<unknown> | LevelWindowStore<unknown>)
+    }
+    return out
+  }
+
+  /** Read-only view of a store across this instance's tasks, usable while the engine runs. */
+  store<V = unknown>(name: string): ReadOnlyStore<V> {
+    const spec = this.topology.stores.get(name)
+    if (!spec) throw new StreamsError('ENGINE', 'UNKNOWN_STORE', `no store "${name}" in this topology`)
+    return spec.kind === 'kv' ? this.keyValueStore<V>(name) : this.windowStore<V>(name)
+  }
+
+  keyValueStore<V = unknown>(name: string): ReadOnlyKeyValueStore<V> {
+    const stores = () => {
+      const all = this.storesNamed(name)
+      if (all.some((s) => !(s instanceof LevelKeyValueStore)))
+        throw new StreamsError('ENGINE', 'WRONG_STORE_KIND', `store "${name}" is not a key-value store`)
+      return all as LevelKeyValueStore<V>[]
+    }
+    this.topology.stores.get(name)
+    return {
+      kind: 'kv',
+      name,
+      async get(key) {
+        for (const s of stores()) {
+          const v = await s.read(key)
+          if (v !== undefined) return v
+        }
+        return undefined
+      },
+      async all(options = {}) {
+        const rows: KeyValue<V>[] = []
+        for (const s of stores()) rows.push(...(await s.all(options)))
+        rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        return options.limit !== undefined ? rows.slice(0, options.limit) : rows
+      },
+      async approximateCount() {
+        let n = 0
+        for (const s of stores()) n += await s.count()
+        return n
+      },
+    }
+  }
+
+  windowStore<V = unknown>(name: string): ReadOnlyWindowStore<V> {
+    const spec = this.topology.stores.get(name)
+    if (spec?.kind !== 'window')
+      throw new StreamsError('ENGINE', 'WRONG_STORE_KIND', `store "${name}" is not a window store`)
+    const stores = () => this.storesNamed(name) as LevelWindowStore<V>[]
+    const byTime = (a: WindowEntry<V>, b: WindowEntry<V>) =>
+      a.window.start - b.window.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    return {
+      kind: 'window',
+      name,
+      windowSizeMs: spec.windowSizeMs,
+      async fetch(key, windowStart) {
+        for (const s of stores()) {
+          const v = await s.read(key, windowStart)
+          if (v !== undefined) return v
+        }
+        return undefined
+      },
+      async get(key) {
+        let best: WindowEntry<V> | undefined
+        for (const s of stores()) {
+          const e = await s.latest(key)
+          if (e && (!best || e.window.start > best.window.start)) best = e
+        }
+        return best
+      },
+      async range(key, fromTime, toTime) {
+        const rows: WindowEntry<V>[] = []
+        for (const s of stores()) rows.push(...(await s.range(key, fromTime, toTime)))
+        return rows.sort(byTime)
+      },
+      async all(options = {}) {
+        const rows: WindowEntry<V>[] = []
+        for (const s of stores()) rows.push(...(await s.all(options)))
+        rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.window.start - b.window.start)
+        return options.limit !== undefined ? rows.slice(0, options.limit) : rows
+      },
+      async approximateCount() {
+        let n = 0
+        for (const s of stores()) n += await s.count()
+        return n
+      },
+    }
+  }
+}

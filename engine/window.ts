@@ -1,0 +1,108 @@
+import { StreamsError } from '../common/errors.ts'
+
+// Window and emit settings are tiny immutable values built by factories, as in Kafka Streams.
+// Windows follow event time and are epoch-aligned, [start, end).
+
+export interface Window {
+  /** Inclusive, epoch ms. */
+  readonly start: number
+  /** Exclusive, epoch ms. */
+  readonly end: number
+}
+
+/** The key of a windowed aggregation result. */
+export interface Windowed<K = string> {
+  readonly key: K
+  readonly window: Window
+}
+
+export const isWindowed = (x: unknown): x is Windowed<unknown> =>
+  typeof x === 'object' && x !== null && 'window' in x && 'key' in x
+
+export class TimeWindows {
+  readonly sizeMs: number
+  readonly advanceMs: number
+  readonly graceMs: number
+
+  private constructor(sizeMs: number, advanceMs: number, graceMs: number) {
+    if (!(Number.isSafeInteger(sizeMs) && sizeMs > 0))
+      throw new StreamsError(
+        'ENGINE',
+        'INVALID_WINDOW',
+        `window size must be a positive integer, got ${sizeMs}`,
+      )
+    if (!(Number.isSafeInteger(advanceMs) && advanceMs > 0 && advanceMs <= sizeMs))
+      throw new StreamsError('ENGINE', 'INVALID_WINDOW', `advance must be in (0, size], got ${advanceMs}`)
+    if (!(Number.isSafeInteger(graceMs) && graceMs >= 0))
+      throw new StreamsError(
+        'ENGINE',
+        'INVALID_WINDOW',
+        `grace must be a non-negative integer, got ${graceMs}`,
+      )
+    this.sizeMs = sizeMs
+    this.advanceMs = advanceMs
+    this.graceMs = graceMs
+    Object.freeze(this)
+  }
+
+  /** Tumbling windows of `sizeMs`; records up to `graceMs` after a window's end still count. */
+  static ofSizeAndGrace(sizeMs: number, graceMs: number): TimeWindows {
+    return new TimeWindows(sizeMs, sizeMs, graceMs)
+  }
+
+  static ofSizeWithNoGrace(sizeMs: number): TimeWindows {
+    return new TimeWindows(sizeMs, sizeMs, 0)
+  }
+
+  /** Hopping windows: a new window starts every `advanceMs` (≤ size). */
+  advanceBy(advanceMs: number): TimeWindows {
+    return new TimeWindows(this.sizeMs, advanceMs, this.graceMs)
+  }
+
+  get hopping(): boolean {
+    return this.advanceMs !== this.sizeMs
+  }
+
+  /** Every window containing `timestamp`, oldest first. */
+  windowsFor(timestamp: number): Window[] {
+    const lastStart = timestamp - mod(timestamp, this.advanceMs)
+    const out: Window[] = []
+    for (let start = lastStart - this.sizeMs + this.advanceMs; start <= lastStart; start += this.advanceMs) {
+      if (start + this.sizeMs > timestamp && start >= 0) out.push({ start, end: start + this.sizeMs })
+    }
+    return out
+  }
+
+  toString(): string {
+    return this.hopping
+      ? `HoppingWindows(size=${this.sizeMs}ms, advance=${this.advanceMs}ms, grace=${this.graceMs}ms)`
+      : `TumblingWindows(size=${this.sizeMs}ms, grace=${this.graceMs}ms)`
+  }
+}
+
+const mod = (a: number, b: number) => ((a % b) + b) % b
+
+export type EmitStrategy =
+  | { readonly kind: 'onUpdate' }
+  | {
+      readonly kind: 'onWindowClose'
+      /**
+       * Stream time only moves when records arrive. When a task has seen no record for this long
+       * (wall clock), its close watermark advances with the wall clock so quiet periods still
+       * close windows. 0 disables it.
+       */
+      readonly idleCloseMs: number
+    }
+
+export const Emitted = {
+  /** Every change of a window's aggregate is emitted. */
+  onUpdate(): EmitStrategy {
+    return ON_UPDATE
+  },
+  /** One final result per window, once stream time passes its end + grace. */
+  onWindowClose(options: { idleCloseMs?: number } = {}): EmitStrategy {
+    return Object.freeze({ kind: 'onWindowClose', idleCloseMs: options.idleCloseMs ?? 5_000 })
+  },
+} as const
+
+const ON_UPDATE: EmitStrategy = Object.freeze({ kind: 'onUpdate' })

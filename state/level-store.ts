@@ -1,0 +1,157 @@
+import { rm } from 'node:fs/promises'
+import { ClassicLevel } from 'classic-level'
+import type { ProducedRecord } from '../engine/transport.ts'
+import type { StoreSpec } from './types.ts'
+
+// One LevelDB per store per task. Writes are staged in memory (last write per key wins) and
+// reach LevelDB in one batch at commit, after their changelog records are durable. Reads see
+// staged writes first. LevelDB keys and values are the changelog's keys and values, so a restore
+// copies records without decoding them.
+
+const DELETED = Symbol('deleted')
+/** Metadata keys (JSON values, never V) start with U+0001. */
+const isMeta = (k: string) => k.charCodeAt(0) === 1
+type Staged<V> = V | typeof DELETED
+
+export class LevelStore<V> {
+  readonly spec: StoreSpec
+  readonly db: ClassicLevel<string, string>
+  readonly dir: string
+  protected staged = new Map<string, Staged<V> | unknown>()
+  /** The batch being written at commit: still visible to queries until LevelDB has it. */
+  protected flushing: Map<string, Staged<V> | unknown> | null = null
+
+  constructor(spec: StoreSpec, dir: string) {
+    this.spec = spec
+    this.dir = dir
+    this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+  }
+
+  async open(): Promise<void> {
+    await this.db.open()
+  }
+
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+
+  /** Wipes the local copy (missing/stale checkpoint: the changelog is the truth). */
+  async wipe(): Promise<void> {
+    await this.db.close()
+    await rm(this.dir, { recursive: true, force: true })
+    await this.db.open()
+  }
+
+  get pendingWrites(): number {
+    return this.staged.size
+  }
+
+  protected getDb(dbKey: string): V | undefined {
+    const s = this.staged.get(dbKey)
+    if (s !== undefined) return s === DELETED ? undefined : (s as V)
+    const raw = this.db.getSync(dbKey)
+    return raw === undefined ? undefined : (this.spec.serde.deserialize(raw) as V)
+  }
+
+  protected putDb(dbKey: string, value: V): void {
+    this.staged.set(dbKey, value)
+  }
+
+  protected deleteDb(dbKey: string): void {
+    this.staged.set(dbKey, DELETED)
+  }
+
+  protected getMetaDb(dbKey: string): unknown {
+    const s = this.staged.get(dbKey)
+    if (s !== undefined) return s === DELETED ? undefined : s
+    const raw = this.db.getSync(dbKey)
+    return raw === undefined ? undefined : JSON.parse(raw)
+  }
+
+  protected putMetaDb(dbKey: string, value: unknown): void {
+    this.staged.set(dbKey, value)
+  }
+
+  /** Async read for queries from outside the task: staged first, then LevelDB. */
+  protected async readDb(dbKey: string): Promise<V | undefined> {
+    const s = this.staged.get(dbKey) ?? this.flushing?.get(dbKey)
+    if (s !== undefined) return s === DELETED ? undefined : (s as V)
+    const raw = await this.db.get(dbKey)
+    return raw === undefined ? undefined : (this.spec.serde.deserialize(raw) as V)
+  }
+
+  /** Entries with gte ≤ key ≤ lte (staged writes applied), in key order. */
+  protected async scanDb(gte: string, lte: string, limit = Number.POSITIVE_INFINITY): Promise<[string, V][]> {
+    const out = new Map<string, V>()
+    const stagedInRange: [string, unknown][] = []
+    if (this.flushing)
+      for (const [k, v] of this.flushing) if (k >= gte && k <= lte && !isMeta(k)) stagedInRange.push([k, v])
+    for (const [k, v] of this.staged) if (k >= gte && k <= lte && !isMeta(k)) stagedInRange.push([k, v])
+    const dbLimit = Number.isFinite(limit) ? limit + stagedInRange.length : -1
+    for await (const [k, raw] of this.db.iterator({ gte, lte, limit: dbLimit })) {
+      if (isMeta(k)) continue
+      out.set(k, this.spec.serde.deserialize(raw) as V)
+    }
+    for (const [k, v] of stagedInRange) {
+      if (v === DELETED) out.delete(k)
+      else out.set(k, v as V)
+    }
+    const sorted = [...out].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    return Number.isFinite(limit) ? sorted.slice(0, limit) : sorted
+  }
+
+  /** Changelog records for the staged writes (step "produce changelog" of the commit). */
+  changelogRecords(topic: string, partition: number, timestamp: number): ProducedRecord[] {
+    const out: ProducedRecord[] = []
+    for (const [k, v] of this.staged) {
+      out.push({
+        topic,
+        partition,
+        key: k,
+        value: v === DELETED ? null : isMeta(k) ? JSON.stringify(v) : this.spec.serde.serialize(v),
+        timestamp,
+      })
+    }
+    return out
+  }
+
+  /** Writes the staged batch to LevelDB (step "flush local state" of the commit). */
+  async flush(): Promise<void> {
+    if (this.staged.size === 0) return
+    const batch = this.db.batch()
+    for (const [k, v] of this.staged) {
+      if (v === DELETED) batch.del(k)
+      else batch.put(k, isMeta(k) ? JSON.stringify(v) : this.spec.serde.serialize(v as V))
+    }
+    this.flushing = this.staged
+    this.staged = new Map()
+    try {
+      await batch.write()
+    } finally {
+      this.flushing = null
+    }
+  }
+
+  /** Restore: applies raw changelog records (key, value | null) in one LevelDB batch. */
+  async applyRaw(records: { key: string; value: string | null }[]): Promise<void> {
+    const batch = this.db.batch()
+    for (const r of records) {
+      if (r.value === null) batch.del(r.key)
+      else batch.put(r.key, r.value)
+    }
+    await batch.write()
+  }
+
+  async approximateBytes(): Promise<number> {
+    return this.db.approximateSize('', '\uffff')
+  }
+
+  async countKeys(gte = '', lt = '\uffff'): Promise<number> {
+    let n = 0
+    for await (const _ of this.db.keys({ gte, lt })) n++
+    for (const [k, v] of this.staged) if (k >= gte && k < lt && !isMeta(k) && v === DELETED) n--
+    return n
+  }
+}
+
+export { DELETED }

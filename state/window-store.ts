@@ -1,0 +1,152 @@
+import type { Window } from '../engine/window.ts'
+import { LevelStore } from './level-store.ts'
+import type { ScanOptions, WindowEntry, WindowStore, WindowStoreSpec } from './types.ts'
+
+// Window store: LevelDB key = `<key>\0<window start, 16 digits>`, so the windows of one key are
+// contiguous and ordered by time (range queries are one seek). Metadata (stream time, emitted
+// mark) sits under `\u0001meta:` keys and goes through the changelog like data.
+// An in-memory index start → keys (rebuilt on open) serves expiry and emit-on-close without scans.
+
+const SEP = '\u0000'
+const META = '\u0001meta:'
+const pad = (t: number) => String(t).padStart(16, '0')
+export const windowDbKey = (key: string, start: number) => `${key}${SEP}${pad(start)}`
+
+export function parseWindowDbKey(dbKey: string): [string, number] {
+  const i = dbKey.lastIndexOf(SEP)
+  return [dbKey.slice(0, i), Number(dbKey.slice(i + 1))]
+}
+
+export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V> {
+  private readonly index = new Map<number, Set<string>>()
+  private sortedStarts: number[] | null = []
+
+  get name(): string {
+    return this.spec.name
+  }
+
+  get windowSizeMs(): number {
+    return (this.spec as WindowStoreSpec).windowSizeMs
+  }
+
+  get retentionMs(): number {
+    return (this.spec as WindowStoreSpec).retentionMs
+  }
+
+  /** Rebuilds the start → keys index from LevelDB (after restore). */
+  async loadIndex(): Promise<void> {
+    this.index.clear()
+    this.sortedStarts = null
+    for await (const k of this.db.keys({ lt: '\u0001' })) {
+      const [key, start] = parseWindowDbKey(k)
+      this.indexAdd(key, start)
+    }
+    for await (const k of this.db.keys({ gt: '\u0001\uffff' })) {
+      const [key, start] = parseWindowDbKey(k)
+      this.indexAdd(key, start)
+    }
+  }
+
+  private indexAdd(key: string, start: number): void {
+    let keys = this.index.get(start)
+    if (!keys) {
+      keys = new Set()
+      this.index.set(start, keys)
+      this.sortedStarts = null
+    }
+    keys.add(key)
+  }
+
+  private starts(): number[] {
+    if (!this.sortedStarts) this.sortedStarts = [...this.index.keys()].sort((a, b) => a - b)
+    return this.sortedStarts
+  }
+
+  fetch(key: string, windowStart: number): V | undefined {
+    return this.getDb(windowDbKey(key, windowStart))
+  }
+
+  put(key: string, windowStart: number, value: V): void {
+    this.putDb(windowDbKey(key, windowStart), value)
+    this.indexAdd(key, windowStart)
+  }
+
+  delete(key: string, windowStart: number): void {
+    this.deleteDb(windowDbKey(key, windowStart))
+    const keys = this.index.get(windowStart)
+    if (keys?.delete(key) && keys.size === 0) {
+      this.index.delete(windowStart)
+      this.sortedStarts = null
+    }
+  }
+
+  getMeta(name: string): unknown {
+    return this.getMetaDb(META + name)
+  }
+
+  putMeta(name: string, value: unknown): void {
+    this.putMetaDb(META + name, value)
+  }
+
+  /** [key, start] of live windows with fromExclusive < start ≤ toInclusive, oldest first. */
+  windowsByStart(fromExclusive: number, toInclusive: number): [string, number][] {
+    const out: [string, number][] = []
+    for (const s of this.starts()) {
+      if (s <= fromExclusive) continue
+      if (s > toInclusive) break
+      for (const k of this.index.get(s)!) out.push([k, s])
+    }
+    return out
+  }
+
+  /** Deletes windows whose end ≤ streamTime - retention. */
+  expire(streamTime: number): void {
+    const limit = streamTime - this.retentionMs - this.windowSizeMs
+    const starts = this.starts()
+    if (starts.length === 0 || starts[0]! > limit) return
+    for (const [k, s] of this.windowsByStart(Number.NEGATIVE_INFINITY, limit)) this.delete(k, s)
+  }
+
+  private entry(dbKey: string, value: V): WindowEntry<V> {
+    const [key, start] = parseWindowDbKey(dbKey)
+    const window: Window = { start, end: start + this.windowSizeMs }
+    return { key, window, value }
+  }
+
+  async range(key: string, fromTime: number, toTime: number): Promise<WindowEntry<V>[]> {
+    const rows = await this.scanDb(
+      windowDbKey(key, Math.max(0, fromTime)),
+      windowDbKey(key, Math.max(0, toTime)),
+    )
+    return rows.map(([k, v]) => this.entry(k, v))
+  }
+
+  read(key: string, windowStart: number): Promise<V | undefined> {
+    return this.readDb(windowDbKey(key, windowStart))
+  }
+
+  async latest(key: string): Promise<WindowEntry<V> | undefined> {
+    const rows = await this.range(key, 0, Number.MAX_SAFE_INTEGER)
+    return rows.at(-1)
+  }
+
+  async all(options: ScanOptions & { fromTime?: number; toTime?: number } = {}): Promise<WindowEntry<V>[]> {
+    const p = options.prefix ?? ''
+    const from = options.fromTime ?? Number.NEGATIVE_INFINITY
+    const to = options.toTime ?? Number.POSITIVE_INFINITY
+    const rows = await this.scanDb(p, `${p}\uffff`)
+    const out: WindowEntry<V>[] = []
+    for (const [k, v] of rows) {
+      if (k.startsWith('\u0001')) continue
+      const e = this.entry(k, v)
+      if (e.window.start < from || e.window.start > to) continue
+      out.push(e)
+      if (options.limit !== undefined && out.length >= options.limit) break
+    }
+    return out
+  }
+
+  async count(): Promise<number> {
+    return (await this.countKeys('', '\u0001')) + (await this.countKeys('\u0001\uffff', '\uffff'))
+  }
+}
