@@ -1,0 +1,1 @@
+export { EmbeddedError, type EmbeddedOptions, EmbeddedTransport } from './transport.ts'
