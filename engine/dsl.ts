@@ -93,7 +93,7 @@ export class StreamsBuilder {
   }
 
   /** Declares a store for `process()` processors. */
-  addStateStore(spec: KeyValueStoreSpec<never> | WindowStoreSpec<never>): this {
+  addStateStore<V>(spec: KeyValueStoreSpec<V> | WindowStoreSpec<V>): this {
     this.topology.addStateStore(spec as KeyValueStoreSpec)
     return this
   }

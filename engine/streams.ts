@@ -341,46 +341,32 @@ export class KafkaStreams {
    */
   async flush(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
+    const behind = async (tps: TopicPartition[]) => {
+      for (const tp of tps)
+        if ((await this.position(tp)) < (await this.opts.transport.endOffset(tp))) return true
+      return false
+    }
     for (;;) {
       this.checkRunning()
       if (Date.now() > deadline)
         throw new StreamsError('ENGINE', 'FLUSH_TIMEOUT', `not caught up in ${timeoutMs} ms`)
       const assigned = this.consumer!.assignment()
-      if (assigned.length === 0) {
+      if (assigned.length === 0 || (await behind(assigned))) {
         await this.nextIteration()
         continue
       }
-      let behind = false
-      for (const tp of assigned) {
-        const end = await this.opts.transport.endOffset(tp)
-        const task = this.taskFor(tp)
-        const pos = task?.positions.get(tp.topic)
-        if (pos === undefined) {
-          const committed = (await this.consumer!.committed([tp])).get(`${tp.topic}-${tp.partition}`)
-          if ((committed ?? 0) < end) behind = true
-        } else if (pos < end) behind = true
-        if (behind) break
-      }
-      if (!behind) {
-        let pending = false
-        for (const task of this.tasks.values()) if (task.out.length > 0) pending = true
-        if (!pending) {
-          await this.requestCommit()
-          // A commit can write to repartition topics: check once more.
-          let moved = false
-          for (const tp of assigned) {
-            const task = this.taskFor(tp)
-            const pos = task?.positions.get(tp.topic) ?? 0
-            if (pos < (await this.opts.transport.endOffset(tp))) moved = true
-          }
-          if (!moved) return
-          continue
-        }
-        await this.requestCommit()
-        continue
-      }
-      await this.nextIteration()
+      // Caught up: commit, which may write to repartition topics; done if nothing moved.
+      await this.requestCommit()
+      this.checkRunning()
+      if (!(await behind(this.consumer!.assignment()))) return
     }
+  }
+
+  /** Next offset this instance will process on an input partition. */
+  private async position(tp: TopicPartition): Promise<number> {
+    const pos = this.taskFor(tp)?.positions.get(tp.topic)
+    if (pos !== undefined) return pos
+    return (await this.consumer!.committed([tp])).get(`${tp.topic}-${tp.partition}`) ?? 0
   }
 
   /** Stops processing, commits, closes tasks and clients (the transport stays open: it is the caller's). */
