@@ -43,6 +43,8 @@ export {
   type ToOptions,
   type WindowedMaterialized,
 } from './dsl.ts'
+export { EmbeddedTransport } from './embedded/transport.ts'
+export { type KafkaTransportModule, openTransport } from './open.ts'
 export type {
   Cancellable,
   Processor,
