@@ -307,12 +307,16 @@ export class KafkaStreams {
     }
     this.lastCommit = Date.now()
     engineMetrics.commitLatency.observe({ app: this.applicationId }, (performance.now() - t0) / 1000)
-    if (now - this.lastLag >= 5000) await this.reportLag(offsets)
+    if (now - this.lastLag >= 5000) await this.reportSizes(offsets)
     for (const r of requests) r()
   }
 
-  private async reportLag(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
+  private async reportSizes(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
     this.lastLag = Date.now()
+    const bytes = new Map<string, number>()
+    for (const task of this.tasks.values())
+      for (const [name, n] of await task.storeBytes()) bytes.set(name, (bytes.get(name) ?? 0) + n)
+    for (const [store, n] of bytes) engineMetrics.storeBytes.set({ app: this.applicationId, store }, n)
     for (const o of offsets) {
       const end = await this.opts.transport.endOffset(o)
       engineMetrics.lag.set(

@@ -61,6 +61,12 @@ export class StreamTask {
   private nextStreamPunctuation = Number.POSITIVE_INFINITY
   private current: ConsumedRecord | undefined
   private readonly dir: string
+  /**
+   * Per store, the changelog offset after our last produced record. This task is the only writer
+   * of its changelog partitions, so counting is exact (a duplicate from a retried send can only
+   * make the real offset larger, and a lower checkpoint merely replays more).
+   */
+  private readonly changelogOffsets: Record<string, number> = {}
   private lateByNode = new Map<string, number>()
   private deadLetters = new Map<string, number>()
 
@@ -77,7 +83,7 @@ export class StreamTask {
   async open(): Promise<void> {
     const { applicationId, transport } = this.opts
     const checkpoint = (await readCheckpoint(this.dir)) ?? {}
-    const next: Record<string, number> = {}
+    const next = this.changelogOffsets
     for (const name of this.sub.stores) {
       const spec = this.topology.stores.get(name)!
       const dir = join(this.dir, name)
@@ -334,22 +340,21 @@ export class StreamTask {
         now,
       )
       for (const r of records) out.push(r)
+      this.changelogOffsets[name] = (this.changelogOffsets[name] ?? 0) + records.length
     }
     return out
   }
 
-  /** Flushes staged store writes to LevelDB and checkpoints the changelog offsets. */
+  /** Flushes staged store writes to LevelDB, then checkpoints the changelog offsets they include. */
   async flushState(): Promise<void> {
-    const checkpoint: Record<string, number> = {}
-    for (const [name, store] of this.stores) {
-      await store.flush()
-      if (store.spec.changelog)
-        checkpoint[name] = await this.opts.transport.endOffset({
-          topic: changelogTopic(this.opts.applicationId, name),
-          partition: this.partition,
-        })
-    }
-    if (this.stores.size > 0) await writeCheckpoint(this.dir, checkpoint)
+    for (const store of this.stores.values()) await store.flush()
+    if (this.stores.size > 0) await writeCheckpoint(this.dir, this.changelogOffsets)
+  }
+
+  async storeBytes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const [name, store] of this.stores) out.set(name, await store.approximateBytes())
+    return out
   }
 
   /** Moves per-record counters into the metrics registry. */
