@@ -74,6 +74,8 @@ export class KeyValueAggregateProcessor<V, VA> implements Processor<string, V, s
 
 const META_OBSERVED = 'observedStreamTime'
 const META_EMITTED = 'emittedUpTo'
+const META_FINAL = 'final:'
+const finalName = (key: string, start: number) => `${META_FINAL}${start}:${key}`
 
 /**
  * Windowed aggregation over event time. A window [start, end) accepts records while
@@ -95,6 +97,8 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
   private watermark = Number.NEGATIVE_INFINITY
   private emittedUpTo = Number.NEGATIVE_INFINITY
   private lastAdvanceWall = Date.now()
+  /** Windows closed early by finalWhen, until the watermark closes them: `<start>:<key>`. */
+  private readonly closedEarly = new Set<string>()
 
   constructor(
     storeName: string,
@@ -112,12 +116,14 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     this.aggregator = aggregator
   }
 
-  init(ctx: ProcessorContext<Windowed<string>, VA>): void {
+  async init(ctx: ProcessorContext<Windowed<string>, VA>): Promise<void> {
     this.ctx = ctx
     this.store = ctx.getWindowStore<VA>(this.storeName) as LevelWindowStore<VA>
     this.observed = (this.store.getMeta(META_OBSERVED) as number | undefined) ?? Number.NEGATIVE_INFINITY
     this.emittedUpTo = (this.store.getMeta(META_EMITTED) as number | undefined) ?? Number.NEGATIVE_INFINITY
     this.watermark = Math.max(this.observed, this.emittedUpTo)
+    if (this.emit.kind === 'onWindowClose' && this.emit.finalWhen)
+      for (const n of await this.store.metaNames(META_FINAL)) this.closedEarly.add(n.slice(META_FINAL.length))
     const emit = this.emit
     if (emit.kind === 'onWindowClose' && emit.idleCloseMs > 0) {
       ctx.schedule(Math.min(emit.idleCloseMs, 1000), 'wall-clock', (now) => {
@@ -146,11 +152,21 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
         dropped++
         continue
       }
+      if (this.closedEarly.size > 0 && this.closedEarly.has(`${w.start}:${r.key}`)) {
+        dropped++
+        continue
+      }
       const prev = this.store.fetch(r.key, w.start)
       const next = this.aggregator(r.key, r.value, prev === undefined ? this.init0() : prev)
       this.store.put(r.key, w.start, next)
-      if (this.emit.kind === 'onUpdate')
+      const emit = this.emit
+      if (emit.kind === 'onUpdate')
         this.ctx.forward({ key: { key: r.key, window: w }, value: next, timestamp: ts })
+      else if (emit.finalWhen?.(next, w)) {
+        this.closedEarly.add(`${w.start}:${r.key}`)
+        this.store.putMeta(finalName(r.key, w.start), 1)
+        this.ctx.forward({ key: { key: r.key, window: w }, value: next, timestamp: ts })
+      }
     }
     if (dropped > 0) this.ctx.recordLate(r, { deadLetter: this.deadLetter && dropped === wins.length })
     this.advanceWatermark(this.observed)
@@ -168,6 +184,10 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     const lag = size + this.windows.graceMs
     const closed = this.store.windowsByStart(this.emittedUpTo - lag, t - lag)
     for (const [key, start] of closed) {
+      if (this.closedEarly.delete(`${start}:${key}`)) {
+        this.store.deleteMeta(finalName(key, start))
+        continue
+      }
       const value = this.store.fetch(key, start)
       if (value === undefined) continue
       const window = { start, end: start + size }

@@ -137,6 +137,40 @@ describe('windows on event time', () => {
     ])
   })
 
+  it('onWindowClose with finalWhen: emits as soon as the window is complete, once', async () => {
+    await bed.topic('klines')
+    const k = (open: number) => ({ key: 'BTC', value: { open }, timestamp: open })
+    // 1m klines; a 5m candle is complete when its last minute (openTime = end - 1m) is in.
+    await bed.produce('klines', [k(0), k(MIN), k(2 * MIN), k(3 * MIN), k(4 * MIN), k(2 * MIN), k(5 * MIN)])
+    const b = new StreamsBuilder()
+    b.stream<{ open: number }>('klines')
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(5 * MIN, 30_000))
+      .emitStrategy(
+        Emitted.onWindowClose<{ n: number; last: number }>({
+          idleCloseMs: 0,
+          finalWhen: (agg, w) => agg.last === w.end - MIN,
+        }),
+      )
+      .aggregate(
+        () => ({ n: 0, last: -1 }),
+        (_k, v, agg) => ({ n: agg.n + 1, last: Math.max(agg.last, v.open) }),
+        { name: 'candles' },
+      )
+      .toStream()
+      .mapValues((agg, wk) => ({ start: wk.window.start, ...agg }))
+      .to('candles-out')
+    const streams = await bed.start(b.build(), { applicationId: 'final' })
+    await streams.flush()
+    // The duplicate 2m kline came after the candle closed early: dropped, not merged.
+    expect(await bed.values('candles-out')).toEqual([{ start: 0, n: 5, last: 4 * MIN }])
+    expect(await metric('cs_engine_late_records_dropped_total', { app: 'final' })).toBe(1)
+    // Stream time 5m + 30s passing the window end + grace does not emit it a second time.
+    await bed.produce('klines', [k(6 * MIN)])
+    await streams.flush()
+    expect(await bed.values('candles-out')).toHaveLength(1)
+  })
+
   it('hopping windows: a record counts in every window that contains it', async () => {
     await bed.topic('ticks')
     await bed.produce('ticks', [tick('BTC', 1, 65_000), tick('BTC', 1, 95_000)])

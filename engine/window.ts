@@ -92,6 +92,11 @@ export type EmitStrategy =
        * close windows. 0 disables it.
        */
       readonly idleCloseMs: number
+      /**
+       * Closes a window early, as soon as its aggregate is known to be complete (e.g. the 1m kline
+       * that ends a 5m candle arrived): emitted at once, and later records for it count as late.
+       */
+      readonly finalWhen?: (aggregate: unknown, window: Window) => boolean
     }
 
 export const Emitted = {
@@ -99,9 +104,16 @@ export const Emitted = {
   onUpdate(): EmitStrategy {
     return ON_UPDATE
   },
-  /** One final result per window, once stream time passes its end + grace. */
-  onWindowClose(options: { idleCloseMs?: number } = {}): EmitStrategy {
-    return Object.freeze({ kind: 'onWindowClose', idleCloseMs: options.idleCloseMs ?? 5_000 })
+  /** One final result per window, once stream time passes its end + grace (or `finalWhen` says so). */
+  onWindowClose<VA = unknown>(
+    options: { idleCloseMs?: number; finalWhen?: (aggregate: VA, window: Window) => boolean } = {},
+  ): EmitStrategy {
+    const finalWhen = options.finalWhen as ((aggregate: unknown, window: Window) => boolean) | undefined
+    return Object.freeze({
+      kind: 'onWindowClose',
+      idleCloseMs: options.idleCloseMs ?? 5_000,
+      ...(finalWhen ? { finalWhen } : {}),
+    })
   },
 } as const
 

@@ -88,6 +88,18 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
     this.putMetaDb(META + name, value)
   }
 
+  deleteMeta(name: string): void {
+    this.deleteDb(META + name)
+  }
+
+  /** Names of committed metadata entries starting with `prefix` (staged ones are the caller's). */
+  async metaNames(prefix: string): Promise<string[]> {
+    const from = META + prefix
+    const out: string[] = []
+    for await (const k of this.db.keys({ gte: from, lt: `${from}\uffff` })) out.push(k.slice(META.length))
+    return out
+  }
+
   /** [key, start] of live windows with fromExclusive < start ≤ toInclusive, oldest first. */
   windowsByStart(fromExclusive: number, toInclusive: number): [string, number][] {
     const out: [string, number][] = []
