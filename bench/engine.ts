@@ -56,11 +56,11 @@ async function produceTicks(): Promise<void> {
   input = `${run}-ticks`
   await transport.createTopics([{ name: input, partitions: P }])
   const t0 = performance.now()
-  // 100 records per second of event time per key, keys round-robin: windows close steadily.
+  // One record per key per second of event time, keys round-robin: windows close steadily.
   await produce(input, N, (i) => ({
     key: `SYM${i % K}`,
     value: `{"p":${i % 1000},"q":1}`,
-    timestamp: 1_700_000_000_000 + Math.floor(i / K) * 10,
+    timestamp: 1_700_000_000_000 + Math.floor(i / K) * 1000,
   }))
   const produceMs = performance.now() - t0
   out(

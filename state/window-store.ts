@@ -103,9 +103,17 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   /** [key, start] of live windows with fromExclusive < start ≤ toInclusive, oldest first. */
   windowsByStart(fromExclusive: number, toInclusive: number): [string, number][] {
     const out: [string, number][] = []
-    for (const s of this.starts()) {
-      if (s <= fromExclusive) continue
-      if (s > toInclusive) break
+    const starts = this.starts()
+    // First start > fromExclusive (binary search: this runs whenever stream time moves).
+    let lo = 0
+    let hi = starts.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (starts[mid]! <= fromExclusive) lo = mid + 1
+      else hi = mid
+    }
+    for (let i = lo; i < starts.length && starts[i]! <= toInclusive; i++) {
+      const s = starts[i]!
       for (const k of this.index.get(s)!) out.push([k, s])
     }
     return out
