@@ -2,8 +2,9 @@ import { crc32 } from 'node:zlib'
 
 // On-disk record frame of the embedded log (pure: no I/O, tested alone).
 //   [u32 payload length][u32 crc32(payload)][payload]
-//   payload = [f64 timestamp][u32 key bytes][key][i32 value bytes, -1 = null][value]
+//   payload = [f64 offset][f64 timestamp][u32 key bytes][key][i32 value bytes, -1 = null][value]
 //             [i32 headers bytes, -1 = none][headers as JSON]
+// The offset is in the frame because compaction removes frames: offsets then have gaps.
 // A frame is valid only if complete and its checksum matches; reopening a log truncates at the
 // first invalid frame (a write torn by a crash).
 
@@ -17,21 +18,25 @@ export interface EncodedRecord {
 }
 
 export interface DecodedRecord {
+  offset: number
   key: string
   value: string | null
   timestamp: number
   headers: Record<string, string> | undefined
 }
 
-/** Encodes records back to back; returns the buffer and each frame's start within it. */
-export function encodeFrames(records: EncodedRecord[]): { buf: Buffer; starts: number[] } {
+/** Encodes records back to back, offsets from `firstOffset`; returns the buffer and each frame's start. */
+export function encodeFrames(
+  records: EncodedRecord[],
+  firstOffset: number,
+): { buf: Buffer; starts: number[] } {
   let cap = 0
   const headers: (string | undefined)[] = new Array(records.length)
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!
     const h = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : undefined
     headers[i] = h
-    cap += FRAME_HEADER + 20 + 3 * (r.key.length + (r.value?.length ?? 0) + (h?.length ?? 0))
+    cap += FRAME_HEADER + 28 + 3 * (r.key.length + (r.value?.length ?? 0) + (h?.length ?? 0))
   }
   const buf = Buffer.allocUnsafe(cap)
   const starts: number[] = new Array(records.length)
@@ -41,8 +46,9 @@ export function encodeFrames(records: EncodedRecord[]): { buf: Buffer; starts: n
     const start = o
     starts[i] = start
     let p = start + FRAME_HEADER
-    buf.writeDoubleLE(r.timestamp, p)
-    p += 8
+    buf.writeDoubleLE(firstOffset + i, p)
+    buf.writeDoubleLE(r.timestamp, p + 8)
+    p += 16
     const kl = buf.write(r.key, p + 4, 'utf8')
     buf.writeUInt32LE(kl, p)
     p += 4 + kl
@@ -74,8 +80,9 @@ export function encodeFrames(records: EncodedRecord[]): { buf: Buffer; starts: n
 /** Decodes the frame at `o` (assumed valid). */
 export function decodeFrame(buf: Buffer, o: number): DecodedRecord {
   let p = o + FRAME_HEADER
-  const timestamp = buf.readDoubleLE(p)
-  p += 8
+  const offset = buf.readDoubleLE(p)
+  const timestamp = buf.readDoubleLE(p + 8)
+  p += 16
   const kl = buf.readUInt32LE(p)
   p += 4
   const key = buf.toString('utf8', p, p + kl)
@@ -91,7 +98,17 @@ export function decodeFrame(buf: Buffer, o: number): DecodedRecord {
   p += 4
   const headers =
     hl >= 0 ? (JSON.parse(buf.toString('utf8', p, p + hl)) as Record<string, string>) : undefined
-  return { key, value, timestamp, headers }
+  return { offset, key, value, timestamp, headers }
+}
+
+/** Offset of the frame at `o`. */
+export const frameOffset = (buf: Buffer, o: number): number => buf.readDoubleLE(o + FRAME_HEADER)
+
+/** Key of the frame at `o` (compaction reads only this). */
+export function frameKey(buf: Buffer, o: number): string {
+  const p = o + FRAME_HEADER + 16
+  const kl = buf.readUInt32LE(p)
+  return buf.toString('utf8', p + 4, p + 4 + kl)
 }
 
 /**
@@ -101,7 +118,7 @@ export function decodeFrame(buf: Buffer, o: number): DecodedRecord {
 export function frameLength(buf: Buffer, o: number, end: number, verify: boolean): number {
   if (o + FRAME_HEADER > end) return -1
   const len = buf.readUInt32LE(o)
-  if (len < 20 || o + FRAME_HEADER + len > end) return -1
+  if (len < 28 || o + FRAME_HEADER + len > end) return -1
   if (verify && crc32(buf.subarray(o + FRAME_HEADER, o + FRAME_HEADER + len)) !== buf.readUInt32LE(o + 4))
     return -1
   return FRAME_HEADER + len

@@ -132,4 +132,50 @@ describe('embedded log', () => {
     expect(recs).toHaveLength(1)
     await t.close()
   })
+
+  it('compacts compacted topics on reopen: last record per key, offsets and positions unchanged', async () => {
+    const dir = tmp()
+    const t1 = new EmbeddedTransport({ dir })
+    await t1.createTopics([
+      { name: 'cl', partitions: 1, compacted: true },
+      { name: 'plain', partitions: 1 },
+    ])
+    const p = t1.producer()
+    const rounds = 30
+    for (let r = 0; r < rounds; r++) {
+      const batch = Array.from({ length: 1000 }, (_, k) => ({
+        key: `k${k}`,
+        value: k % 10 === 0 && r === rounds - 1 ? null : `${r}`,
+      }))
+      await p.send(batch.map((b) => ({ topic: 'cl', ...b })))
+      if (r < 2) await p.send(batch.map((b) => ({ topic: 'plain', ...b })))
+    }
+    const c1 = await t1.consumer({ groupId: 'g', topics: ['cl'] })
+    await c1.commit([{ topic: 'cl', partition: 0, offset: 29_500 }])
+    await c1.close()
+    await t1.close()
+
+    const t2 = new EmbeddedTransport({ dir })
+    const tp = { topic: 'cl', partition: 0 }
+    expect(await t2.endOffset(tp)).toBe(30_000)
+    const all: ConsumedRecord[] = []
+    for await (const b of t2.read(tp, 0)) all.push(...b)
+    expect(all).toHaveLength(1000) // one per key, the last round (tombstones kept)
+    expect(all.every((r) => r.offset >= 29_000)).toBe(true)
+    expect(all.filter((r) => r.tombstone)).toHaveLength(100)
+    expect(all.find((r) => r.key === 'k1')).toMatchObject({ offset: 29_001, value: '29' })
+    // A committed position inside the compacted range still resumes at the right record.
+    const c2 = await t2.consumer({ groupId: 'g', topics: ['cl'] })
+    const rest = await drain(c2, 500)
+    expect(rest[0]!.offset).toBe(29_500)
+    expect(rest).toHaveLength(500)
+    // Appends continue after the end offset; plain topics are never compacted.
+    await t2.producer().send([{ topic: 'cl', key: 'k1', value: 'new' }])
+    expect(await t2.endOffset(tp)).toBe(30_001)
+    expect(await t2.endOffset({ topic: 'plain', partition: 0 })).toBe(2000)
+    let plain = 0
+    for await (const b of t2.read({ topic: 'plain', partition: 0 }, 0)) plain += b.length
+    expect(plain).toBe(2000)
+    await t2.close()
+  })
 })

@@ -32,7 +32,8 @@ import { PartitionLog } from './partition.ts'
 //   <dir>/groups/<groupId>.json         committed positions, replaced atomically
 // send() resolves after fdatasync; consumers see only durable records. A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
-// Not implemented: compaction and retention (changelogs grow; restore reads them whole).
+// Compacted topics (changelogs) are compacted when the log is opened (partition.ts); there is no
+// time or size retention.
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
@@ -72,7 +73,9 @@ class EmbeddedLog {
     const tdir = join(this.dir, 'topics', spec.name)
     const partitions: PartitionLog[] = []
     for (let p = 0; p < spec.partitions; p++)
-      partitions.push(new PartitionLog(join(tdir, `${p}.log`), spec.name, p, () => this.notify()))
+      partitions.push(
+        new PartitionLog(join(tdir, `${p}.log`), spec.name, p, () => this.notify(), !!spec.compacted),
+      )
     const t = { spec, partitions }
     this.topics.set(spec.name, t)
     return t
@@ -251,9 +254,9 @@ export class EmbeddedTransport implements Transport {
     const end = part.endOffset
     let pos = fromOffset
     while (pos < end) {
-      const batch = part.read(pos, Math.min(10_000, end - pos))
+      const batch = part.read(pos, 10_000).filter((r) => r.offset < end)
       if (batch.length === 0) break
-      pos += batch.length
+      pos = batch[batch.length - 1]!.offset + 1
       yield batch
     }
   }
@@ -326,14 +329,15 @@ class EmbeddedConsumer implements Consumer {
       const p = all[(start + i) % all.length]!
       const batch = p.part.read(p.pos, Math.min(share, max - out.length))
       if (batch.length === 0) continue
-      p.pos += batch.length
+      p.pos = batch[batch.length - 1]!.offset + 1
       for (const r of batch) out.push(r)
     }
     // Fill up from partitions that have more, if others were short.
     for (let i = 0; i < all.length && out.length < max; i++) {
       const p = all[(start + i) % all.length]!
       const batch = p.part.read(p.pos, max - out.length)
-      p.pos += batch.length
+      if (batch.length === 0) continue
+      p.pos = batch[batch.length - 1]!.offset + 1
       for (const r of batch) out.push(r)
     }
     return out
