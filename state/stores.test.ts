@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LevelKeyValueStore } from './kv-store.ts'
+import { Stores } from './stores.ts'
+import { LevelWindowStore } from './window-store.ts'
+
+const dirs: string[] = []
+const open: { close(): Promise<void> }[] = []
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+function dir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cs-store-'))
+  dirs.push(d)
+  return d
+}
+
+describe('key-value store', () => {
+  it('stages writes, reads them back at once, and writes them to LevelDB at flush', async () => {
+    const s = new LevelKeyValueStore<{ n: number }>(Stores.keyValue('kv'), dir())
+    await s.open()
+    open.push(s)
+    s.put('b', { n: 1 })
+    s.put('a', { n: 2 })
+    s.put('b', { n: 3 })
+    expect(s.get('b')).toEqual({ n: 3 })
+    expect(s.pendingWrites).toBe(2)
+    // One changelog record per key: last write wins.
+    expect(s.changelogRecords('app-kv-changelog', 4, 7).map((r) => [r.key, r.value, r.partition])).toEqual([
+      ['b', '{"n":3}', 4],
+      ['a', '{"n":2}', 4],
+    ])
+    await s.flush()
+    expect(s.pendingWrites).toBe(0)
+    expect(s.get('b')).toEqual({ n: 3 })
+    s.delete('a')
+    s.put('c', { n: 5 })
+    // Scans merge LevelDB with staged writes and deletes.
+    expect(await s.all()).toEqual([
+      { key: 'b', value: { n: 3 } },
+      { key: 'c', value: { n: 5 } },
+    ])
+    expect(await s.all({ prefix: 'c' })).toEqual([{ key: 'c', value: { n: 5 } }])
+    expect(s.changelogRecords('t', 0, 0).find((r) => r.key === 'a')?.value).toBeNull()
+    await s.flush()
+    expect(await s.read('a')).toBeUndefined()
+    expect(await s.count()).toBe(2)
+  })
+})
+
+describe('window store', () => {
+  const spec = Stores.window<number>('w', { windowSizeMs: 60_000, retentionMs: 120_000 })
+
+  it('ranges over a key’s windows in time order, staged and flushed alike', async () => {
+    const s = new LevelWindowStore<number>(spec, dir())
+    await s.open()
+    open.push(s)
+    s.put('BTC', 120_000, 3)
+    s.put('BTC', 0, 1)
+    await s.flush()
+    s.put('BTC', 60_000, 2)
+    s.put('BTCX', 60_000, 9) // a key that extends another must not leak into its range
+    expect((await s.range('BTC', 0, 120_000)).map((e) => [e.window.start, e.window.end, e.value])).toEqual([
+      [0, 60_000, 1],
+      [60_000, 120_000, 2],
+      [120_000, 180_000, 3],
+    ])
+    expect((await s.range('BTC', 30_000, 90_000)).map((e) => e.value)).toEqual([2])
+    expect((await s.latest('BTC'))?.value).toBe(3)
+    expect((await s.all({ fromTime: 60_000, toTime: 60_000 })).map((e) => e.key)).toEqual(['BTC', 'BTCX'])
+  })
+
+  it('expires windows whose end is older than stream time - retention, through the changelog', async () => {
+    const s = new LevelWindowStore<number>(spec, dir())
+    await s.open()
+    open.push(s)
+    for (let start = 0; start <= 300_000; start += 60_000) s.put('ETH', start, start / 60_000)
+    s.putMeta('observedStreamTime', 300_000)
+    await s.flush()
+    s.expire(300_000) // keeps windows with end > 300s - 120s = 180s
+    expect((await s.range('ETH', 0, 1e9)).map((e) => e.window.start)).toEqual([180_000, 240_000, 300_000])
+    const tombstones = s.changelogRecords('c', 0, 0).filter((r) => r.value === null)
+    expect(tombstones).toHaveLength(3)
+    await s.flush()
+    expect(await s.count()).toBe(3)
+    // The index survives a reopen; metadata is not data.
+    await s.close()
+    await s.open()
+    await s.loadIndex()
+    expect(s.getMeta('observedStreamTime')).toBe(300_000)
+    expect(s.windowsByStart(Number.NEGATIVE_INFINITY, 1e12)).toEqual([
+      ['ETH', 180_000],
+      ['ETH', 240_000],
+      ['ETH', 300_000],
+    ])
+    expect((await s.all()).map((e) => e.value)).toEqual([3, 4, 5])
+  })
+})
