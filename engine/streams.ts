@@ -393,6 +393,20 @@ export class KafkaStreams {
     }
   }
 
+  /**
+   * @internal Test hook: stops the way a crash would — no commit, staged store writes and
+   * buffered outputs are lost; what was committed before stays.
+   */
+  async abandon(): Promise<void> {
+    this._state = 'closing'
+    await this.loop
+    for (const task of this.tasks.values()) await task.close()
+    this.tasks.clear()
+    await this.consumer?.close()
+    await this.producer?.close()
+    this._state = 'closed'
+  }
+
   // ---- interactive queries ----
 
   private storesNamed(name: string): (LevelKeyValueStore<unknown> | LevelWindowStore<unknown>)[] {
