@@ -19,7 +19,19 @@ export async function openTransport(
 ): Promise<Transport> {
   if (config.transport === 'embedded') return new EmbeddedTransport({ dir: join(config.dataDir, 'log') })
   const path = './kafka/index.ts'
-  const mod = (await import(path)) as Partial<KafkaTransportModule>
+  let mod: Partial<KafkaTransportModule>
+  try {
+    mod = (await import(path)) as Partial<KafkaTransportModule>
+  } catch (err) {
+    throw new StreamsError(
+      'ENGINE',
+      'NO_KAFKA_TRANSPORT',
+      `cannot load engine/kafka/index.ts: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
+  }
   if (typeof mod.createKafkaTransport !== 'function')
     throw new StreamsError(
       'ENGINE',
