@@ -29,7 +29,7 @@ export class LevelKeyValueStore<V> extends LevelStore<V> implements KeyValueStor
     return rows.map(([key, value]) => ({ key, value }))
   }
 
-  count(): Promise<number> {
-    return this.countKeys()
+  async count(): Promise<number> {
+    return (await this.countKeys('', '\u0001')) + (await this.countKeys('\u0001\uffff', '\uffff'))
   }
 }

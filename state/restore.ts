@@ -88,5 +88,6 @@ export async function restoreStore(
       )
     if (offset >= end) break
   }
+  await store.syncToDisk() // before the caller checkpoints this offset
   return { offset: Math.max(offset, end), records: restored, ms: performance.now() - t0, mode }
 }
