@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -177,5 +177,16 @@ describe('embedded log', () => {
     for await (const b of t2.read({ topic: 'plain', partition: 0 }, 0)) plain += b.length
     expect(plain).toBe(2000)
     await t2.close()
+  })
+
+  it('refuses a log directory another live process holds', async () => {
+    const dir = tmp()
+    const t = new EmbeddedTransport({ dir })
+    await t.close()
+    writeFileSync(join(dir, 'LOCK'), '1') // pid 1 is alive
+    expect(() => new EmbeddedTransport({ dir })).toThrow(/open in process 1/)
+    writeFileSync(join(dir, 'LOCK'), '999999999') // gone: taken over
+    const again = new EmbeddedTransport({ dir })
+    await again.close()
   })
 })

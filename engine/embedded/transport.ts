@@ -7,6 +7,8 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -63,6 +65,7 @@ class EmbeddedLog {
     this.defaultPartitions = defaultPartitions
     mkdirSync(join(dir, 'topics'), { recursive: true })
     mkdirSync(join(dir, 'groups'), { recursive: true })
+    lock(dir)
     for (const name of readdirSync(join(dir, 'topics'))) {
       const meta = join(dir, 'topics', name, 'meta.json')
       if (existsSync(meta)) this.openTopic(JSON.parse(readFileSync(meta, 'utf8')) as TopicSpec)
@@ -144,6 +147,36 @@ class EmbeddedLog {
     for (const t of this.topics.values()) for (const p of t.partitions) p.close()
     this.topics.clear()
     this.notify()
+    rmSync(join(this.dir, 'LOCK'), { force: true })
+  }
+}
+
+/** One process per log: a second one would keep its own index and interleave writes. */
+function lock(dir: string): void {
+  const file = join(dir, 'LOCK')
+  try {
+    const fd = openSync(file, 'wx')
+    writeSync(fd, String(process.pid))
+    closeSync(fd)
+    return
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  const pid = Number(readFileSync(file, 'utf8'))
+  if (pid && pid !== process.pid && alive(pid))
+    throw new EmbeddedError(
+      'LOCKED',
+      `embedded log ${dir} is open in process ${pid}; it serves one process (open it once and share the transport, or use Kafka)`,
+    )
+  writeFileSync(file, String(process.pid)) // left by a process that is gone
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
