@@ -69,6 +69,7 @@ export class KafkaStreams {
   private iterationWaiters: (() => void)[] = []
   private _state: StreamsState = 'created'
   private _error: Error | undefined
+  private _restoring = false
 
   constructor(topology: Topology, options: StreamsOptions) {
     topology.validate()
@@ -92,6 +93,11 @@ export class KafkaStreams {
 
   get state(): StreamsState {
     return this._state
+  }
+
+  /** True while newly assigned tasks restore their stores (queries may see partial state). */
+  get restoring(): boolean {
+    return this._restoring
   }
 
   /** The error that stopped the engine, if any. */
@@ -200,6 +206,15 @@ export class KafkaStreams {
   }
 
   private async onAssign(tps: TopicPartition[]): Promise<void> {
+    this._restoring = true
+    try {
+      await this.openTasks(tps)
+    } finally {
+      this._restoring = false
+    }
+  }
+
+  private async openTasks(tps: TopicPartition[]): Promise<void> {
     for (const tp of tps) {
       const sub = this.subByTopic.get(tp.topic)
       if (!sub || this.tasks.has(`${sub.id}_${tp.partition}`)) continue
@@ -276,8 +291,15 @@ export class KafkaStreams {
       this._state = 'error'
       this._error = err as Error
       this.log.error('stream thread failed', { err })
+    } finally {
+      // Wake flush() callers: they see the state and stop waiting. A pending commit request is
+      // served by close()'s final commit, or never, if the engine failed.
       for (const w of this.iterationWaiters) w()
       this.iterationWaiters = []
+      if (this._state === 'error') {
+        for (const r of this.commitRequests) r()
+        this.commitRequests = []
+      }
     }
   }
 
