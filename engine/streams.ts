@@ -70,6 +70,7 @@ export class KafkaStreams {
   private _state: StreamsState = 'created'
   private _error: Error | undefined
   private _restoring = false
+  private committing: Promise<void> = Promise.resolve()
 
   constructor(topology: Topology, options: StreamsOptions) {
     topology.validate()
@@ -303,8 +304,15 @@ export class KafkaStreams {
     }
   }
 
+  /** Commits never overlap (a transport may call onRevoke while the loop is committing). */
+  private commit(): Promise<void> {
+    const next = this.committing.then(() => this.commitNow())
+    this.committing = next.catch(() => {})
+    return next
+  }
+
   /** The checkpoint, in the order documented at the top of this file. */
-  private async commit(): Promise<void> {
+  private async commitNow(): Promise<void> {
     const requests = this.commitRequests
     this.commitRequests = []
     const t0 = performance.now()
