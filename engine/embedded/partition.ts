@@ -15,13 +15,15 @@ import {
 import type { ConsumedRecord } from '../transport.ts'
 import { decodeFrame, type EncodedRecord, encodeFrames, frameKey, frameLength, frameOffset } from './codec.ts'
 
-// One partition: an append-only file of frames plus an in-memory index (offset and file position
-// of every frame). Appends are written at once (one write per batch) and made durable by a shared
-// fdatasync: concurrent senders ride the same sync (group commit). Readers see durable records only.
+// One partition: an append-only file of frames plus a sparse in-memory index (offset and file
+// position of every INDEX_EVERY-th frame, so memory stays small on long-lived topics). Appends are
+// written at once (one write per batch) and made durable by a shared fdatasync: concurrent senders
+// ride the same sync (group commit). Readers see durable records only.
 // Compacted topics are compacted when opened (last record per key kept, tombstones included), so
 // a changelog's size follows its keys across restarts; offsets keep their values, with gaps.
 
-const READ_CHUNK = 4 * 1024 * 1024
+const READ_CHUNK = 1024 * 1024
+const INDEX_EVERY = 32
 /** Compact when the partition has at least this many frames and twice as many as after the last compaction. */
 const COMPACT_MIN_FRAMES = 10_000
 
@@ -30,13 +32,15 @@ export class PartitionLog {
   readonly partition: number
   private readonly path: string
   private fd: number
-  private offsets = new Float64Array(1024)
-  /** positions[i] = file position of frame i; positions[count] = end of the last frame. */
-  private positions = new Float64Array(1025)
+  /** Sparse index: offset and file position of frames 0, INDEX_EVERY, 2·INDEX_EVERY, … */
+  private idxOffsets = new Float64Array(256)
+  private idxPositions = new Float64Array(256)
   private count = 0
-  /** Frames [0, durable) are on disk. */
-  private durable = 0
+  private endPosition = 0
   private nextOffset = 0
+  /** What readers may see: frames, bytes and offsets made durable by the last fdatasync. */
+  private durable = 0
+  private durableEndPosition = 0
   private durableNextOffset = 0
   private syncing: Promise<void> | null = null
   private readonly onDurable: () => void
@@ -54,22 +58,61 @@ export class PartitionLog {
   /** Rebuilds the index; truncates a torn or corrupt tail left by a crash. */
   private scan(): void {
     this.count = 0
+    let lastOffset = -1
     const size = fstatSync(this.fd).size
-    let pos = 0
-    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)))
-    while (pos < size) {
-      const want = Math.min(buf.length, size - pos)
-      const n = readSync(this.fd, buf, 0, want, pos)
+    const end = this.forEachFrame(0, size, true, (buf, at, position) => {
+      lastOffset = frameOffset(buf, at)
+      this.indexFrame(lastOffset, position)
+    })
+    if (end < size) ftruncateSync(this.fd, end)
+    this.endPosition = end
+    this.nextOffset = lastOffset >= 0 ? lastOffset + 1 : this.compactionMeta().nextOffset
+    this.durable = this.count
+    this.durableEndPosition = end
+    this.durableNextOffset = this.nextOffset
+  }
+
+  private indexFrame(offset: number, position: number): void {
+    if (this.count % INDEX_EVERY === 0) {
+      const j = this.count / INDEX_EVERY
+      if (j >= this.idxOffsets.length) {
+        const o = new Float64Array(this.idxOffsets.length * 2)
+        o.set(this.idxOffsets)
+        this.idxOffsets = o
+        const p = new Float64Array(this.idxPositions.length * 2)
+        p.set(this.idxPositions)
+        this.idxPositions = p
+      }
+      this.idxOffsets[j] = offset
+      this.idxPositions[j] = position
+    }
+    this.count++
+  }
+
+  /**
+   * Calls `fn` for each valid frame in [from, to), reading in chunks of whole frames; returns the
+   * position after the last valid frame. `verify` checks checksums (on open).
+   */
+  private forEachFrame(
+    from: number,
+    to: number,
+    verify: boolean,
+    fn: (buf: Buffer, at: number, position: number) => unknown,
+  ): number {
+    let pos = from
+    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(to - from, 1)))
+    while (pos < to) {
+      const n = readSync(this.fd, buf, 0, Math.min(buf.length, to - pos), pos)
       let o = 0
       while (true) {
-        const len = frameLength(buf, o, n, true)
+        const len = frameLength(buf, o, n, verify)
         if (len < 0) break
-        this.push(frameOffset(buf, o), pos + o)
+        if (fn(buf, o, pos + o) === false) return pos + o
         o += len
       }
       if (o === 0) {
         // A frame bigger than the buffer, or a bad frame.
-        if (n === buf.length && buf.length < size - pos) {
+        if (n === buf.length && buf.length < to - pos) {
           buf = Buffer.allocUnsafe(buf.length * 2)
           continue
         }
@@ -77,24 +120,7 @@ export class PartitionLog {
       }
       pos += o
     }
-    this.positions[this.count] = pos
-    if (pos < size) ftruncateSync(this.fd, pos)
-    this.durable = this.count
-    this.nextOffset = this.count > 0 ? this.offsets[this.count - 1]! + 1 : this.storedNextOffset()
-    this.durableNextOffset = this.nextOffset
-  }
-
-  private push(offset: number, position: number): void {
-    if (this.count + 2 >= this.positions.length) {
-      const o = new Float64Array(this.offsets.length * 2)
-      o.set(this.offsets)
-      this.offsets = o
-      const p = new Float64Array(this.positions.length * 2)
-      p.set(this.positions)
-      this.positions = p
-    }
-    this.offsets[this.count] = offset
-    this.positions[this.count++] = position
+    return pos
   }
 
   /** Next offset to be written (durable records only). */
@@ -106,12 +132,12 @@ export class PartitionLog {
   append(records: EncodedRecord[]): number {
     const first = this.nextOffset
     const { buf, starts } = encodeFrames(records, first)
-    const base = this.positions[this.count]!
+    const base = this.endPosition
     let written = 0
     while (written < buf.length)
       written += writeSync(this.fd, buf, written, buf.length - written, base + written)
-    for (let i = 0; i < starts.length; i++) this.push(first + i, base + starts[i]!)
-    this.positions[this.count] = base + buf.length
+    for (let i = 0; i < starts.length; i++) this.indexFrame(first + i, base + starts[i]!)
+    this.endPosition = base + buf.length
     this.nextOffset = first + records.length
     return first
   }
@@ -122,6 +148,7 @@ export class PartitionLog {
     while (this.durable < target) {
       if (!this.syncing) {
         const upTo = this.count
+        const upToPosition = this.endPosition
         const upToOffset = this.nextOffset
         this.syncing = new Promise<void>((resolve, reject) => {
           fdatasync(this.fd, (err) => {
@@ -129,6 +156,7 @@ export class PartitionLog {
             if (err) return reject(err)
             if (upTo > this.durable) {
               this.durable = upTo
+              this.durableEndPosition = upToPosition
               this.durableNextOffset = upToOffset
               this.onDurable()
             }
@@ -140,32 +168,21 @@ export class PartitionLog {
     }
   }
 
-  /** Index of the first frame with offset ≥ `offset`. */
-  private frameAt(offset: number): number {
-    let lo = 0
-    let hi = this.durable
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.offsets[mid]! < offset) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
   /** Durable records with offset ≥ `from`, at most `max` of them. */
   read(from: number, max: number): ConsumedRecord[] {
-    const first = this.frameAt(from)
-    const end = Math.min(this.durable, first + max)
-    if (first >= end) return []
-    const startPos = this.positions[first]!
-    let last = end
-    // Bound the bytes read at once.
-    while (last > first + 1 && this.positions[last]! - startPos > READ_CHUNK)
-      last = first + ((last - first) >> 1)
-    const buf = this.readBytes(startPos, this.positions[last]!)
-    const out: ConsumedRecord[] = new Array(last - first)
-    for (let i = first; i < last; i++) {
-      const d = decodeFrame(buf, this.positions[i]! - startPos)
+    const out: ConsumedRecord[] = []
+    if (from >= this.durableNextOffset || this.durable === 0) return out
+    // Last indexed frame with offset ≤ from, then scan forward.
+    let lo = 0
+    let hi = Math.ceil(this.durable / INDEX_EVERY) - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.idxOffsets[mid]! <= from) lo = mid
+      else hi = mid - 1
+    }
+    this.forEachFrame(this.idxPositions[lo]!, this.durableEndPosition, false, (buf, at) => {
+      if (frameOffset(buf, at) < from) return
+      const d = decodeFrame(buf, at)
       const r: ConsumedRecord = {
         topic: this.topic,
         partition: this.partition,
@@ -176,34 +193,10 @@ export class PartitionLog {
       }
       if (d.value === null) r.tombstone = true
       if (d.headers) r.headers = d.headers
-      out[i - first] = r
-    }
+      out.push(r)
+      return out.length < max
+    })
     return out
-  }
-
-  private readBytes(from: number, to: number): Buffer {
-    const len = to - from
-    const buf = Buffer.allocUnsafe(len)
-    let got = 0
-    while (got < len) {
-      const n = readSync(this.fd, buf, got, len - got, from + got)
-      if (n === 0) break
-      got += n
-    }
-    return buf
-  }
-
-  /** Calls `fn` for every frame, reading the file in chunks of whole frames. */
-  private forEachFrame(fn: (buf: Buffer, at: number, i: number) => void): void {
-    let i = 0
-    while (i < this.count) {
-      const startPos = this.positions[i]!
-      let last = i + 1
-      while (last < this.count && this.positions[last + 1]! - startPos <= READ_CHUNK) last++
-      const buf = this.readBytes(startPos, this.positions[last]!)
-      for (let j = i; j < last; j++) fn(buf, this.positions[j]! - startPos, j)
-      i = last
-    }
   }
 
   private get metaPath(): string {
@@ -219,22 +212,20 @@ export class PartitionLog {
     return { frames: 0, nextOffset: 0 }
   }
 
-  private storedNextOffset(): number {
-    return this.compactionMeta().nextOffset
-  }
-
   /** Keeps the last frame of every key (and the very last frame, which carries the end offset). */
   private maybeCompact(): void {
-    const after = this.compactionMeta().frames
-    if (this.count < COMPACT_MIN_FRAMES || this.count < 2 * after) return
+    if (this.count < COMPACT_MIN_FRAMES || this.count < 2 * this.compactionMeta().frames) return
     const lastOf = new Map<string, number>()
-    this.forEachFrame((buf, at, i) => lastOf.set(frameKey(buf, at), i))
+    let i = 0
+    this.forEachFrame(0, this.endPosition, false, (buf, at) => {
+      lastOf.set(frameKey(buf, at), i++)
+    })
     const keep = new Uint8Array(this.count)
-    for (const i of lastOf.values()) keep[i] = 1
+    for (const k of lastOf.values()) keep[k] = 1
     keep[this.count - 1] = 1
-    const kept = lastOf.size + 1
-    if (kept > this.count * 0.8) {
-      writeFileSync(this.metaPath, JSON.stringify({ frames: this.count, nextOffset: this.nextOffset }))
+    const nextOffset = this.nextOffset
+    if (lastOf.size + 1 > this.count * 0.8) {
+      writeFileSync(this.metaPath, JSON.stringify({ frames: this.count, nextOffset }))
       return
     }
     const tmp = `${this.path}.compacting`
@@ -249,19 +240,20 @@ export class PartitionLog {
         pending = []
         pendingBytes = 0
       }
-      this.forEachFrame((buf, at, i) => {
-        if (!keep[i]) return
-        const len = this.positions[i + 1]! - this.positions[i]!
-        pending.push(Buffer.from(buf.subarray(at, at + len)))
-        pendingBytes += len
-        if (pendingBytes >= READ_CHUNK) flush()
+      i = 0
+      this.forEachFrame(0, this.endPosition, false, (buf, at) => {
+        if (keep[i++]) {
+          const len = frameLength(buf, at, buf.length, false)
+          pending.push(Buffer.from(buf.subarray(at, at + len)))
+          pendingBytes += len
+          if (pendingBytes >= READ_CHUNK) flush()
+        }
       })
       flush()
       fsyncSync(out)
     } finally {
       closeSync(out)
     }
-    const nextOffset = this.nextOffset
     closeSync(this.fd)
     renameSync(tmp, this.path)
     this.fd = openSync(this.path, 'a+')

@@ -189,4 +189,22 @@ describe('embedded log', () => {
     const again = new EmbeddedTransport({ dir })
     await again.close()
   })
+
+  it('reads from any offset (sparse index), in bounded batches', async () => {
+    const t = new EmbeddedTransport({ dir: tmp() })
+    await t.createTopics([{ name: 's', partitions: 1 }])
+    const p = t.producer()
+    for (let b = 0; b < 10; b++)
+      await p.send(Array.from({ length: 100 }, (_, i) => ({ topic: 's', key: 'k', value: `${b * 100 + i}` })))
+    const tp = { topic: 's', partition: 0 }
+    for (const from of [0, 31, 32, 33, 500, 999]) {
+      const first = (await t.read(tp, from)[Symbol.asyncIterator]().next()).value as ConsumedRecord[]
+      expect(first[0]).toMatchObject({ offset: from, value: String(from) })
+      expect(first.at(-1)!.offset).toBe(999)
+    }
+    const c = await t.consumer({ groupId: 'g', topics: ['s'] })
+    const batch = await c.poll(64, 0)
+    expect(batch.map((r) => r.offset)).toEqual(Array.from({ length: 64 }, (_, i) => i))
+    await t.close()
+  })
 })
