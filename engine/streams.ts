@@ -1,7 +1,7 @@
 import { StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import { deadLetterTopic } from '../common/topics.ts'
-import { LevelKeyValueStore } from '../state/kv-store.ts'
+import type { LevelKeyValueStore } from '../state/kv-store.ts'
 import { changelogTopic } from '../state/stores.ts'
 import type {
   KeyValue,
@@ -110,7 +110,7 @@ export class KafkaStreams {
     return this.topology.describe(this.applicationId)
   }
 
-  /** Creates internal topics, subscribes, restores the first assignment's stores, starts processing. */
+  /** Creates internal topics, subscribes and starts processing; tasks restore their stores as they are assigned. */
   async start(): Promise<void> {
     if (this._state !== 'created')
       throw new StreamsError('ENGINE', 'INVALID_STATE', `cannot start: ${this._state}`)
@@ -464,13 +464,10 @@ export class KafkaStreams {
   }
 
   keyValueStore<V = unknown>(name: string): ReadOnlyKeyValueStore<V> {
-    const stores = () => {
-      const all = this.storesNamed(name)
-      if (all.some((s) => !(s instanceof LevelKeyValueStore)))
-        throw new StreamsError('ENGINE', 'WRONG_STORE_KIND', `store "${name}" is not a key-value store`)
-      return all as LevelKeyValueStore<V>[]
-    }
-    this.topology.stores.get(name)
+    const spec = this.topology.stores.get(name)
+    if (spec && spec.kind !== 'kv')
+      throw new StreamsError('ENGINE', 'WRONG_STORE_KIND', `store "${name}" is not a key-value store`)
+    const stores = () => this.storesNamed(name) as LevelKeyValueStore<V>[]
     return {
       kind: 'kv',
       name,
