@@ -128,8 +128,9 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     if (emit.kind === 'onWindowClose' && emit.idleCloseMs > 0) {
       ctx.schedule(Math.min(emit.idleCloseMs, 1000), 'wall-clock', (now) => {
         const idle = now - this.lastAdvanceWall
-        if (idle >= emit.idleCloseMs && this.observed > Number.NEGATIVE_INFINITY) {
-          this.advanceWatermark(this.observed + idle)
+        if (idle > emit.idleCloseMs && this.observed > Number.NEGATIVE_INFINITY) {
+          // As if event time had kept pace with the wall clock, minus idleCloseMs of slack.
+          this.advanceWatermark(this.observed + idle - emit.idleCloseMs)
         }
       })
     }

@@ -87,9 +87,10 @@ export type EmitStrategy =
   | {
       readonly kind: 'onWindowClose'
       /**
-       * Stream time only moves when records arrive. When a task has seen no record for this long
-       * (wall clock), its close watermark advances with the wall clock so quiet periods still
-       * close windows. 0 disables it.
+       * Stream time only moves when records arrive. When a task has seen no record for longer
+       * than this (wall clock), its close watermark moves on as if event time kept pace with the
+       * wall clock, minus this slack: quiet periods still close windows. 0 disables it. Records
+       * that arrive after such a close (a backfill after an outage) count as late.
        */
       readonly idleCloseMs: number
       /**
