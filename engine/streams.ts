@@ -73,6 +73,12 @@ export class KafkaStreams {
   private committing: Promise<void> = Promise.resolve()
 
   constructor(topology: Topology, options: StreamsOptions) {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(options.applicationId))
+      throw new StreamsError(
+        'ENGINE',
+        'INVALID_APPLICATION_ID',
+        `applicationId "${options.applicationId}" must match [A-Za-z0-9._-]{1,100} (it prefixes topic names)`,
+      )
     topology.validate()
     this.topology = topology
     this.applicationId = options.applicationId
