@@ -24,7 +24,13 @@ export class LevelStore<V> {
   constructor(spec: StoreSpec, dir: string) {
     this.spec = spec
     this.dir = dir
-    this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    // Many small databases (stores × tasks): bound each one's file handles and block cache.
+    this.db = new ClassicLevel<string, string>(dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      maxOpenFiles: 100,
+      cacheSize: 4 * 1024 * 1024,
+    })
   }
 
   async open(): Promise<void> {
