@@ -192,6 +192,15 @@ describe('windows on event time', () => {
   it('TimeWindows are epoch-aligned [start, end) and validated', () => {
     expect(TimeWindows.ofSizeAndGrace(MIN, 0).windowsFor(MIN)).toEqual([{ start: MIN, end: 2 * MIN }])
     expect(TimeWindows.ofSizeAndGrace(MIN, 0).windowsFor(MIN - 1)).toEqual([{ start: 0, end: MIN }])
+    // Hopping starts are multiples of advance, even when size is not a multiple of it.
+    expect(TimeWindows.ofSizeAndGrace(60, 0).advanceBy(25).windowsFor(70)).toEqual([
+      { start: 25, end: 85 },
+      { start: 50, end: 110 },
+    ])
+    expect(TimeWindows.ofSizeAndGrace(60, 0).advanceBy(20).windowsFor(20)).toEqual([
+      { start: 0, end: 60 },
+      { start: 20, end: 80 },
+    ])
     expect(() => TimeWindows.ofSizeAndGrace(0, 0)).toThrow(/positive/)
     expect(() => TimeWindows.ofSizeAndGrace(MIN, 0).advanceBy(2 * MIN)).toThrow(/advance/)
     expect(Object.isFrozen(Emitted.onWindowClose())).toBe(true)

@@ -65,12 +65,16 @@ export class TimeWindows {
 
   /** Every window containing `timestamp`, oldest first. */
   windowsFor(timestamp: number): Window[] {
-    const lastStart = timestamp - mod(timestamp, this.advanceMs)
     const out: Window[] = []
-    for (let start = lastStart - this.sizeMs + this.advanceMs; start <= lastStart; start += this.advanceMs) {
-      if (start + this.sizeMs > timestamp && start >= 0) out.push({ start, end: start + this.sizeMs })
+    // Starts are multiples of advance; walk back from the last one while the window still holds ts.
+    for (
+      let start = timestamp - mod(timestamp, this.advanceMs);
+      start + this.sizeMs > timestamp && start >= 0;
+      start -= this.advanceMs
+    ) {
+      out.push({ start, end: start + this.sizeMs })
     }
-    return out
+    return out.reverse()
   }
 
   toString(): string {
