@@ -106,6 +106,32 @@ export class LevelStore<V> {
     return Number.isFinite(limit) ? sorted.slice(0, limit) : sorted
   }
 
+  /** The entry with the greatest key in [gte, lte] (staged writes applied), without a full scan. */
+  protected async lastDb(gte: string, lte: string): Promise<[string, V] | undefined> {
+    let best: [string, V] | undefined
+    const deleted = new Set<string>()
+    for (const m of [this.flushing, this.staged]) {
+      if (!m) continue
+      for (const [k, v] of m) {
+        if (k < gte || k > lte || isMeta(k)) continue
+        if (v === DELETED) deleted.add(k)
+        else deleted.delete(k)
+      }
+    }
+    for (const m of [this.flushing, this.staged]) {
+      if (!m) continue
+      for (const [k, v] of m)
+        if (k >= gte && k <= lte && !isMeta(k) && v !== DELETED && !deleted.has(k) && (!best || k > best[0]))
+          best = [k, (this.staged.has(k) ? this.staged.get(k) : v) as V]
+    }
+    for await (const [k, raw] of this.db.iterator({ gte, lte, reverse: true })) {
+      if (isMeta(k) || deleted.has(k)) continue
+      if (!best || k > best[0]) best = [k, this.spec.serde.deserialize(raw) as V]
+      break
+    }
+    return best
+  }
+
   /** Changelog records for the staged writes (step "produce changelog" of the commit). */
   changelogRecords(topic: string, partition: number, timestamp: number): ProducedRecord[] {
     const out: ProducedRecord[] = []

@@ -70,6 +70,11 @@ describe('window store', () => {
     ])
     expect((await s.range('BTC', 30_000, 90_000)).map((e) => e.value)).toEqual([2])
     expect((await s.latest('BTC'))?.value).toBe(3)
+    s.delete('BTC', 120_000) // staged delete hides the newest flushed window
+    expect((await s.latest('BTC'))?.window.start).toBe(60_000)
+    await s.flush()
+    expect((await s.latest('BTC'))?.window.start).toBe(60_000)
+    s.put('BTC', 120_000, 3)
     expect((await s.all({ fromTime: 60_000, toTime: 60_000 })).map((e) => e.key)).toEqual(['BTC', 'BTCX'])
   })
 

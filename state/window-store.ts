@@ -146,8 +146,8 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   }
 
   async latest(key: string): Promise<WindowEntry<V> | undefined> {
-    const rows = await this.range(key, 0, Number.MAX_SAFE_INTEGER)
-    return rows.at(-1)
+    const row = await this.lastDb(windowDbKey(key, 0), windowDbKey(key, Number.MAX_SAFE_INTEGER))
+    return row && this.entry(row[0], row[1])
   }
 
   async all(options: ScanOptions & { fromTime?: number; toTime?: number } = {}): Promise<WindowEntry<V>[]> {
