@@ -1,0 +1,315 @@
+import {
+  Admin,
+  Consumer as KafkaClientConsumer,
+  Producer as KafkaClientProducer,
+  type MessageToProduce,
+  stringDeserializers,
+  stringSerializers,
+} from '@platformatic/kafka'
+import { createLogger } from '../../common/log.ts'
+import { partitionFor } from '../partitioner.ts'
+import type {
+  ConsumedRecord,
+  Consumer,
+  ConsumerOptions,
+  ProducedRecord,
+  Producer,
+  TopicPartition,
+  TopicSpec,
+  Transport,
+} from '../transport.ts'
+import { KafkaGroupConsumer } from './consumer.ts'
+import { bounded, KafkaTransportError } from './errors.ts'
+import { decodeFetch } from './records.ts'
+
+// Transport over a real Kafka cluster (@platformatic/kafka). Producers are idempotent with
+// acks=all; consumers join a classic consumer group and fetch by themselves (see consumer.ts);
+// read() fetches one partition without any group. Every call is bounded by `requestTimeoutMs`.
+
+export interface KafkaTransportOptions {
+  brokers: string[]
+  clientId?: string
+  /** Consumer group session timeout: how long before a dead member's partitions move. */
+  sessionTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  /** Bound of every admin / produce / commit call. */
+  requestTimeoutMs?: number
+  /** Replication factor of created topics; -1 = the broker's default. */
+  replicas?: number
+}
+
+const log = createLogger('engine.kafka')
+const ACKS_ALL = -1
+const LATEST = -1n
+
+export class KafkaTransport implements Transport {
+  readonly kind = 'kafka' as const
+  readonly opts: Required<KafkaTransportOptions>
+  private readonly admin: Admin
+  /** Group-less client for metadata, list offsets and read(). */
+  private readonly reader: KafkaClientConsumer<string, string, string, string>
+  private readonly partitionCounts = new Map<string, number>()
+  private readonly closables = new Set<{ close(): Promise<void> }>()
+  private closed = false
+
+  constructor(options: KafkaTransportOptions) {
+    this.opts = {
+      clientId: 'crypto-streams',
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
+      requestTimeoutMs: 15_000,
+      replicas: -1,
+      ...options,
+    }
+    const base = { bootstrapBrokers: this.opts.brokers, retries: 3, retryDelay: 300, timeout: 5000 }
+    this.admin = new Admin({ ...base, clientId: `${this.opts.clientId}-admin` })
+    this.reader = new KafkaClientConsumer({
+      ...base,
+      clientId: `${this.opts.clientId}-reader`,
+      groupId: `${this.opts.clientId}-reader-unused`,
+      deserializers: stringDeserializers,
+    })
+  }
+
+  /** Runs a Kafka call with the request bound. */
+  call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new KafkaTransportError('CLOSED', `Kafka ${what}: transport closed`))
+    return bounded(what, this.opts.requestTimeoutMs, op)
+  }
+
+  async createTopics(specs: TopicSpec[]): Promise<void> {
+    for (const s of specs) {
+      const configs = s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []
+      try {
+        await this.call(`createTopics ${s.name}`, () =>
+          this.admin.createTopics({
+            topics: [s.name],
+            partitions: s.partitions,
+            replicas: this.opts.replicas,
+            configs,
+          }),
+        )
+      } catch (err) {
+        if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw err
+      }
+    }
+    // Metadata propagates asynchronously: wait until every topic is visible with its leaders.
+    for (const s of specs) {
+      const deadline = Date.now() + this.opts.requestTimeoutMs
+      while ((await this.partitions(s.name, true)) === undefined) {
+        if (Date.now() > deadline)
+          throw new KafkaTransportError('TIMEOUT', `topic ${s.name} not visible after creation`)
+        await sleep(100)
+      }
+    }
+  }
+
+  async partitions(topic: string, refresh = false): Promise<number | undefined> {
+    const known = this.partitionCounts.get(topic)
+    if (known !== undefined && !refresh) return known
+    try {
+      const md = await this.call(`metadata ${topic}`, () =>
+        this.reader.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false }),
+      )
+      const t = md.topics.get(topic)
+      if (!t || t.partitions.some((p) => p === undefined || p.leader < 0)) return undefined
+      this.partitionCounts.set(topic, t.partitionsCount)
+      return t.partitionsCount
+    } catch (err) {
+      if (
+        ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'Unknown topic'].some((id) =>
+          mentions(err, id),
+        )
+      )
+        return undefined
+      throw err
+    }
+  }
+
+  producer(): Producer {
+    const p = new KafkaProducer(this)
+    this.closables.add(p)
+    return p
+  }
+
+  async consumer(options: ConsumerOptions): Promise<Consumer> {
+    const c = new KafkaGroupConsumer(this, options)
+    this.closables.add(c)
+    try {
+      await c.start()
+    } catch (err) {
+      await c.close().catch(() => {})
+      throw err
+    }
+    return c
+  }
+
+  async endOffset(tp: TopicPartition): Promise<number> {
+    return (await this.listOffsets([tp], LATEST)).get(`${tp.topic}-${tp.partition}`) ?? 0
+  }
+
+  /** Offsets at `timestamp` (-1n latest, -2n earliest) keyed by tpKey. */
+  async listOffsets(tps: TopicPartition[], timestamp: bigint): Promise<Map<string, number>> {
+    const partitions: Record<string, number[]> = {}
+    for (const tp of tps) partitions[tp.topic] = [...(partitions[tp.topic] ?? []), tp.partition]
+    const res = await this.call('listOffsets', () =>
+      this.reader.listOffsets({ topics: Object.keys(partitions), partitions, timestamp }),
+    )
+    const out = new Map<string, number>()
+    for (const tp of tps) {
+      const o = res.get(tp.topic)?.[tp.partition]
+      if (o === undefined)
+        throw new KafkaTransportError('NO_OFFSET', `no offset for ${tp.topic}-${tp.partition}`)
+      out.set(`${tp.topic}-${tp.partition}`, Number(o))
+    }
+    return out
+  }
+
+  /** One Fetch of `positions` (tpKey → offset) through `client`, grouped by partition leader. */
+  async fetch(
+    client: KafkaClientConsumer<string, string, string, string>,
+    positions: Map<string, TopicPartition & { offset: number }>,
+    maxWaitMs: number,
+    maxBytes = 8 << 20,
+  ) {
+    const topics = [...new Set([...positions.values()].map((p) => p.topic))]
+    const md = await this.call('metadata', () => client.metadata({ topics }))
+    const byNode = new Map<number, Map<string, { partition: number; offset: number }[]>>()
+    const names = new Map<string, string>()
+    const from = new Map<string, number>()
+    for (const [key, p] of positions) {
+      const t = md.topics.get(p.topic)
+      const leader = t?.partitions[p.partition]?.leader
+      if (!t || leader === undefined || leader < 0)
+        throw new KafkaTransportError('NO_LEADER', `no leader for ${p.topic}-${p.partition}`)
+      names.set(t.id, p.topic)
+      from.set(key, p.offset)
+      const node = byNode.get(leader) ?? new Map()
+      byNode.set(leader, node)
+      const list = node.get(t.id) ?? []
+      node.set(t.id, list)
+      list.push({ partition: p.partition, offset: p.offset })
+    }
+    const perNode = [...byNode].map(([node, topicsById]) =>
+      this.call('fetch', () =>
+        client.fetch({
+          node,
+          maxWaitTime: maxWaitMs,
+          minBytes: 1,
+          maxBytes,
+          topics: [...topicsById].map(([topicId, parts]) => ({
+            topicId,
+            partitions: parts.map((p) => ({
+              partition: p.partition,
+              fetchOffset: BigInt(p.offset),
+              partitionMaxBytes: Math.max(1 << 20, maxBytes >> 2),
+              currentLeaderEpoch: -1,
+              lastFetchedEpoch: -1,
+            })),
+          })),
+        }),
+      ).then((res) => decodeFetch(res, names, from)),
+    )
+    return (await Promise.all(perNode)).flat()
+  }
+
+  async *read(tp: TopicPartition, fromOffset: number): AsyncIterable<ConsumedRecord[]> {
+    const end = await this.endOffset(tp)
+    const key = `${tp.topic}-${tp.partition}`
+    let pos = Math.max(fromOffset, (await this.listOffsets([tp], -2n)).get(key) ?? 0)
+    let idle = 0
+    while (pos < end) {
+      const [part] = await this.fetch(this.reader, new Map([[key, { ...tp, offset: pos }]]), 500)
+      if (part && part.errorCode !== 0)
+        throw new KafkaTransportError('READ', `read ${key} at ${pos}: broker error code ${part.errorCode}`)
+      const records = (part?.records ?? []).filter((r) => r.offset < end)
+      if (part?.next !== undefined && part.next > pos) {
+        pos = part.next
+        idle = 0
+      } else if (++idle * 500 > this.opts.requestTimeoutMs) {
+        throw new KafkaTransportError('TIMEOUT', `read ${key}: stuck at offset ${pos} of ${end}`)
+      }
+      if (records.length > 0) yield records
+    }
+  }
+
+  forget(c: { close(): Promise<void> }): void {
+    this.closables.delete(c)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    for (const c of [...this.closables]) await c.close().catch((err) => log.warn('close failed', { err }))
+    this.closed = true
+    await Promise.allSettled([this.admin.close(), this.reader.close(true)])
+  }
+}
+
+class KafkaProducer implements Producer {
+  private readonly transport: KafkaTransport
+  private readonly client: KafkaClientProducer<string, string, string, string>
+  private closed = false
+
+  constructor(transport: KafkaTransport) {
+    this.transport = transport
+    this.client = new KafkaClientProducer({
+      clientId: `${transport.opts.clientId}-producer`,
+      bootstrapBrokers: transport.opts.brokers,
+      serializers: stringSerializers,
+      idempotent: true,
+      acks: ACKS_ALL,
+      retries: 5,
+      retryDelay: 200,
+      timeout: 5000,
+    })
+  }
+
+  async send(records: ProducedRecord[]): Promise<void> {
+    if (this.closed) throw new KafkaTransportError('CLOSED', 'send on a closed producer')
+    if (records.length === 0) return
+    const messages: MessageToProduce<string, string, string, string>[] = []
+    for (const r of records) {
+      let partition = r.partition
+      if (partition === undefined) {
+        const n = await this.transport.partitions(r.topic)
+        if (n === undefined)
+          throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
+        partition = partitionFor(r.key, n)
+      }
+      messages.push({
+        topic: r.topic,
+        key: r.key,
+        value: r.value ?? undefined,
+        partition,
+        timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
+        headers: r.headers,
+      })
+    }
+    await this.transport.call(`produce ${records.length} records`, () => this.client.send({ messages }))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.transport.forget(this)
+    await bounded('producer close', this.transport.opts.requestTimeoutMs, () => this.client.close()).catch(
+      (err) => log.warn('producer close', { err }),
+    )
+  }
+}
+
+/** Kafka errors nest (MultipleErrors); match a protocol error id anywhere in the chain. */
+export function mentions(err: unknown, id: string): boolean {
+  const seen = new Set<unknown>()
+  const visit = (e: unknown): boolean => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return false
+    seen.add(e)
+    const o = e as { apiId?: unknown; message?: unknown; errors?: unknown[]; cause?: unknown }
+    if (o.apiId === id || (typeof o.message === 'string' && o.message.includes(id))) return true
+    return (o.errors ?? []).some(visit) || visit(o.cause)
+  }
+  return visit(err)
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
