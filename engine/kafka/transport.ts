@@ -41,6 +41,18 @@ export interface KafkaTransportOptions {
 const log = createLogger('engine.kafka')
 const ACKS_ALL = -1
 const LATEST = -1n
+/**
+ * Per partition per produce request, in string length units: even if every character took 3 UTF-8
+ * bytes, a batch stays under the broker's default message.max.bytes (1 MB).
+ */
+const BATCH_BYTES = 320 * 1024
+
+/** A record's size in a batch, in string length units (bytes for ASCII) plus overhead. */
+function recordBytes(r: ProducedRecord): number {
+  let n = 24 + r.key.length + (r.value?.length ?? 0)
+  if (r.headers) for (const [k, v] of Object.entries(r.headers)) n += 4 + k.length + v.length
+  return n
+}
 
 export class KafkaTransport implements Transport {
   readonly kind = 'kafka' as const
@@ -268,16 +280,30 @@ class KafkaProducer implements Producer {
   async send(records: ProducedRecord[]): Promise<void> {
     if (this.closed) throw new KafkaTransportError('CLOSED', 'send on a closed producer')
     if (records.length === 0) return
-    const messages: MessageToProduce<string, string, string, string>[] = []
+    // The client writes one record batch per partition per send, and the broker refuses batches
+    // over message.max.bytes (1 MB by default): big sends go out as consecutive chunks, each holding
+    // at most BATCH_BYTES per partition, so per-partition order is kept.
+    const chunks: MessageToProduce<string, string, string, string>[][] = []
+    const bytes = new Map<string, number>()
+    const counts = new Map<string, number>()
     for (const r of records) {
       let partition = r.partition
       if (partition === undefined) {
-        const n = await this.transport.partitions(r.topic)
-        if (n === undefined)
-          throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
+        let n = counts.get(r.topic)
+        if (n === undefined) {
+          n = await this.transport.partitions(r.topic)
+          if (n === undefined)
+            throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
+          counts.set(r.topic, n)
+        }
         partition = partitionFor(r.key, n)
       }
-      messages.push({
+      const tp = `${r.topic}-${partition}`
+      const size = (bytes.get(tp) ?? 0) + recordBytes(r)
+      bytes.set(tp, size)
+      const i = Math.floor(size / BATCH_BYTES)
+      for (let j = chunks.length; j <= i; j++) chunks.push([])
+      chunks[i]!.push({
         topic: r.topic,
         key: r.key,
         value: r.value ?? undefined,
@@ -286,7 +312,9 @@ class KafkaProducer implements Producer {
         headers: r.headers,
       })
     }
-    await this.transport.call(`produce ${records.length} records`, () => this.client.send({ messages }))
+    for (const messages of chunks)
+      if (messages.length > 0)
+        await this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages }))
   }
 
   async close(): Promise<void> {
