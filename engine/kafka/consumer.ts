@@ -25,24 +25,28 @@ const OFFSET_OUT_OF_RANGE = 1
 export class KafkaGroupConsumer implements Consumer {
   private readonly transport: KafkaTransport
   private readonly opts: ConsumerOptions
+  private readonly rebalanceTimeoutMs: number
   private readonly client: KafkaClientConsumer<string, string, string, string>
   /** Next offset to fetch per assigned partition. */
   private readonly positions = new Map<string, TopicPartition & { offset: number }>()
   private buffer: ConsumedRecord[] = []
   private closed = false
+  private rebalancingSince: number | undefined
+  private failure: KafkaTransportError | undefined
   private polling: Promise<unknown> = Promise.resolve()
 
   constructor(transport: KafkaTransport, options: ConsumerOptions) {
     this.transport = transport
     this.opts = options
     const t = transport.opts
+    this.rebalanceTimeoutMs = t.sessionTimeoutMs * 2
     this.client = new KafkaClientConsumer({
       clientId: `${t.clientId}-consumer`,
       groupId: options.groupId,
       bootstrapBrokers: t.brokers,
       deserializers: stringDeserializers,
       sessionTimeout: t.sessionTimeoutMs,
-      rebalanceTimeout: t.sessionTimeoutMs * 2,
+      rebalanceTimeout: this.rebalanceTimeoutMs,
       heartbeatInterval: t.heartbeatIntervalMs,
       autocommit: false,
       retries: 5,
@@ -50,6 +54,21 @@ export class KafkaGroupConsumer implements Consumer {
       timeout: 5000,
     })
     this.client.on('consumer:heartbeat:error', (p) => log.debug('heartbeat error', { err: p.error }))
+    // A rebalance started: stop fetching until the rejoin completes, so the partitions this member
+    // is about to lose are not processed while their new owner starts on them.
+    this.client.on('consumer:group:rebalance', () => {
+      this.rebalancingSince ??= Date.now()
+    })
+    this.client.on('consumer:group:join', () => {
+      this.rebalancingSince = undefined
+    })
+    // The client emits 'error' when a rejoin failed for good: no more heartbeats, the member is gone.
+    this.client.on('error', (err: Error) => {
+      this.failure = new KafkaTransportError('GROUP', `consumer group ${options.groupId}: ${err.message}`, {
+        cause: err,
+      })
+      log.error('group membership lost', { group: options.groupId, err })
+    })
   }
 
   async start(): Promise<void> {
@@ -73,6 +92,16 @@ export class KafkaGroupConsumer implements Consumer {
   private async pollOnce(maxRecords: number, maxWaitMs: number): Promise<ConsumedRecord[]> {
     const deadline = Date.now() + maxWaitMs
     while (!this.closed) {
+      if (this.failure) throw this.failure
+      if (
+        this.rebalancingSince !== undefined &&
+        Date.now() - this.rebalancingSince < this.rebalanceTimeoutMs
+      ) {
+        const left = deadline - Date.now()
+        if (left <= 0) return []
+        await sleep(Math.min(left, IDLE_STEP_MS))
+        continue
+      }
       await this.applyAssignment()
       if (this.buffer.length > 0) {
         const out = this.buffer.slice(0, maxRecords)
