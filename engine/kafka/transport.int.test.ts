@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { Admin } from '@platformatic/kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../common/config.ts'
 import { waitForKafka } from '../../common/connect.ts'
 import type { ConsumedRecord, Consumer, TopicPartition } from '../transport.ts'
+import { KafkaTransportError } from './errors.ts'
 import { KafkaTransport } from './transport.ts'
 
 // The Kafka transport against the real broker (scripts/services). Topic and group names are unique per run.
@@ -60,6 +62,12 @@ describe('KafkaTransport (real broker)', () => {
     await t.createTopics([{ name: topic, partitions: 3 }]) // again: no error
     expect(await t.partitions(topic)).toBe(3)
     expect(await t.partitions(log)).toBe(2)
+    const admin = new Admin({ clientId: `kt-admin-${run}`, bootstrapBrokers: cfg.kafkaBrokers })
+    const [desc] = await admin.describeConfigs({
+      resources: [{ resourceType: 2, resourceName: log, configurationKeys: ['cleanup.policy'] }],
+    })
+    await admin.close()
+    expect(desc!.configs.find((c) => c.name === 'cleanup.policy')?.value).toBe('compact')
 
     const p = t.producer()
     await p.send([
@@ -240,5 +248,23 @@ describe('KafkaTransport (real broker)', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  it('a missing broker gives a clear error in bounded time, not a hang', async () => {
+    const t = new KafkaTransport({
+      brokers: ['127.0.0.1:1'],
+      clientId: `kt-none-${run}`,
+      requestTimeoutMs: 3000,
+    })
+    const started = Date.now()
+    const err = await t.createTopics([{ name: `kt-none-${run}`, partitions: 1 }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    await t.close()
+    expect(err).toBeInstanceOf(KafkaTransportError)
+    expect((err as KafkaTransportError).code).toMatch(/^ENGINE_KAFKA_/)
+    expect((err as Error).message).toContain('createTopics')
+    expect(Date.now() - started).toBeLessThan(10_000)
   })
 })
