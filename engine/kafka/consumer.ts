@@ -32,6 +32,7 @@ export class KafkaGroupConsumer implements Consumer {
   private buffer: ConsumedRecord[] = []
   private closed = false
   private rebalancingSince: number | undefined
+  private staleMetadata = false
   private failure: KafkaTransportError | undefined
   private polling: Promise<unknown> = Promise.resolve()
 
@@ -162,7 +163,9 @@ export class KafkaGroupConsumer implements Consumer {
     const asked = new Map([...this.positions].map(([k, p]) => [k, { ...p }]))
     let parts: Awaited<ReturnType<KafkaTransport['fetch']>>
     try {
-      parts = await this.transport.fetch(this.client, asked, maxWaitMs)
+      const refresh = this.staleMetadata
+      this.staleMetadata = false
+      parts = await this.transport.fetch(this.client, asked, maxWaitMs, undefined, refresh)
     } catch (err) {
       if (this.closed) return
       throw err
@@ -179,6 +182,7 @@ export class KafkaGroupConsumer implements Consumer {
         continue
       }
       if (part.errorCode !== 0) {
+        this.staleMetadata = true
         log.warn('fetch error', { partition: key, code: part.errorCode })
         continue
       }

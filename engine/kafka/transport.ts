@@ -184,9 +184,11 @@ export class KafkaTransport implements Transport {
     positions: Map<string, TopicPartition & { offset: number }>,
     maxWaitMs: number,
     maxBytes = 8 << 20,
+    /** After a partition error (e.g. NOT_LEADER_OR_FOLLOWER): look the leaders up again. */
+    refreshMetadata = false,
   ) {
     const topics = [...new Set([...positions.values()].map((p) => p.topic))]
-    const md = await this.call('metadata', () => client.metadata({ topics }))
+    const md = await this.call('metadata', () => client.metadata({ topics, forceUpdate: refreshMetadata }))
     const byNode = new Map<number, Map<string, { partition: number; offset: number }[]>>()
     const names = new Map<string, string>()
     const from = new Map<string, number>()
@@ -232,9 +234,20 @@ export class KafkaTransport implements Transport {
     let pos = Math.max(fromOffset, (await this.listOffsets([tp], -2n)).get(key) ?? 0)
     let idle = 0
     while (pos < end) {
-      const [part] = await this.fetch(this.reader, new Map([[key, { ...tp, offset: pos }]]), 500)
-      if (part && part.errorCode !== 0)
-        throw new KafkaTransportError('READ', `read ${key} at ${pos}: broker error code ${part.errorCode}`)
+      const [part] = await this.fetch(
+        this.reader,
+        new Map([[key, { ...tp, offset: pos }]]),
+        500,
+        undefined,
+        idle > 0,
+      )
+      if (part && part.errorCode !== 0) {
+        // Leader moves are transient: retry with fresh metadata until the idle bound.
+        if (++idle * 500 > this.opts.requestTimeoutMs)
+          throw new KafkaTransportError('READ', `read ${key} at ${pos}: broker error code ${part.errorCode}`)
+        await sleep(200)
+        continue
+      }
       const records = (part?.records ?? []).filter((r) => r.offset < end)
       if (part?.next !== undefined && part.next > pos) {
         pos = part.next
