@@ -1,0 +1,215 @@
+import { addDec, cmpDec, type Dec, formatDec, parseDec } from '../common/decimal.ts'
+import type { Interval, Kline } from '../common/records.ts'
+
+// Pure aggregation of 1m klines into larger, UTC epoch-aligned candles, exactly as Binance does:
+// open = first open, high = max, low = min, close = last close, the five volumes/counts summed,
+// except that minutes with trades = 0 (Binance fills them with the previous close) are skipped
+// for open/high/low unless every minute of the window is empty (SOURCES.md, zero-trade rule).
+//
+// Idempotent: the state keeps every 1m kline of the window keyed by its openTime, so a
+// re-delivered minute is a no-op, a corrected minute replaces its earlier version and minutes
+// in any order give the same candle. In-order input costs O(1) per record: the state holds the
+// fold of all minutes but the last (`prefix`), and the latest minute is (re)applied on top of it,
+// so Binance's live updates of the open minute do not refold the day. Anything else (a correction
+// of an older minute, an out-of-order minute) refolds the window once.
+
+/** One 1m kline, compact: [openTime, o, h, l, c, v, q, trades, takerBase, takerQuote, closed 0|1]. */
+export type Minute = [number, string, string, string, string, string, string, number, string, string, 0 | 1]
+
+/** Running fold; open/high/low are over minutes with trades, e* over empty minutes (fallback). */
+export interface Fold {
+  open: string | null
+  high: string | null
+  low: string | null
+  eOpen: string | null
+  eHigh: string | null
+  eLow: string | null
+  close: string | null
+  volume: string
+  quoteVolume: string
+  trades: number
+  takerBuyBase: string
+  takerBuyQuote: string
+}
+
+export interface CandleState {
+  symbol: string
+  interval: string
+  openTime: number
+  sizeMs: number
+  /** Minutes sorted by openTime. */
+  minutes: Minute[]
+  /** Fold of minutes[0 .. length-2]. */
+  prefix: Fold
+}
+
+/** Candle with any interval name ('15m' too); `Kline` when the interval is one of ours. */
+export type Candle = Omit<Kline, 'interval'> & { interval: string }
+
+export const emptyFold = (): Fold => ({
+  open: null,
+  high: null,
+  low: null,
+  eOpen: null,
+  eHigh: null,
+  eLow: null,
+  close: null,
+  volume: '0',
+  quoteVolume: '0',
+  trades: 0,
+  takerBuyBase: '0',
+  takerBuyQuote: '0',
+})
+
+const sum = (a: string, b: string): string => formatDec(addDec(parseDec(a), parseDec(b)))
+const hi = (a: string | null, b: string): string =>
+  a === null || cmpDec(parseDec(b), parseDec(a)) > 0 ? b : a
+const lo = (a: string | null, b: string): string =>
+  a === null || cmpDec(parseDec(b), parseDec(a)) < 0 ? b : a
+
+export function foldMinute(f: Fold, m: Minute): Fold {
+  const traded = m[7] > 0
+  return {
+    open: traded ? (f.open ?? m[1]) : f.open,
+    high: traded ? hi(f.high, m[2]) : f.high,
+    low: traded ? lo(f.low, m[3]) : f.low,
+    eOpen: traded ? f.eOpen : (f.eOpen ?? m[1]),
+    eHigh: traded ? f.eHigh : hi(f.eHigh, m[2]),
+    eLow: traded ? f.eLow : lo(f.eLow, m[3]),
+    close: m[4],
+    volume: sum(f.volume, m[5]),
+    quoteVolume: sum(f.quoteVolume, m[6]),
+    trades: f.trades + m[7],
+    takerBuyBase: sum(f.takerBuyBase, m[8]),
+    takerBuyQuote: sum(f.takerBuyQuote, m[9]),
+  }
+}
+
+export function toMinute(k: Kline | Candle): Minute {
+  return [
+    k.openTime,
+    k.open,
+    k.high,
+    k.low,
+    k.close,
+    k.volume,
+    k.quoteVolume,
+    k.trades,
+    k.takerBuyBase,
+    k.takerBuyQuote,
+    k.closed ? 1 : 0,
+  ]
+}
+
+/** Start of the epoch-aligned window of `sizeMs` holding `time` (UTC: epoch ms has no leap seconds). */
+export const windowStart = (time: number, sizeMs: number): number => time - (time % sizeMs)
+
+export function initCandle(symbol: string, interval: string, sizeMs: number, openTime: number): CandleState {
+  return { symbol, interval, openTime, sizeMs, minutes: [], prefix: emptyFold() }
+}
+
+const sameMinute = (a: Minute, b: Minute): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function refold(minutes: Minute[]): Fold {
+  let f = emptyFold()
+  for (let i = 0; i < minutes.length - 1; i++) f = foldMinute(f, minutes[i] as Minute)
+  return f
+}
+
+/**
+ * Adds (or replaces) one 1m kline in the window's state, in place (an append is O(1)). Returns
+ * false when nothing changed (a duplicate), so callers can skip emitting. Throws if the minute is
+ * outside the window.
+ */
+export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
+  if (k.openTime < s.openTime || k.openTime >= s.openTime + s.sizeMs)
+    throw new RangeError(`1m kline ${k.openTime} is outside window ${s.openTime}+${s.sizeMs}`)
+  const m = toMinute(k)
+  const ms = s.minutes
+  const last = ms[ms.length - 1]
+  if (last === undefined) {
+    ms.push(m)
+    return true
+  }
+  if (m[0] > last[0]) {
+    s.prefix = foldMinute(s.prefix, last) // in order: the old last minute joins the prefix
+    ms.push(m)
+    return true
+  }
+  if (m[0] === last[0]) {
+    if (sameMinute(m, last)) return false
+    ms[ms.length - 1] = m // live update or correction of the latest minute
+    return true
+  }
+  // an older minute: binary search, replace or insert, refold once
+  let a = 0
+  let b = ms.length
+  while (a < b) {
+    const mid = (a + b) >> 1
+    if ((ms[mid] as Minute)[0] < m[0]) a = mid + 1
+    else b = mid
+  }
+  const at = ms[a] as Minute
+  if (at[0] === m[0]) {
+    if (sameMinute(at, m)) return false
+    ms[a] = m
+  } else ms.splice(a, 0, m)
+  s.prefix = refold(ms)
+  return true
+}
+
+/** The candle the state stands for. `closed` once the window's last minute has arrived closed. */
+export function candleOf(s: CandleState): Candle {
+  const last = s.minutes[s.minutes.length - 1]
+  const f = last ? foldMinute(s.prefix, last) : s.prefix
+  const lastOpen = s.openTime + s.sizeMs - 60_000
+  return {
+    symbol: s.symbol,
+    interval: s.interval,
+    openTime: s.openTime,
+    closeTime: s.openTime + s.sizeMs - 1,
+    open: f.open ?? f.eOpen ?? '0',
+    high: f.high ?? f.eHigh ?? '0',
+    low: f.low ?? f.eLow ?? '0',
+    close: f.close ?? '0',
+    volume: f.volume,
+    quoteVolume: f.quoteVolume,
+    trades: f.trades,
+    takerBuyBase: f.takerBuyBase,
+    takerBuyQuote: f.takerBuyQuote,
+    closed: last !== undefined && last[0] === lastOpen && last[10] === 1,
+  }
+}
+
+export const intervalSizes: Record<string, number> = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '30m': 1_800_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+}
+
+/** Batch helper: aggregates a 1m series (any order, duplicates allowed) into `interval` candles. */
+export function aggregate(klines: Iterable<Kline | Candle>, interval: string): Candle[] {
+  const size = intervalSizes[interval]
+  if (size === undefined) throw new RangeError(`unknown interval ${interval}`)
+  const states = new Map<string, CandleState>()
+  for (const k of klines) {
+    const start = windowStart(k.openTime, size)
+    const id = `${k.symbol}\u0000${start}`
+    const s = states.get(id) ?? initCandle(k.symbol, interval, size, start)
+    mergeMinute(s, k)
+    states.set(id, s)
+  }
+  return [...states.values()]
+    .map(candleOf)
+    .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.openTime - b.openTime))
+}
+
+export type CandleInterval = Extract<Interval, '5m' | '1h' | '4h' | '1d'>
+export const candleIntervals: CandleInterval[] = ['5m', '1h', '4h', '1d']
