@@ -1,0 +1,94 @@
+import type { Kline } from '../../common/records.ts'
+import type { BinanceRest } from './rest.ts'
+
+// Per-symbol gate for closed 1m klines: each openTime is produced exactly once and in order.
+// A closed kline that skips minutes (after a disconnect, or at start) first pulls the missing
+// ones from REST. Work for one symbol is serialized on a promise chain.
+
+const MINUTE = 60_000
+
+export interface KlineGateOptions {
+  rest: BinanceRest
+  /** Produces records in order; resolves when durable. */
+  emit: (klines: Kline[], backfilled: boolean) => Promise<void>
+  /** Closed klines fetched at start when the topic has none for a symbol (default 60). */
+  initialMinutes?: number
+}
+
+export class KlineGate {
+  private readonly last = new Map<string, number>()
+  private readonly chains = new Map<string, Promise<void>>()
+  private readonly o: KlineGateOptions
+
+  constructor(o: KlineGateOptions, recovered: Map<string, number>) {
+    this.o = o
+    for (const [s, t] of recovered) this.last.set(s, t)
+  }
+
+  lastClosed(symbol: string): number | undefined {
+    return this.last.get(symbol)
+  }
+
+  private run(symbol: string, f: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(symbol) ?? Promise.resolve()).then(f)
+    this.chains.set(
+      symbol,
+      next.catch(() => {}),
+    )
+    return next
+  }
+
+  /** Resolves when queued work for every symbol is done. */
+  async idle(): Promise<void> {
+    await Promise.all(this.chains.values())
+  }
+
+  /** Open-candle updates pass when they are newer than the last closed one. */
+  acceptsOpen(k: Kline): boolean {
+    const last = this.last.get(k.symbol)
+    return last === undefined || k.openTime > last
+  }
+
+  closed(k: Kline): Promise<void> {
+    return this.run(k.symbol, async () => {
+      const last = this.last.get(k.symbol)
+      if (last !== undefined && k.openTime <= last) return // duplicate
+      if (last === undefined || k.openTime > last + MINUTE) await this.fill(k.symbol, k.openTime - 1)
+      const now = this.last.get(k.symbol)
+      if (now !== undefined && k.openTime <= now) return
+      await this.o.emit([k], false)
+      this.last.set(k.symbol, k.openTime)
+    })
+  }
+
+  /** Fetch and produce every missing closed kline up to `endTime` (or up to now). */
+  backfill(symbol: string): Promise<void> {
+    return this.run(symbol, () => this.fill(symbol))
+  }
+
+  private async fill(symbol: string, endTime?: number): Promise<void> {
+    const rest = this.o.rest
+    let from = this.last.get(symbol)
+    let page: Kline[]
+    if (from === undefined) {
+      // Nothing known: take the latest N minutes (server time, so replayed days work too).
+      page = await rest.klines1m(symbol, undefined, endTime, this.o.initialMinutes ?? 60)
+    } else {
+      page = await rest.klines1m(symbol, from + MINUTE, endTime)
+    }
+    for (;;) {
+      // Without an end bound a page's newest row may still be open: leave it to the stream (or
+      // to the next page, which starts right there).
+      const full = page.length === 1000
+      const rows = endTime === undefined ? page.slice(0, -1) : page
+      const fresh = rows.filter((k) => from === undefined || k.openTime > from)
+      if (fresh.length > 0) {
+        await this.o.emit(fresh, true)
+        from = fresh[fresh.length - 1]!.openTime
+        this.last.set(symbol, from)
+      }
+      if (!full || from === undefined) return
+      page = await rest.klines1m(symbol, from + MINUTE, endTime)
+    }
+  }
+}

@@ -1,0 +1,7 @@
+export {
+  DLQ_TOPIC,
+  type IngestHandle,
+  type IngestOptions,
+  startIngest,
+  streamsFor,
+} from './binance/ingest.ts'
