@@ -46,6 +46,12 @@ export interface WindowedMaterialized<V> extends Materialized<V> {
 export interface GroupOptions {
   /** Names the repartition topic `<applicationId>-<name>-repartition` (default: the store name). */
   name?: string
+  /**
+   * false: the caller guarantees records are still partitioned by this key (e.g. a Windowed key
+   * mapped back to its inner key), so no repartition topic is needed. Default: repartition when
+   * an earlier step may have changed the key.
+   */
+  repartition?: boolean
 }
 
 export interface ToOptions<K, V> {
@@ -215,7 +221,12 @@ export class KStream<K, V> {
 
   /** Groups by the current key; repartitions first if an earlier step changed the key. */
   groupByKey(this: KStream<string, V>, options: GroupOptions = {}): KGroupedStream<V> {
-    return new KGroupedStream<V>(this.builder, this.nodeName, this.keyChanged, options.name)
+    return new KGroupedStream<V>(
+      this.builder,
+      this.nodeName,
+      options.repartition ?? this.keyChanged,
+      options.name,
+    )
   }
 
   /** Groups by a new key: records are repartitioned through `<applicationId>-<name>-repartition`. */

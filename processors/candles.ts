@@ -1,4 +1,4 @@
-import { addDec, cmpDec, type Dec, formatDec, parseDec } from '../common/decimal.ts'
+import { addDec, cmpDec, formatDec, parseDec } from '../common/decimal.ts'
 import type { Interval, Kline } from '../common/records.ts'
 
 // Pure aggregation of 1m klines into larger, UTC epoch-aligned candles, exactly as Binance does:
@@ -37,6 +37,8 @@ export interface CandleState {
   interval: string
   openTime: number
   sizeMs: number
+  /** Interval of the inputs (1m by default; 1h candles can feed 4h/1d the same way). */
+  stepMs: number
   /** Minutes sorted by openTime. */
   minutes: Minute[]
   /** Fold of minutes[0 .. length-2]. */
@@ -104,8 +106,14 @@ export function toMinute(k: Kline | Candle): Minute {
 /** Start of the epoch-aligned window of `sizeMs` holding `time` (UTC: epoch ms has no leap seconds). */
 export const windowStart = (time: number, sizeMs: number): number => time - (time % sizeMs)
 
-export function initCandle(symbol: string, interval: string, sizeMs: number, openTime: number): CandleState {
-  return { symbol, interval, openTime, sizeMs, minutes: [], prefix: emptyFold() }
+export function initCandle(
+  symbol: string,
+  interval: string,
+  sizeMs: number,
+  openTime: number,
+  stepMs = 60_000,
+): CandleState {
+  return { symbol, interval, openTime, sizeMs, stepMs, minutes: [], prefix: emptyFold() }
 }
 
 const sameMinute = (a: Minute, b: Minute): boolean => {
@@ -161,11 +169,11 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
   return true
 }
 
-/** The candle the state stands for. `closed` once the window's last minute has arrived closed. */
+/** The candle the state stands for. `closed` once the window's last input has arrived closed. */
 export function candleOf(s: CandleState): Candle {
   const last = s.minutes[s.minutes.length - 1]
   const f = last ? foldMinute(s.prefix, last) : s.prefix
-  const lastOpen = s.openTime + s.sizeMs - 60_000
+  const lastOpen = s.openTime + s.sizeMs - s.stepMs
   return {
     symbol: s.symbol,
     interval: s.interval,
@@ -195,14 +203,14 @@ export const intervalSizes: Record<string, number> = {
 }
 
 /** Batch helper: aggregates a 1m series (any order, duplicates allowed) into `interval` candles. */
-export function aggregate(klines: Iterable<Kline | Candle>, interval: string): Candle[] {
+export function aggregate(klines: Iterable<Kline | Candle>, interval: string, stepMs = 60_000): Candle[] {
   const size = intervalSizes[interval]
   if (size === undefined) throw new RangeError(`unknown interval ${interval}`)
   const states = new Map<string, CandleState>()
   for (const k of klines) {
     const start = windowStart(k.openTime, size)
     const id = `${k.symbol}\u0000${start}`
-    const s = states.get(id) ?? initCandle(k.symbol, interval, size, start)
+    const s = states.get(id) ?? initCandle(k.symbol, interval, size, start, stepMs)
     mergeMinute(s, k)
     states.set(id, s)
   }

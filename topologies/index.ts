@@ -1,0 +1,41 @@
+import { StreamsBuilder, type Topology } from '../engine/index.ts'
+import { addCandles, type CandlesOptions, klines1m } from './candles.ts'
+import { addIndicators } from './indicators.ts'
+import { addRankings, type RankingsOptions } from './rankings.ts'
+
+// One function per topology, plus the platform's combined one (one 1m source feeding candles,
+// rankings and indicators). `topology.describe()` prints sources, processors, stores and sinks.
+
+export function candlesTopology(options: CandlesOptions = {}): Topology {
+  const b = new StreamsBuilder()
+  addCandles(b, options)
+  return b.build()
+}
+
+export function rankingsTopology(options: RankingsOptions = {}): Topology {
+  const b = new StreamsBuilder()
+  addRankings(b, klines1m(b), options)
+  return b.build()
+}
+
+/** Indicators from the candle topics (run beside candlesTopology). */
+export function indicatorsTopology(): Topology {
+  const b = new StreamsBuilder()
+  addIndicators(b)
+  return b.build()
+}
+
+export interface PlatformOptions extends CandlesOptions, RankingsOptions {}
+
+export function platformTopology(options: PlatformOptions = {}): Topology {
+  const b = new StreamsBuilder()
+  const source = klines1m(b)
+  const candles = addCandles(b, options, source)
+  addRankings(b, source, options)
+  addIndicators(b, [candles['5m'], candles['1h'], candles['4h'], candles['1d']])
+  return b.build()
+}
+
+export { candleStore, candleTopic } from './candles.ts'
+export { INDICATOR_STORE } from './indicators.ts'
+export { RANKING_KEY, RANKING_STORE, TICKER_STORE } from './rankings.ts'

@@ -1,0 +1,71 @@
+import type { Kline } from '../common/records.ts'
+import { topics } from '../common/topics.ts'
+import type { KStream, Processor, ProcessorContext, StreamRecord, StreamsBuilder } from '../engine/index.ts'
+import { Stores } from '../engine/index.ts'
+import {
+  initTicker,
+  mergeTick,
+  type Ranking,
+  rank,
+  type Ticker24h,
+  type TickerState,
+  tickerOf,
+} from '../processors/ranking.ts'
+
+// crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`, keyed by symbol) →
+// one partition-wide key `all` → latest ticker of every symbol (store `ranking-24h`, key `all`)
+// → crypto_ranking: the full gainers/losers ranking, recomputed on every 1m kline that changes
+// something.
+
+export const TICKER_STORE = 'ticker-24h'
+export const RANKING_STORE = 'ranking-24h'
+export const RANKING_KEY = 'all'
+
+class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
+  private ctx!: ProcessorContext<string, Ticker24h>
+  private store!: ReturnType<ProcessorContext['getStateStore']>
+
+  init(ctx: ProcessorContext<string, Ticker24h>): void {
+    this.ctx = ctx
+    this.store = ctx.getStateStore<TickerState>(TICKER_STORE)
+  }
+
+  process(r: StreamRecord<string, Kline>): void {
+    const k = r.value
+    if (k.interval !== '1m') return
+    const s = (this.store.get(k.symbol) as TickerState | undefined) ?? initTicker(k.symbol)
+    if (!mergeTick(s, k)) return
+    this.store.put(k.symbol, s)
+    const t = tickerOf(s)
+    if (t) this.ctx.forward({ key: RANKING_KEY, value: t, timestamp: r.timestamp })
+  }
+}
+
+export interface RankingsOptions {
+  /** Entries per list (default: every symbol). */
+  top?: number
+}
+
+export function addRankings(
+  builder: StreamsBuilder,
+  source: KStream<string, Kline>,
+  options: RankingsOptions = {},
+): KStream<string, Ranking> {
+  builder.addStateStore(Stores.keyValue<TickerState>(TICKER_STORE))
+  const top = options.top ?? Number.POSITIVE_INFINITY
+  const ranked = source
+    .process<string, Ticker24h>(() => new TickerProcessor(), { stores: [TICKER_STORE], name: 'ticker-24h' })
+    .groupByKey({ name: RANKING_STORE })
+    .aggregate<Record<string, Ticker24h>>(
+      () => ({}),
+      (_k, t, all) => {
+        all[t.symbol] = t
+        return all
+      },
+      { name: RANKING_STORE },
+    )
+    .toStream()
+    .mapValues((all) => rank(Object.values(all), top), 'ranking-24h-rank')
+  ranked.to(topics.ranking, { name: 'ranking-sink' })
+  return ranked
+}
