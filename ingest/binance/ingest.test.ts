@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Kline } from '../../common/records.ts'
+import { topics } from '../../common/topics.ts'
+import { EmbeddedTransport } from '../../engine/embedded/index.ts'
+import type { ConsumedRecord, Transport } from '../../engine/transport.ts'
+import { FakeBinance } from './fake-binance.fixture.ts'
+import { DLQ_TOPIC, startIngest } from './ingest.ts'
+import { backfilledKlines, reconnects } from './metrics.ts'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+async function readAll(t: Transport, topic: string): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = []
+  const n = (await t.partitions(topic)) ?? 0
+  for (let p = 0; p < n; p++) for await (const b of t.read({ topic, partition: p }, 0)) out.push(...b)
+  return out
+}
+const until = async (f: () => boolean) => {
+  while (!f()) await new Promise((r) => setTimeout(r, 20))
+}
+
+describe('startIngest against a Binance-protocol server playing a recorded day', () => {
+  it('every closed 1m kline arrives exactly once through random drops and a restart; junk goes to the DLQ', async () => {
+    const symbols = ['BTCUSDT', 'ETHUSDT']
+    const server = new FakeBinance({
+      symbols,
+      day: '2024-01-01',
+      tickMs: 4,
+      dropRate: 0.03,
+      junkRate: 0.05,
+      seed: 7,
+    })
+    const urls = await server.start()
+    const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
+    dirs.push(dir)
+    const transport = new EmbeddedTransport({ dir })
+    const config = { symbols, binanceWsUrl: urls.wsUrl, binanceRestUrl: urls.restUrl }
+    const options = { backoffBaseMs: 5, backoffMaxMs: 40, initialMinutes: 1000 }
+
+    const first = await startIngest({ transport, config, options })
+    await first.ready
+    await until(() => server.minute >= 200)
+    await first.close()
+    // restart: the last closed openTime per symbol comes back from the topic's tail
+    const second = await startIngest({ transport, config, options })
+    await second.ready
+    await until(() => server.minute >= 400)
+    await second.close()
+    await server.stop()
+
+    expect(server.drops).toBeGreaterThan(3)
+    // the holes left by the drops were filled from REST
+    expect((await backfilledKlines.get()).values[0]!.value).toBeGreaterThan(10)
+    expect((await reconnects.get()).values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(3)
+    const records = await readAll(transport, topics.kline1m)
+    for (const s of symbols) {
+      const closed = records
+        .filter((r) => r.key === s)
+        .map((r) => JSON.parse(r.value) as Kline)
+        .filter((k) => k.closed)
+      const times = closed.map((k) => k.openTime)
+      const rows = server.rowsOf(s)
+      expect(closed.length).toBeGreaterThanOrEqual(390)
+      // exactly once, in order, from the day's first minute, no hole
+      expect(times).toEqual(rows.slice(0, times.length).map((r) => Number(r[0])))
+      for (const k of closed) {
+        const r = rows[(k.openTime - Number(rows[0]![0])) / 60_000]!
+        expect([k.open, k.high, k.low, k.close, k.volume, k.trades]).toEqual([
+          r[1],
+          r[2],
+          r[3],
+          r[4],
+          r[5],
+          Number(r[8]),
+        ])
+      }
+      // record timestamp = event time (openTime)
+      for (const r of records.filter((x) => x.key === s))
+        expect(r.timestamp).toBe((JSON.parse(r.value) as Kline).openTime)
+    }
+    const trades = await readAll(transport, topics.trades)
+    expect(trades.length).toBeGreaterThan(100)
+    const dlq = await readAll(transport, DLQ_TOPIC)
+    expect(server.junk).toBeGreaterThan(0)
+    expect(dlq.length).toBeGreaterThan(0)
+    for (const d of dlq) {
+      const v = JSON.parse(d.value) as { raw: string; error: string; reason: string }
+      expect(v.raw.length).toBeGreaterThan(0)
+      expect(['too_large', 'not_json', 'bad_envelope', 'unknown_stream', 'invalid']).toContain(v.reason)
+    }
+    await transport.close()
+  })
+
+  it('rejects unknown symbols at start with a clear error', async () => {
+    const server = new FakeBinance({ symbols: ['BTCUSDT'], day: '2024-01-01', tickMs: 1000 })
+    const urls = await server.start()
+    const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
+    dirs.push(dir)
+    const transport = new EmbeddedTransport({ dir })
+    await expect(
+      startIngest({
+        transport,
+        config: { symbols: ['BTCUSDT', 'NOPEUSDT'], binanceWsUrl: urls.wsUrl, binanceRestUrl: urls.restUrl },
+      }),
+    ).rejects.toMatchObject({ code: 'INGEST_UNKNOWN_SYMBOL', message: expect.stringContaining('NOPEUSDT') })
+    await server.stop()
+    await transport.close()
+  })
+})
