@@ -30,6 +30,8 @@ export const candleTopic: Record<CandleInterval, string> = {
 }
 
 export interface CandlesOptions {
+  /** Prefix for every topic name (benches and tests on a shared broker); default none. */
+  topicPrefix?: string
   /** Late inputs after window end + grace are dropped (counted); default 1 h. */
   graceMs?: number
   /** How long closed windows stay queryable per interval. */
@@ -82,7 +84,7 @@ function windowed(
 export function addCandles(
   builder: StreamsBuilder,
   options: CandlesOptions = {},
-  source: KStream<string, Kline> = klines1m(builder),
+  source: KStream<string, Kline> = klines1m(builder, options.topicPrefix),
 ): Record<CandleInterval, KStream<string, Kline>> {
   const oneMinute = source.filter((_s, k) => k.interval === '1m', 'candles-1m-only')
   const out = {
@@ -97,8 +99,8 @@ export function addCandles(
 }
 
 /** The 1m kline source (keyed by symbol, event time = openTime). */
-export function klines1m(builder: StreamsBuilder): KStream<string, Kline> {
-  return builder.stream<Kline>(topics.kline1m, {
+export function klines1m(builder: StreamsBuilder, topicPrefix = ''): KStream<string, Kline> {
+  return builder.stream<Kline>(topicPrefix + topics.kline1m, {
     parse: parseKline,
     timestamp: (k) => k.openTime,
     name: 'klines-1m-source',

@@ -14,14 +14,14 @@ export function candlesTopology(options: CandlesOptions = {}): Topology {
 
 export function rankingsTopology(options: RankingsOptions = {}): Topology {
   const b = new StreamsBuilder()
-  addRankings(b, klines1m(b), options)
+  addRankings(b, klines1m(b, options.topicPrefix), options)
   return b.build()
 }
 
 /** Indicators from the candle topics (run beside candlesTopology). */
-export function indicatorsTopology(): Topology {
+export function indicatorsTopology(options: { topicPrefix?: string } = {}): Topology {
   const b = new StreamsBuilder()
-  addIndicators(b)
+  addIndicators(b, undefined, options.topicPrefix)
   return b.build()
 }
 
@@ -29,10 +29,10 @@ export interface PlatformOptions extends CandlesOptions, RankingsOptions {}
 
 export function platformTopology(options: PlatformOptions = {}): Topology {
   const b = new StreamsBuilder()
-  const source = klines1m(b)
+  const source = klines1m(b, options.topicPrefix)
   const candles = addCandles(b, options, source)
   addRankings(b, source, options)
-  addIndicators(b, [candles['5m'], candles['1h'], candles['4h'], candles['1d']])
+  addIndicators(b, [candles['5m'], candles['1h'], candles['4h'], candles['1d']], options.topicPrefix)
   return b.build()
 }
 

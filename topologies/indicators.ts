@@ -41,11 +41,12 @@ class IndicatorProcessor implements Processor<string, Kline, string, Indicators>
 export function addIndicators(
   builder: StreamsBuilder,
   candles?: KStream<string, Kline>[],
+  topicPrefix = '',
 ): KStream<string, Indicators> {
   builder.addStateStore(Stores.keyValue<IndicatorState>(INDICATOR_STORE))
   const inputs = candles ?? [
     builder.stream<Kline>(
-      (['5m', '1h', '4h', '1d'] as CandleInterval[]).map((iv) => candleTopic[iv]),
+      (['5m', '1h', '4h', '1d'] as CandleInterval[]).map((iv) => topicPrefix + candleTopic[iv]),
       { parse: parseKline, timestamp: (k) => k.openTime, name: 'candles-source' },
     ),
   ]
@@ -55,6 +56,6 @@ export function addIndicators(
     stores: [INDICATOR_STORE],
     name: 'indicators',
   })
-  out.to(topics.indicators, { name: 'indicators-sink' })
+  out.to(topicPrefix + topics.indicators, { name: 'indicators-sink' })
   return out
 }

@@ -42,6 +42,7 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
 }
 
 export interface RankingsOptions {
+  topicPrefix?: string
   /** Entries per list (default: every symbol). */
   top?: number
 }
@@ -66,6 +67,6 @@ export function addRankings(
     )
     .toStream()
     .mapValues((all) => rank(Object.values(all), top), 'ranking-24h-rank')
-  ranked.to(topics.ranking, { name: 'ranking-sink' })
+  ranked.to((options.topicPrefix ?? '') + topics.ranking, { name: 'ranking-sink' })
   return ranked
 }

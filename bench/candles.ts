@@ -1,0 +1,83 @@
+// Candle figures: `node bench/candles.ts [--transport embedded|kafka] [--days D] [--symbols S]`
+//   1. pure aggregation: 1m klines/s into 5m/1h/4h/1d (processors/candles, no engine).
+//   2. 1m klines/s through the platform topology (four timeframes + 24 h ranking + indicators),
+//      end to end on the transport: recorded 2024-01 klines of S symbols × D days.
+// Prints one line per figure on stdout; logs go to stderr.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../common/config.ts'
+import { setLogLevel } from '../common/log.ts'
+import { topics } from '../common/topics.ts'
+import { KafkaStreams, type Transport } from '../engine/index.ts'
+import { openTransport } from '../engine/open.ts'
+import { aggregate, type Candle } from '../processors/candles.ts'
+import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
+import { platformTopology } from '../topologies/index.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    transport: { type: 'string', default: 'embedded' },
+    days: { type: 'string', default: '2' },
+    symbols: { type: 'string', default: '17' },
+  },
+})
+setLogLevel('warn')
+const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
+const days = dates('2024-01-01', '2024-01-10').slice(0, Number(args.days))
+const symbols = SYMBOLS_2024.slice(0, Number(args.symbols))
+const out = (s: string) => process.stdout.write(`${s}\n`)
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en-US')
+
+const klines: Candle[] = []
+for (const d of days) for (const s of symbols) klines.push(...spotDay(s, '1m', d))
+klines.sort((a, b) => a.openTime - b.openTime || (a.symbol < b.symbol ? -1 : 1))
+const N = klines.length
+
+{
+  const t0 = performance.now()
+  for (const iv of ['5m', '1h', '4h', '1d']) aggregate(klines, iv)
+  out(`pure aggregation 1m → 5m+1h+4h+1d: ${rate(N, performance.now() - t0)} 1m klines/s (${N} klines)`)
+}
+
+const run = `bench${Date.now().toString(36)}`
+const dir = mkdtempSync(join(tmpdir(), 'cs-bench-candles-'))
+const transport: Transport = await openTransport(
+  loadConfig(process.env, { transport: kind, dataDir: dir }),
+  run,
+)
+const prefix = `${run}.`
+try {
+  await transport.createTopics([{ name: prefix + topics.kline1m, partitions: 2 }])
+  const producer = transport.producer()
+  for (let i = 0; i < N; i += 20_000)
+    await producer.send(
+      klines.slice(i, i + 20_000).map((k) => ({
+        topic: prefix + topics.kline1m,
+        key: k.symbol,
+        value: JSON.stringify(k),
+        timestamp: k.openTime,
+      })),
+    )
+  await producer.close()
+  const streams = new KafkaStreams(platformTopology({ topicPrefix: prefix }), {
+    applicationId: run,
+    transport,
+    stateDir: join(dir, 'state'),
+  })
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  await streams.start()
+  await streams.flush(600_000)
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  await streams.close()
+  out(
+    `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days): ${rate(N, ms)} 1m klines/s ` +
+      `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
+  )
+} finally {
+  await transport.close()
+  rmSync(dir, { recursive: true, force: true })
+}
