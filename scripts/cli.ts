@@ -8,6 +8,11 @@ const commands: Record<string, () => Promise<void>> = {
   async platform() {
     log.info('platform: not wired yet; lands with the engine, ingest and gateway issues')
   },
+  async backfill() {
+    const { backfill, parseBackfillArgs } = await import('./backfill.ts')
+    const counts = await backfill(parseBackfillArgs(process.argv.slice(3)))
+    process.stdout.write(`${JSON.stringify(counts)}\n`)
+  },
   async help() {
     process.stdout.write(`usage: node scripts/cli.ts <command>\n  ${Object.keys(commands).join('\n  ')}\n`)
   },
