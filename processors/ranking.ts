@@ -1,4 +1,4 @@
-import { addDec, cmp, formatDec, parseDec, percentChange, sub, subDec } from '../common/decimal.ts'
+import { addDec, formatDec, parseDec, percentChange, sub, subDec } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
 
 // Rolling 24 h statistics per symbol, as Binance's /api/v3/ticker/24hr defines them, built from
@@ -140,8 +140,11 @@ export function rank(tickers: Iterable<Ticker24h>, top = Number.POSITIVE_INFINIT
   const asOf = all.reduce((t, x) => Math.max(t, x.closeTime), 0)
   const bySymbol = (a: Ticker24h, b: Ticker24h): number =>
     a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
-  const up = [...all].sort((a, b) => cmp(b.priceChangePercent, a.priceChangePercent) || bySymbol(a, b))
-  const down = [...all].sort((a, b) => cmp(a.priceChangePercent, b.priceChangePercent) || bySymbol(a, b))
+  // percentages have 3 decimals and few digits: as doubles they keep their exact order and ties
+  const pct = new Map(all.map((t) => [t, Number(t.priceChangePercent)]))
+  const p = (t: Ticker24h): number => pct.get(t) as number
+  const up = [...all].sort((a, b) => p(b) - p(a) || bySymbol(a, b))
+  const down = [...all].sort((a, b) => p(a) - p(b) || bySymbol(a, b))
   const entry = (t: Ticker24h, i: number): RankEntry => ({ ...t, rank: i + 1, stale: t.closeTime < asOf })
   return {
     asOf,
