@@ -1,11 +1,12 @@
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { TestBed } from '../engine/testing.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
-import type { Indicators } from '../processors/indicators.ts'
+import { IndicatorBook, type Indicators, initIndicators } from '../processors/indicators.ts'
 import type { Ranking } from '../processors/ranking.ts'
-import { restKlines, spotDay } from '../processors/testdata.ts'
+import { restKlines, spotDay, spotRange } from '../processors/testdata.ts'
 import type { StoredCandle } from './candles.ts'
 import { candleStore, platformTopology } from './index.ts'
 
@@ -80,4 +81,35 @@ describe('platform topology (embedded)', () => {
     expect(h).toHaveLength(24)
     expect(h[23]!.rsi14).not.toBeNull()
   })
+})
+
+describe('restart with the local state deleted (restore from changelogs)', () => {
+  const bed = new TestBed('cs-topo-restart-')
+  afterAll(() => bed.close())
+
+  it('finals and indicators equal an uninterrupted run', async () => {
+    const btc = spotRange('BTCUSDT', '1m', '2024-01-14', '2024-01-15')
+    const msg = (k: Candle) => ({ key: k.symbol, value: { ...k, interval: '1m' }, timestamp: k.openTime })
+    await bed.topic(topics.kline1m, 1)
+    await bed.produce(topics.kline1m, btc.slice(0, 1700).map(msg)) // stops mid-hour, mid-day
+    let s = await bed.start(platformTopology(), { applicationId: 'topo-restart' })
+    await s.flush()
+    await bed.stop(s)
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    await bed.produce(topics.kline1m, btc.slice(1700).map(msg))
+    s = await bed.start(platformTopology(), { applicationId: 'topo-restart' })
+    await s.flush()
+    const h1 = (await bed.values<Kline>(topics.kline1h)).filter((k) => k.closed)
+    const golden = restKlines('BTCUSDT-1h-2024-01-15.klines.json', 'BTCUSDT', '1h')
+    expect(h1.slice(-24).map(strip)).toEqual(golden.map(strip))
+    const d1 = (await bed.values<Kline>(topics.kline1d)).filter((k) => k.closed)
+    expect(d1.map(strip)).toEqual(
+      restKlines('BTCUSDT-1d-2024-01-04_2024-01-15.klines.json', 'BTCUSDT', '1d').slice(-2).map(strip),
+    )
+    const ind = (await bed.values<Indicators>(topics.indicators)).filter((x) => x.interval === '1h')
+    const book = new IndicatorBook()
+    const st = initIndicators('BTCUSDT', '1h')
+    const expected = aggregate(btc, '1h').map((c) => book.update(st, c.openTime, Number(c.close)))
+    expect(ind).toEqual(expected)
+  }, 120_000)
 })
