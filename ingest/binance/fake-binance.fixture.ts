@@ -19,6 +19,8 @@ export interface FakeBinanceOptions {
   dropRate?: number
   /** Probability per tick of sending a malformed frame. */
   junkRate?: number
+  /** Probability per tick and symbol of not sending a depth diff (a sequence gap). */
+  gapRate?: number
   seed?: number
 }
 
@@ -35,11 +37,19 @@ export class FakeBinance {
   drops = 0
   junk = 0
   private x: number
+  /** Per symbol: the exact book (price in cents → qty) and its top 20 at each update id. */
+  private readonly books = new Map<
+    string,
+    { id: number; bids: Map<number, string>; asks: Map<number, string> }
+  >()
+  readonly history = new Map<string, Map<number, { bids: [string, string][]; asks: [string, string][] }>>()
+  gaps = 0
 
   constructor(o: FakeBinanceOptions) {
     this.o = o
     this.x = o.seed ?? 42
     for (const s of o.symbols) {
+      this.initBook(s)
       const csv = gunzipSync(readFileSync(`${KLINES}/${s}/1m/${s}-1m-${o.day}.csv.gz`)).toString()
       this.rows.set(
         s,
@@ -49,6 +59,53 @@ export class FakeBinance {
           .map((l) => l.split(',')),
       )
     }
+  }
+
+  private initBook(s: string): void {
+    const bids = new Map<number, string>()
+    const asks = new Map<number, string>()
+    for (let i = 1; i <= 30; i++) {
+      bids.set(100_000 - i, '1.00000000')
+      asks.set(100_000 + i, '1.00000000')
+    }
+    this.books.set(s, { id: 1000, bids, asks })
+    this.history.set(s, new Map())
+    this.remember(s)
+  }
+
+  private top(side: Map<number, string>, desc: boolean): [string, string][] {
+    return [...side]
+      .sort((a, b) => (desc ? b[0] - a[0] : a[0] - b[0]))
+      .slice(0, 20)
+      .map(([p, q]) => [(p / 100).toFixed(2), q])
+  }
+
+  private remember(s: string): void {
+    const b = this.books.get(s)!
+    this.history.get(s)!.set(b.id, { bids: this.top(b.bids, true), asks: this.top(b.asks, false) })
+  }
+
+  /** One diff event: two bid and two ask levels change (qty 0 deletes), never crossing. */
+  private diff(s: string, E: number): string {
+    const b = this.books.get(s)!
+    const U = b.id + 1
+    const bl: [string, string][] = []
+    const al: [string, string][] = []
+    for (let k = 0; k < 2; k++) {
+      const bp = 100_000 - 1 - Math.floor(this.rand() * 40)
+      const ap = 100_000 + 1 + Math.floor(this.rand() * 40)
+      const bq = this.rand() < 0.3 ? '0.00000000' : `${1 + Math.floor(this.rand() * 9)}.50000000`
+      const aq = this.rand() < 0.3 ? '0.00000000' : `${1 + Math.floor(this.rand() * 9)}.50000000`
+      if (bq.startsWith('0.')) b.bids.delete(bp)
+      else b.bids.set(bp, bq)
+      if (aq.startsWith('0.')) b.asks.delete(ap)
+      else b.asks.set(ap, aq)
+      bl.push([(bp / 100).toFixed(2), bq])
+      al.push([(ap / 100).toFixed(2), aq])
+    }
+    b.id += 3
+    this.remember(s)
+    return this.frame(`${s.toLowerCase()}@depth@100ms`, { e: 'depthUpdate', E, s, U, u: b.id, b: bl, a: al })
   }
 
   rowsOf(symbol: string): Row[] {
@@ -80,7 +137,13 @@ export class FakeBinance {
     }
     if (u.pathname === '/api/v3/exchangeInfo')
       return json({ symbols: this.o.symbols.map((symbol) => ({ symbol })) })
-    if (u.pathname === '/api/v3/depth') return json({ lastUpdateId: 1, bids: [], asks: [] })
+    if (u.pathname === '/api/v3/depth') {
+      const b = this.books.get(u.searchParams.get('symbol') ?? '')
+      if (!b) return json({ code: -1121, msg: 'Invalid symbol.' }, 400)
+      const full = (m: Map<number, string>, desc: boolean) =>
+        [...m].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).map(([p, q]) => [(p / 100).toFixed(2), q])
+      return json({ lastUpdateId: b.id, bids: full(b.bids, true), asks: full(b.asks, false) })
+    }
     if (u.pathname === '/api/v3/klines') {
       const rows = this.rows.get(u.searchParams.get('symbol') ?? '')
       if (!rows) return json({ code: -1121, msg: 'Invalid symbol.' }, 400)
@@ -165,6 +228,9 @@ export class FakeBinance {
         }),
       )
       out.push(this.kline(s, r, true))
+      const d = this.diff(s, Number(r[0]) + 2)
+      if (this.rand() < (this.o.gapRate ?? 0)) this.gaps++
+      else out.push(d)
     }
     if (this.rand() < (this.o.junkRate ?? 0)) {
       this.junk++

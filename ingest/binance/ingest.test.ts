@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Kline } from '../../common/records.ts'
+import type { Book, Kline } from '../../common/records.ts'
 import { topics } from '../../common/topics.ts'
 import { EmbeddedTransport } from '../../engine/embedded/index.ts'
 import type { ConsumedRecord, Transport } from '../../engine/transport.ts'
 import { FakeBinance } from './fake-binance.fixture.ts'
 import { DLQ_TOPIC, startIngest } from './ingest.ts'
-import { backfilledKlines, reconnects } from './metrics.ts'
+import { backfilledKlines, bookResyncs, reconnects } from './metrics.ts'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -34,6 +34,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
       tickMs: 4,
       dropRate: 0.03,
       junkRate: 0.05,
+      gapRate: 0.01,
       seed: 7,
     })
     const urls = await server.start()
@@ -41,7 +42,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
     dirs.push(dir)
     const transport = new EmbeddedTransport({ dir })
     const config = { symbols, binanceWsUrl: urls.wsUrl, binanceRestUrl: urls.restUrl }
-    const options = { backoffBaseMs: 5, backoffMaxMs: 40, initialMinutes: 1000 }
+    const options = { backoffBaseMs: 5, backoffMaxMs: 40, initialMinutes: 1000, bookPublishMs: 20 }
 
     const first = await startIngest({ transport, config, options })
     await first.ready
@@ -84,6 +85,18 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
       for (const r of records.filter((x) => x.key === s))
         expect(r.timestamp).toBe((JSON.parse(r.value) as Kline).openTime)
     }
+    // every published book equals the server's exact book at that update id: never a broken state
+    const books = await readAll(transport, topics.orderbook)
+    expect(server.gaps).toBeGreaterThan(0)
+    expect(books.length).toBeGreaterThan(50)
+    for (const r of books) {
+      const b = JSON.parse(r.value) as Book
+      expect(r.key).toBe(b.symbol)
+      const truth = server.history.get(b.symbol)!.get(b.lastUpdateId)!
+      expect({ bids: b.bids, asks: b.asks }).toEqual(truth)
+    }
+    const resyncs = (await bookResyncs.get()).values
+    expect(resyncs.find((v) => v.labels.reason === 'gap')?.value).toBeGreaterThan(0)
     const trades = await readAll(transport, topics.trades)
     expect(trades.length).toBeGreaterThan(100)
     const dlq = await readAll(transport, DLQ_TOPIC)

@@ -151,6 +151,7 @@ export async function startIngest(args: {
   const base = config.binanceWsUrl.replace(/\/$/, '')
 
   const onMessage = (conn: StreamConnection) => (raw: string) => {
+    if (closed) return // frames still in flight while the socket closes
     const n = normalize(raw, known)
     if (n.kind === 'error') {
       deadLetter(raw, n.stream, n.reason, n.error)
