@@ -43,7 +43,7 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
 
 export interface RankingsOptions {
   topicPrefix?: string
-  /** Entries per list (default: every symbol). */
+  /** Entries per list (default 10; `Infinity` for every symbol). */
   top?: number
 }
 
@@ -53,7 +53,7 @@ export function addRankings(
   options: RankingsOptions = {},
 ): KStream<string, Ranking> {
   builder.addStateStore(Stores.keyValue<TickerState>(TICKER_STORE))
-  const top = options.top ?? Number.POSITIVE_INFINITY
+  const top = options.top ?? 10
   const ranked = source
     .process<string, Ticker24h>(() => new TickerProcessor(), { stores: [TICKER_STORE], name: 'ticker-24h' })
     .groupByKey({ name: RANKING_STORE })
