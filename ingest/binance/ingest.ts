@@ -77,8 +77,8 @@ export async function startIngest(args: {
   if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
 
   const producer = transport.producer()
-  const sink = new BatchSink(producer)
   const sendError = (e: unknown) => log.error('produce failed', { error: e })
+  const sink = new BatchSink(producer, sendError)
   const klineRecord = (k: Kline): ProducedRecord => ({
     topic: topics.kline1m,
     key: k.symbol,
@@ -128,20 +128,15 @@ export async function startIngest(args: {
 
   const deadLetter = (raw: string, stream: string, reason: string, error: string) => {
     deadLetters.inc({ reason })
-    sink.fire(
-      [
-        {
-          topic: DLQ_TOPIC,
-          key: stream || 'unknown',
-          value: JSON.stringify({
-            raw: raw.length > 65_536 ? `${raw.slice(0, 65_536)}…` : raw,
-            error,
-            reason,
-          }),
-        },
-      ],
-      sendError,
-    )
+    sink.fire({
+      topic: DLQ_TOPIC,
+      key: stream || 'unknown',
+      value: JSON.stringify({
+        raw: raw.length > 65_536 ? `${raw.slice(0, 65_536)}…` : raw,
+        error,
+        reason,
+      }),
+    })
   }
 
   const known = new Set(symbols.flatMap(streamsFor))
@@ -150,6 +145,7 @@ export async function startIngest(args: {
   const conns: StreamConnection[] = []
   const base = config.binanceWsUrl.replace(/\/$/, '')
 
+  const inCounters = new Map<string, { inc(): void }>()
   const onMessage = (conn: StreamConnection) => (raw: string) => {
     if (closed) return // frames still in flight while the socket closes
     const n = normalize(raw, known)
@@ -158,19 +154,21 @@ export async function startIngest(args: {
       return
     }
     conn.touch(n.stream)
-    messagesIn.inc({ stream: n.stream })
+    let counter = inCounters.get(n.stream)
+    if (!counter) {
+      counter = messagesIn.labels(n.stream)
+      inCounters.set(n.stream, counter)
+    }
+    counter.inc()
     if (n.kind === 'kline') {
       const k = n.record
       if (k.closed) gate.closed(k).catch(sendError)
-      else if (gate.acceptsOpen(k)) sink.fire([klineRecord(k)], sendError)
+      else if (gate.acceptsOpen(k)) sink.fire(klineRecord(k))
     } else if (n.kind === 'trade') {
       const t = n.record
       if (t.id <= (lastTradeId.get(t.symbol) ?? -1)) return // overlap of a rotated connection
       lastTradeId.set(t.symbol, t.id)
-      sink.fire(
-        [{ topic: topics.trades, key: t.symbol, value: JSON.stringify(t), timestamp: t.time }],
-        sendError,
-      )
+      sink.fire({ topic: topics.trades, key: t.symbol, value: JSON.stringify(t), timestamp: t.time })
     } else {
       const sync = books.get(n.symbol)
       if (!sync) return deadLetter(raw, n.stream, 'invalid', `depth for unconfigured symbol ${n.symbol}`)
@@ -202,13 +200,12 @@ export async function startIngest(args: {
   }
 
   const publisher = setInterval(() => {
-    const out: ProducedRecord[] = []
     for (const sync of books.values()) {
       countResyncs(sync)
       const b = sync.take()
-      if (b) out.push({ topic: topics.orderbook, key: b.symbol, value: JSON.stringify(b), timestamp: b.time })
+      if (b)
+        sink.fire({ topic: topics.orderbook, key: b.symbol, value: JSON.stringify(b), timestamp: b.time })
     }
-    if (out.length > 0) sink.fire(out, sendError)
   }, o.bookPublishMs ?? 100)
 
   for (const c of conns) c.start()

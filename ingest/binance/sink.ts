@@ -10,8 +10,12 @@ export class BatchSink {
   private running: Promise<void> | undefined
   private readonly maxBatch: number
 
-  constructor(producer: Producer, maxBatch = 2000) {
+  private readonly onError: (e: unknown) => void
+
+  /** `onError` hears about failed sends of records nobody awaits (`fire`). */
+  constructor(producer: Producer, onError: (e: unknown) => void, maxBatch = 2000) {
     this.producer = producer
+    this.onError = onError
     this.maxBatch = maxBatch
   }
 
@@ -22,9 +26,10 @@ export class BatchSink {
     return p
   }
 
-  /** Like push, for callers that do not wait (stream records): errors are reported by `onError`. */
-  fire(records: ProducedRecord[], onError: (e: unknown) => void): void {
-    this.push(records).catch(onError)
+  /** Like push, for callers that do not wait (stream records): errors go to `onError`. */
+  fire(record: ProducedRecord): void {
+    this.queue.push(record)
+    if (!this.running) this.running = this.drain()
   }
 
   private async drain(): Promise<void> {
@@ -42,6 +47,7 @@ export class BatchSink {
         for (const [topic, n] of counts) recordsOut.inc({ topic }, n)
         for (const w of waiters) w.resolve()
       } catch (e) {
+        this.onError(e)
         for (const w of waiters) w.reject(e)
       }
     }
