@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import Big from 'big.js'
 import { loadConfig } from '../common/config.ts'
+import { add } from '../common/decimal.ts'
 import { setLogLevel } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
 import { KafkaStreams, type Transport } from '../engine/index.ts'
@@ -34,6 +36,22 @@ const klines: Candle[] = []
 for (const d of days) for (const s of symbols) klines.push(...spotDay(s, '1m', d))
 klines.sort((a, b) => a.openTime - b.openTime || (a.symbol < b.symbol ? -1 : 1))
 const N = klines.length
+
+{
+  // why common/decimal is BigInt fixed-point: the sum of Binance strings, both ways
+  const xs = klines.map((k) => k.quoteVolume)
+  let t0 = performance.now()
+  let a = '0'
+  for (const x of xs) a = add(a, x)
+  const bigint = performance.now() - t0
+  t0 = performance.now()
+  let b = '0'
+  for (const x of xs) b = new Big(b).plus(x).toFixed(8)
+  const bigjs = performance.now() - t0
+  out(
+    `decimal string sums: BigInt ${rate(xs.length, bigint)}/s, big.js ${rate(xs.length, bigjs)}/s (equal: ${a === b})`,
+  )
+}
 
 {
   const t0 = performance.now()

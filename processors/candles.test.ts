@@ -79,7 +79,7 @@ describe('golden: 1m → larger candles equal Binance', () => {
       const ours = new Map(aggregate(m1, iv).map((c) => [c.openTime, c]))
       for (const t of rocketalerts(`BTCUSDT_${iv}.csv`)) {
         const o = ours.get(t.openTime)
-        if (!o || !o.closed) {
+        if (!o?.closed) {
           skipped++ // before 2024-01-01: no 1m recorded here
           continue
         }
