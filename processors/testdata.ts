@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import { binanceDataDir } from '../common/data.ts'
 import type { Candle } from './candles.ts'
 
-// Readers for the recorded Binance files in /work/shared/data/binance (tests and benches only).
+// Readers for the recorded Binance files (tests and benches only; common/data.ts finds them).
 
-export const DATA_DIR = process.env.CS_BINANCE_DATA ?? '/work/shared/data/binance'
+export const DATA_DIR = binanceDataDir()
 export const SPOT = join(DATA_DIR, 'klines', 'spot')
 
 export const SYMBOLS_2024 = [

@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { WebSocketServer } from 'ws'
+import { binanceDataDir } from '../../common/data.ts'
 
 // A tiny stand-in for Binance (ws combined streams + the three REST calls) that plays recorded
 // data.binance.vision 1m days as fast as asked, for tests until ingest/replay/ lands. It can drop
 // client connections at random and inject malformed frames.
 
-const KLINES = '/work/shared/data/binance/klines/spot'
+const KLINES = join(binanceDataDir(), 'klines', 'spot')
 
 export interface FakeBinanceOptions {
   symbols: string[]

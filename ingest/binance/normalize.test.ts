@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { binanceDataDir } from '../../common/data.ts'
 import { normalize } from './normalize.ts'
 
-const lines = readFileSync('/work/shared/data/binance/cryptofeed/BINANCE.ws.1.0', 'utf8')
+const lines = readFileSync(join(binanceDataDir(), 'cryptofeed', 'BINANCE.ws.1.0'), 'utf8')
   .split('\n')
   .slice(1)
   .filter(Boolean)

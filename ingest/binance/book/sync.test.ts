@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { binanceDataDir } from '../../../common/data.ts'
 import type { BookLevel } from '../../../common/records.ts'
 import { canonical, compareCanonical } from './decimal.ts'
 import { BookSync, type DepthEvent, type DepthSnapshot } from './sync.ts'
 
-const DIR = '/work/shared/data/binance/cryptofeed'
+const DIR = join(binanceDataDir(), 'cryptofeed')
 
 // cryptofeed's recorder: `<recv_ts>: <frame>` (ws) and `<url> -> <ts>: <body>` (http).
 type Rec =
