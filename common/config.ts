@@ -55,6 +55,18 @@ export const settings = {
     default: 'https://data-api.binance.vision',
     doc: 'REST base',
   },
+  source: {
+    env: 'CS_SOURCE',
+    kind: 'string',
+    default: 'replay',
+    doc: '`replay` (the local Binance-protocol replay server, started by `platform`) or `binance` (the URLs below)',
+  },
+  replayFrom: {
+    env: 'CS_REPLAY_FROM',
+    kind: 'string',
+    default: '2024-01-02T00:00:00Z',
+    doc: 'Replay start instant (virtual clock)',
+  },
   replayPort: {
     env: 'CS_REPLAY_PORT',
     kind: 'int',
@@ -120,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = { ...(out as Config), ...overrides }
   if (cfg.transport !== 'embedded' && cfg.transport !== 'kafka') {
     throw new ConfigError('INVALID', `CS_TRANSPORT must be "embedded" or "kafka", got "${cfg.transport}"`)
+  }
+  if (cfg.source !== 'replay' && cfg.source !== 'binance') {
+    throw new ConfigError('INVALID', `CS_SOURCE must be "replay" or "binance", got "${cfg.source}"`)
   }
   return cfg
 }
