@@ -1,0 +1,158 @@
+import { gauss, int, type Rng, rng } from './rng.ts'
+import { fmt8 } from './simulator.ts'
+import type { SymbolSpec } from './symbols.ts'
+
+// A seeded synthetic order book per symbol on its tick grid, following the last trade price:
+// bids at or below it, asks above it (so best bid < best ask always), levels kept within a
+// band of about 0.1 % around it. Every step changes a few levels and becomes one diff event
+// with Binance's sequencing: U = previous u + 1, u = U + (changed levels) − 1, quantity 0 removes
+// a level. Prices are integer ticks, quantities integer lot steps, printed with 8 decimals.
+
+export type Level = [string, string]
+
+export interface DepthDiff {
+  U: number
+  u: number
+  b: Level[]
+  a: Level[]
+}
+
+/** One side: ticks kept sorted best first, quantities by tick. */
+class Side {
+  readonly ticks: number[] = []
+  readonly qty = new Map<number, number>()
+  private readonly desc: boolean
+
+  constructor(desc: boolean) {
+    this.desc = desc
+  }
+
+  private index(t: number): number {
+    let lo = 0
+    let hi = this.ticks.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const x = this.ticks[mid]!
+      if (this.desc ? x > t : x < t) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  set(t: number, q: number): void {
+    const had = this.qty.has(t)
+    if (q === 0) {
+      if (!had) return
+      this.qty.delete(t)
+      this.ticks.splice(this.index(t), 1)
+    } else {
+      if (!had) this.ticks.splice(this.index(t), 0, t)
+      this.qty.set(t, q)
+    }
+  }
+}
+
+export class SyntheticBook {
+  readonly symbol: string
+  private readonly spec: SymbolSpec
+  private readonly r: Rng
+  private readonly bids = new Side(true)
+  private readonly asks = new Side(false)
+  private readonly levels: number
+  private readonly lotUnits: number
+  lastUpdateId: number
+
+  constructor(spec: SymbolSpec, seed: number, mid: number, levels = 100) {
+    this.spec = spec
+    this.symbol = spec.symbol
+    this.r = rng(seed, 'book', spec.symbol)
+    this.levels = levels
+    this.lotUnits = Math.max(1, (spec.volume * 10 ** spec.stepDec) / 20)
+    this.lastUpdateId = 1_000_000 + int(this.r, 0, 1_000_000)
+    const w = this.width(mid)
+    this.bids.set(mid, this.size())
+    this.asks.set(mid + 1, this.size())
+    for (let i = 0; i < levels; i++) {
+      this.bids.set(mid - int(this.r, 1, w), this.size())
+      this.asks.set(mid + 1 + int(this.r, 1, w), this.size())
+    }
+  }
+
+  private width(mid: number): number {
+    return Math.max(10, Math.round(mid * 0.001))
+  }
+
+  private size(): number {
+    return Math.max(1, Math.round(this.lotUnits * Math.exp(gauss(this.r))))
+  }
+
+  /** Move the book towards `mid` (last trade, in ticks) and change a few levels: one diff. */
+  step(mid: number): DepthDiff {
+    const w = this.width(mid)
+    const b = new Map<number, number>()
+    const a = new Map<number, number>()
+    for (const t of this.bids.ticks) if (t > mid || t < mid - w) b.set(t, 0)
+    for (const t of this.asks.ticks) if (t <= mid || t > mid + 1 + w) a.set(t, 0)
+    const top = (s: Side, changes: Map<number, number>) => s.ticks.find((t) => changes.get(t) !== 0)
+    const bb = top(this.bids, b)
+    if (bb === undefined || bb < mid - 2) b.set(mid - int(this.r, 0, 1), this.size())
+    const ba = top(this.asks, a)
+    if (ba === undefined || ba > mid + 3) a.set(mid + 1 + int(this.r, 0, 1), this.size())
+    const n = 1 + int(this.r, 0, 2)
+    for (let i = 0; i < n; i++) {
+      const bid = this.r() < 0.5
+      const side = bid ? this.bids : this.asks
+      const changes = bid ? b : a
+      if (side.ticks.length > this.levels && this.r() < 0.5) {
+        changes.set(side.ticks[int(this.r, 0, side.ticks.length - 1)]!, 0)
+        continue
+      }
+      const d = Math.floor(w * this.r() ** 3)
+      changes.set(bid ? mid - d : mid + 1 + d, this.size())
+    }
+    // a level that is not in the book cannot be removed: not an update
+    for (const [t, q] of b) if (q === 0 && !this.bids.qty.has(t)) b.delete(t)
+    for (const [t, q] of a) if (q === 0 && !this.asks.qty.has(t)) a.delete(t)
+    for (const [t, q] of b) this.bids.set(t, q)
+    for (const [t, q] of a) this.asks.set(t, q)
+    const U = this.lastUpdateId + 1
+    this.lastUpdateId += Math.max(1, b.size + a.size)
+    return { U, u: this.lastUpdateId, b: this.print(b), a: this.print(a) }
+  }
+
+  private print(m: Map<number, number>): Level[] {
+    return [...m].map(([t, q]) => [fmt8(BigInt(t), this.spec.tickDec), fmt8(BigInt(q), this.spec.stepDec)])
+  }
+
+  private side(s: Side, limit: number): Level[] {
+    const out: Level[] = []
+    for (let i = 0; i < limit && i < s.ticks.length; i++) {
+      const t = s.ticks[i]!
+      out.push([fmt8(BigInt(t), this.spec.tickDec), fmt8(BigInt(s.qty.get(t)!), this.spec.stepDec)])
+    }
+    return out
+  }
+
+  snapshot(limit: number): { lastUpdateId: number; bids: Level[]; asks: Level[] } {
+    return {
+      lastUpdateId: this.lastUpdateId,
+      bids: this.side(this.bids, limit),
+      asks: this.side(this.asks, limit),
+    }
+  }
+
+  bestBid(): Level | undefined {
+    return this.side(this.bids, 1)[0]
+  }
+
+  bestAsk(): Level | undefined {
+    return this.side(this.asks, 1)[0]
+  }
+
+  /** Sanity for tests: best bid strictly below best ask. */
+  crossed(): boolean {
+    const b = this.bids.ticks[0]
+    const a = this.asks.ticks[0]
+    return b !== undefined && a !== undefined && b >= a
+  }
+}

@@ -1,0 +1,139 @@
+import { addDec, cmpDec as cmp, formatDec, parseDec } from '../../common/decimal.ts'
+import { DAY_MS, dayString, type Recordings, type Row } from './recorded.ts'
+import { simulateDay, toTicks } from './simulator.ts'
+import type { SymbolSpec } from './symbols.ts'
+
+// The 1m history of every symbol: the recording where there is one (POLUSDT plays MATICUSDT),
+// the seeded simulator elsewhere, continuing from the previous day's close (recorded or not).
+// History starts at DATA_START (the first recorded day): Binance answers [] before a listing.
+
+export const DATA_START = Date.UTC(2024, 0, 1)
+export const MINUTE = 60_000
+
+export class Market {
+  private readonly rec: Recordings
+  private readonly seed: number
+  private readonly simDays = new Map<string, Row[]>()
+  private readonly closes = new Map<string, number>()
+  private readonly buckets = new Map<string, Row>()
+
+  constructor(rec: Recordings, seed: number) {
+    this.rec = rec
+    this.seed = seed
+  }
+
+  recorded(spec: SymbolSpec, dayStart: number): boolean {
+    return this.rec.days(spec.source).has(dayString(dayStart))
+  }
+
+  /** The 1440 rows of a UTC day, undefined before DATA_START. */
+  day(spec: SymbolSpec, dayStart: number): Row[] | undefined {
+    if (dayStart < DATA_START) return undefined
+    const rec = this.rec.day(spec.source, dayString(dayStart))
+    if (rec) return rec
+    const key = `${spec.symbol}/${dayStart}`
+    let rows = this.simDays.get(key)
+    if (!rows) {
+      rows = simulateDay(spec, this.seed, dayStart, this.closeBefore(spec, dayStart), false)
+      this.simDays.set(key, rows)
+      if (this.simDays.size > 64) this.simDays.delete(this.simDays.keys().next().value!)
+    }
+    return rows
+  }
+
+  row(spec: SymbolSpec, minute: number): Row | undefined {
+    const dayStart = minute - (minute % DAY_MS)
+    return this.day(spec, dayStart)?.[(minute - dayStart) / MINUTE]
+  }
+
+  /** Close (in ticks) of the day before `dayStart`: walks forward from the newest known close. */
+  private closeBefore(spec: SymbolSpec, dayStart: number): number {
+    const pending: number[] = []
+    let d = dayStart - DAY_MS
+    let close: number
+    for (;;) {
+      if (d < DATA_START) {
+        close = Math.round(spec.price * 10 ** spec.tickDec)
+        break
+      }
+      const known = this.closes.get(`${spec.symbol}/${d}`)
+      if (known !== undefined) {
+        close = known
+        break
+      }
+      if (this.recorded(spec, d)) {
+        close = toTicks(this.rec.day(spec.source, dayString(d))!.at(-1)!.c, spec.tickDec)
+        break
+      }
+      pending.push(d)
+      d -= DAY_MS
+    }
+    for (let i = pending.length - 1; i >= 0; i--) {
+      close = simulateDay(spec, this.seed, pending[i]!, close, true)
+      this.closes.set(`${spec.symbol}/${pending[i]}`, close)
+    }
+    return close
+  }
+
+  /**
+   * Candles of `size` ms (1m .. 1d, epoch aligned) from closed 1m rows plus `open`, the state of
+   * the still-open minute. Binance's rule: minutes without trades are skipped for open/high/low.
+   */
+  candle(spec: SymbolSpec, start: number, size: number, openMinute: number, open: Row): Row | undefined {
+    const end = start + size
+    const closed = end <= openMinute
+    const key = `${spec.symbol}/${size}/${start}`
+    if (closed) {
+      const hit = this.buckets.get(key)
+      if (hit) return hit
+    }
+    const rows: Row[] = []
+    for (let m = Math.max(start, DATA_START); m < end && m <= openMinute; m += MINUTE) {
+      const r = m === openMinute ? open : this.row(spec, m)
+      if (r) rows.push(r)
+    }
+    if (rows.length === 0) return undefined
+    const out = aggregate(rows, start, size)
+    if (closed && size > MINUTE) {
+      this.buckets.set(key, out)
+      if (this.buckets.size > 20_000) this.buckets.delete(this.buckets.keys().next().value!)
+    }
+    return out
+  }
+}
+
+export function aggregate(rows: Row[], start: number, size: number): Row {
+  const traded = rows.filter((r) => r.n > 0)
+  const ohl = traded.length > 0 ? traded : rows
+  let h = parseDec(ohl[0]!.h)
+  let hs = ohl[0]!.h
+  let l = parseDec(ohl[0]!.l)
+  let ls = ohl[0]!.l
+  for (const r of ohl) {
+    const rh = parseDec(r.h)
+    if (cmp(rh, h) > 0) {
+      h = rh
+      hs = r.h
+    }
+    const rl = parseDec(r.l)
+    if (cmp(rl, l) < 0) {
+      l = rl
+      ls = r.l
+    }
+  }
+  const sum = (f: (r: Row) => string) =>
+    formatDec(rows.map((r) => parseDec(f(r))).reduce((a, b) => addDec(a, b)))
+  return {
+    t: start,
+    T: start + size - 1,
+    o: ohl[0]!.o,
+    h: hs,
+    l: ls,
+    c: rows.at(-1)!.c,
+    v: sum((r) => r.v),
+    q: sum((r) => r.q),
+    n: rows.reduce((a, r) => a + r.n, 0),
+    V: sum((r) => r.V),
+    Q: sum((r) => r.Q),
+  }
+}
