@@ -36,6 +36,10 @@ export interface TopicSpec {
   partitions: number
   /** Changelog and table topics keep the last value per key. */
   compacted?: boolean
+  /** Non-compacted topics: drop records older than this (ms; -1 = forever). Embedded: by record time. */
+  retentionMs?: number
+  /** Non-compacted topics: keep about this many bytes per partition (-1 = no limit). */
+  retentionBytes?: number
 }
 
 export interface Producer {

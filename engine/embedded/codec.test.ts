@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeFrames, frameKey, frameLength, frameOffset } from './codec.ts'
+import { decodeFrame, encodeFrames, frameKey, frameLength, frameOffset, frameTimestamp } from './codec.ts'
 
 describe('embedded log frames', () => {
   const records = [
@@ -24,6 +24,7 @@ describe('embedded log frames', () => {
     ])
     expect(frameOffset(buf, starts[1]!)).toBe(42)
     expect(frameKey(buf, starts[1]!)).toBe('ключ')
+    expect(frameTimestamp(buf, starts[0]!)).toBe(1_704_067_200_000)
   })
 
   it('rejects incomplete and corrupt frames', () => {

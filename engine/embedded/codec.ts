@@ -104,6 +104,9 @@ export function decodeFrame(buf: Buffer, o: number): DecodedRecord {
 /** Offset of the frame at `o`. */
 export const frameOffset = (buf: Buffer, o: number): number => buf.readDoubleLE(o + FRAME_HEADER)
 
+/** Timestamp of the frame at `o` (time retention reads only this). */
+export const frameTimestamp = (buf: Buffer, o: number): number => buf.readDoubleLE(o + FRAME_HEADER + 8)
+
 /** Key of the frame at `o` (compaction reads only this). */
 export function frameKey(buf: Buffer, o: number): string {
   const p = o + FRAME_HEADER + 16

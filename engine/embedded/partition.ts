@@ -2,125 +2,104 @@ import {
   closeSync,
   existsSync,
   fdatasync,
-  fstatSync,
   fsyncSync,
-  ftruncateSync,
   openSync,
+  readdirSync,
   readFileSync,
-  readSync,
   renameSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs'
+import { join } from 'node:path'
 import type { ConsumedRecord } from '../transport.ts'
-import { decodeFrame, type EncodedRecord, encodeFrames, frameKey, frameLength, frameOffset } from './codec.ts'
+import { type EncodedRecord, encodeFrames, frameKey, frameLength } from './codec.ts'
+import { Segment } from './segment.ts'
 
-// One partition: an append-only file of frames plus a sparse in-memory index (offset and file
-// position of every INDEX_EVERY-th frame, so memory stays small on long-lived topics). Appends are
-// written at once (one write per batch) and made durable by a shared fdatasync: concurrent senders
-// ride the same sync (group commit). Readers see durable records only.
-// Compacted topics are compacted when opened (last record per key kept, tombstones included), so
-// a changelog's size follows its keys across restarts; offsets keep their values, with gaps.
+// One partition: a list of segment files (segment.ts), oldest first; only the last (active) one is
+// written. Appends are written at once (one write per batch) and made durable by a shared
+// fdatasync: concurrent senders ride the same sync (group commit). Readers see durable records only.
+//   <p>.log                   the first segment (also the whole partition of logs written before segments)
+//   <p>.<20-digit base>.log   later segments, named by the offset of their first record
+// A roll fsyncs the old segment first, so only the active segment is ever partly durable.
+// Retention deletes whole closed segments from the front (never the active one): the log start
+// offset moves forward and reads below it continue at it (Kafka's auto.offset.reset=earliest).
+// Compacted topics keep one segment and are compacted when opened (last record per key kept,
+// tombstones included), so a changelog's size follows its keys; offsets keep their values, with gaps.
 
 const READ_CHUNK = 1024 * 1024
-const INDEX_EVERY = 32
 /** Compact when the partition has at least this many frames and twice as many as after the last compaction. */
 const COMPACT_MIN_FRAMES = 10_000
+
+export interface PartitionOptions {
+  compacted: boolean
+  /** The active segment rolls before a batch would take it past this size. */
+  segmentBytes: number
+  /**
+   * Delete a closed segment once its newest record timestamp is more than this older than the
+   * reference time: min(newest timestamp in the partition, wall clock). By record time, not the
+   * clock alone, so a replay of 2024 data keeps its last retentionMs of event time; the clock caps
+   * it so one record stamped in the future does not wipe the log. Negative: no limit.
+   */
+  retentionMs: number
+  /** Delete the oldest closed segments while the rest still holds this many bytes. Negative: no limit. */
+  retentionBytes: number
+}
+
+const SEGMENT = /^(\d+)(?:\.(\d{20}))?\.log$/
 
 export class PartitionLog {
   readonly topic: string
   readonly partition: number
-  private readonly path: string
-  private fd: number
-  /** Sparse index: offset and file position of frames 0, INDEX_EVERY, 2·INDEX_EVERY, … */
-  private idxOffsets = new Float64Array(256)
-  private idxPositions = new Float64Array(256)
-  private count = 0
-  private endPosition = 0
+  private readonly dir: string
+  private readonly opts: PartitionOptions
+  /** Oldest first; the last one is active. */
+  private segments: Segment[] = []
   private nextOffset = 0
-  /** What readers may see: frames, bytes and offsets made durable by the last fdatasync. */
-  private durable = 0
-  private durableEndPosition = 0
+  /** Offsets below this are on disk: what readers may see. */
   private durableNextOffset = 0
   private syncing: Promise<void> | null = null
   private readonly onDurable: () => void
 
-  constructor(path: string, topic: string, partition: number, onDurable: () => void, compacted = false) {
+  constructor(dir: string, topic: string, partition: number, onDurable: () => void, opts: PartitionOptions) {
     this.topic = topic
     this.partition = partition
-    this.path = path
+    this.dir = dir
+    this.opts = opts
     this.onDurable = onDurable
-    this.fd = openSync(path, 'a+')
-    this.scan()
-    if (compacted) this.maybeCompact()
+    this.open()
+    if (opts.compacted) this.maybeCompact()
+    else this.enforceRetention()
   }
 
-  /** Rebuilds the index; truncates a torn or corrupt tail left by a crash. */
-  private scan(): void {
-    this.count = 0
-    let lastOffset = -1
-    const size = fstatSync(this.fd).size
-    const end = this.forEachFrame(0, size, true, (buf, at, position) => {
-      lastOffset = frameOffset(buf, at)
-      this.indexFrame(lastOffset, position)
-    })
-    if (end < size) ftruncateSync(this.fd, end)
-    this.endPosition = end
-    this.nextOffset = lastOffset >= 0 ? lastOffset + 1 : this.compactionMeta().nextOffset
-    this.durable = this.count
-    this.durableEndPosition = end
+  private get firstPath(): string {
+    return join(this.dir, `${this.partition}.log`)
+  }
+
+  private segmentPath(base: number): string {
+    return join(this.dir, `${this.partition}.${String(base).padStart(20, '0')}.log`)
+  }
+
+  /** Opens the segment files (creating the first), truncating a torn tail of the active one. */
+  private open(): void {
+    const found: { path: string; base: number }[] = []
+    for (const name of readdirSync(this.dir)) {
+      const m = SEGMENT.exec(name)
+      if (!m || Number(m[1]) !== this.partition) continue
+      found.push({ path: join(this.dir, name), base: m[2] === undefined ? -1 : Number(m[2]) })
+    }
+    found.sort((a, b) => a.base - b.base)
+    if (found.length === 0) found.push({ path: this.firstPath, base: -1 })
+    this.segments = found.map(
+      (f, i) =>
+        new Segment(f.path, f.base < 0 ? this.compactionMeta().nextOffset : f.base, i === found.length - 1),
+    )
+    this.nextOffset = this.active.nextOffset
     this.durableNextOffset = this.nextOffset
   }
 
-  private indexFrame(offset: number, position: number): void {
-    if (this.count % INDEX_EVERY === 0) {
-      const j = this.count / INDEX_EVERY
-      if (j >= this.idxOffsets.length) {
-        const o = new Float64Array(this.idxOffsets.length * 2)
-        o.set(this.idxOffsets)
-        this.idxOffsets = o
-        const p = new Float64Array(this.idxPositions.length * 2)
-        p.set(this.idxPositions)
-        this.idxPositions = p
-      }
-      this.idxOffsets[j] = offset
-      this.idxPositions[j] = position
-    }
-    this.count++
-  }
-
-  /**
-   * Calls `fn` for each valid frame in [from, to), reading in chunks of whole frames; returns the
-   * position after the last valid frame. `verify` checks checksums (on open).
-   */
-  private forEachFrame(
-    from: number,
-    to: number,
-    verify: boolean,
-    fn: (buf: Buffer, at: number, position: number) => unknown,
-  ): number {
-    let pos = from
-    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(to - from, 1)))
-    while (pos < to) {
-      const n = readSync(this.fd, buf, 0, Math.min(buf.length, to - pos), pos)
-      let o = 0
-      while (true) {
-        const len = frameLength(buf, o, n, verify)
-        if (len < 0) break
-        if (fn(buf, o, pos + o) === false) return pos + o
-        o += len
-      }
-      if (o === 0) {
-        // A frame bigger than the buffer, or a bad frame.
-        if (n === buf.length && buf.length < to - pos) {
-          buf = Buffer.allocUnsafe(buf.length * 2)
-          continue
-        }
-        break
-      }
-      pos += o
-    }
-    return pos
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!
   }
 
   /** Next offset to be written (durable records only). */
@@ -128,35 +107,79 @@ export class PartitionLog {
     return this.durableNextOffset
   }
 
+  /** Offset of the oldest record kept (after retention), or the end offset when there is none. */
+  get startOffset(): number {
+    return this.segments[0]!.base
+  }
+
   /** Writes records (not yet durable); returns the first offset. */
   append(records: EncodedRecord[]): number {
     const first = this.nextOffset
     const { buf, starts } = encodeFrames(records, first)
-    const base = this.endPosition
-    let written = 0
-    while (written < buf.length)
-      written += writeSync(this.fd, buf, written, buf.length - written, base + written)
-    for (let i = 0; i < starts.length; i++) this.indexFrame(first + i, base + starts[i]!)
-    this.endPosition = base + buf.length
+    const roll = this.active.count > 0 && this.active.size + buf.length > this.opts.segmentBytes
+    if (roll) this.roll()
+    let maxTs = Number.NEGATIVE_INFINITY
+    for (const r of records) if (r.timestamp > maxTs) maxTs = r.timestamp
+    this.active.append(buf, starts, first, maxTs)
     this.nextOffset = first + records.length
+    if (roll) this.enforceRetention() // after the append: its timestamps count as the newest
     return first
+  }
+
+  /** Closes the active segment (durable from here on) and starts a new one at the next offset. */
+  private roll(): void {
+    const old = this.active
+    fsyncSync(old.fd)
+    old.markDurable(old.count, old.size)
+    if (this.nextOffset > this.durableNextOffset) {
+      this.durableNextOffset = this.nextOffset
+      this.onDurable()
+    }
+    this.segments.push(new Segment(this.segmentPath(this.nextOffset), this.nextOffset, false))
+    syncDir(this.dir) // the new file's name must survive a crash before its records are acknowledged
+  }
+
+  /** Deletes closed segments from the front while retention allows (see PartitionOptions). */
+  enforceRetention(now = Date.now()): void {
+    const { retentionMs, retentionBytes, compacted } = this.opts
+    if (compacted || this.segments.length < 2) return
+    let total = 0
+    let newest = Number.NEGATIVE_INFINITY
+    for (const s of this.segments) {
+      total += s.size
+      if (s.maxTimestamp > newest) newest = s.maxTimestamp
+    }
+    const reference = Math.min(newest, now)
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!
+      const bySize = retentionBytes >= 0 && total - s.size >= retentionBytes
+      const byTime = retentionMs >= 0 && (s.count === 0 || reference - s.maxTimestamp > retentionMs)
+      if (!bySize && !byTime) break
+      this.segments.shift()
+      total -= s.size
+      unlinkSync(s.path)
+      // A group-commit fdatasync may still be running on it (a roll happened meanwhile).
+      const close = () => s.close()
+      if (this.syncing) this.syncing.then(close, close)
+      else close()
+    }
   }
 
   /** Resolves once everything appended before the call is on disk (one fdatasync for all waiters). */
   async sync(): Promise<void> {
-    const target = this.count
-    while (this.durable < target) {
+    const target = this.nextOffset
+    while (this.durableNextOffset < target) {
       if (!this.syncing) {
-        const upTo = this.count
-        const upToPosition = this.endPosition
+        const seg = this.active
+        const upTo = seg.count
+        const upToSize = seg.size
         const upToOffset = this.nextOffset
         this.syncing = new Promise<void>((resolve, reject) => {
-          fdatasync(this.fd, (err) => {
+          fdatasync(seg.fd, (err) => {
             this.syncing = null
             if (err) return reject(err)
-            if (upTo > this.durable) {
-              this.durable = upTo
-              this.durableEndPosition = upToPosition
+            seg.markDurable(upTo, upToSize)
+            if (upToOffset > this.durableNextOffset) {
               this.durableNextOffset = upToOffset
               this.onDurable()
             }
@@ -168,39 +191,26 @@ export class PartitionLog {
     }
   }
 
-  /** Durable records with offset ≥ `from`, at most `max` of them. */
+  /** Durable records with offset ≥ `from` (or from the log start, if that is later), at most `max`. */
   read(from: number, max: number): ConsumedRecord[] {
     const out: ConsumedRecord[] = []
-    if (from >= this.durableNextOffset || this.durable === 0) return out
-    // Last indexed frame with offset ≤ from, then scan forward.
+    if (from >= this.durableNextOffset) return out
+    // Last segment starting at or before `from` (the first one if `from` is below the log start).
+    const segs = this.segments
     let lo = 0
-    let hi = Math.ceil(this.durable / INDEX_EVERY) - 1
+    let hi = segs.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      if (this.idxOffsets[mid]! <= from) lo = mid
+      if (segs[mid]!.base <= from) lo = mid
       else hi = mid - 1
     }
-    this.forEachFrame(this.idxPositions[lo]!, this.durableEndPosition, false, (buf, at) => {
-      if (frameOffset(buf, at) < from) return
-      const d = decodeFrame(buf, at)
-      const r: ConsumedRecord = {
-        topic: this.topic,
-        partition: this.partition,
-        offset: d.offset,
-        key: d.key,
-        value: d.value ?? '',
-        timestamp: d.timestamp,
-      }
-      if (d.value === null) r.tombstone = true
-      if (d.headers) r.headers = d.headers
-      out.push(r)
-      return out.length < max
-    })
+    for (let i = lo; i < segs.length && out.length < max; i++)
+      segs[i]!.read(from, max, out, this.topic, this.partition)
     return out
   }
 
   private get metaPath(): string {
-    return `${this.path}.compaction.json`
+    return `${this.firstPath}.compaction.json`
   }
 
   private compactionMeta(): { frames: number; nextOffset: number } {
@@ -214,21 +224,24 @@ export class PartitionLog {
 
   /** Keeps the last frame of every key (and the very last frame, which carries the end offset). */
   private maybeCompact(): void {
-    if (this.count < COMPACT_MIN_FRAMES || this.count < 2 * this.compactionMeta().frames) return
+    if (this.segments.length !== 1) return // compacted topics never roll
+    const seg = this.active
+    const count = seg.count
+    if (count < COMPACT_MIN_FRAMES || count < 2 * this.compactionMeta().frames) return
     const lastOf = new Map<string, number>()
     let i = 0
-    this.forEachFrame(0, this.endPosition, false, (buf, at) => {
+    seg.forEachFrame(0, seg.size, false, (buf, at) => {
       lastOf.set(frameKey(buf, at), i++)
     })
-    const keep = new Uint8Array(this.count)
+    const keep = new Uint8Array(count)
     for (const k of lastOf.values()) keep[k] = 1
-    keep[this.count - 1] = 1
+    keep[count - 1] = 1
     const nextOffset = this.nextOffset
-    if (lastOf.size + 1 > this.count * 0.8) {
-      writeFileSync(this.metaPath, JSON.stringify({ frames: this.count, nextOffset }))
+    if (lastOf.size + 1 > count * 0.8) {
+      writeFileSync(this.metaPath, JSON.stringify({ frames: count, nextOffset }))
       return
     }
-    const tmp = `${this.path}.compacting`
+    const tmp = `${seg.path}.compacting`
     const out = openSync(tmp, 'w')
     try {
       let pending: Buffer[] = []
@@ -241,7 +254,7 @@ export class PartitionLog {
         pendingBytes = 0
       }
       i = 0
-      this.forEachFrame(0, this.endPosition, false, (buf, at) => {
+      seg.forEachFrame(0, seg.size, false, (buf, at) => {
         if (keep[i++]) {
           const len = frameLength(buf, at, buf.length, false)
           pending.push(Buffer.from(buf.subarray(at, at + len)))
@@ -254,14 +267,22 @@ export class PartitionLog {
     } finally {
       closeSync(out)
     }
-    closeSync(this.fd)
-    renameSync(tmp, this.path)
-    this.fd = openSync(this.path, 'a+')
-    this.scan()
-    writeFileSync(this.metaPath, JSON.stringify({ frames: this.count, nextOffset }))
+    seg.close()
+    renameSync(tmp, seg.path)
+    this.segments = [new Segment(seg.path, nextOffset, false)]
+    writeFileSync(this.metaPath, JSON.stringify({ frames: this.active.count, nextOffset }))
   }
 
   close(): void {
-    closeSync(this.fd)
+    for (const s of this.segments) s.close()
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
   }
 }

@@ -29,13 +29,14 @@ import type { EncodedRecord } from './codec.ts'
 import { PartitionLog } from './partition.ts'
 
 // The embedded durable log: Kafka's model on local disk, for one process.
-//   <dir>/topics/<topic>/meta.json      {"partitions": n, "compacted": bool}
-//   <dir>/topics/<topic>/<p>.log        frames (codec.ts), offsets = frame ordinals
+//   <dir>/topics/<topic>/meta.json      {"partitions": n, "compacted": bool, retentionMs?, retentionBytes?}
+//   <dir>/topics/<topic>/<p>.log        frames (codec.ts), offsets = frame ordinals; later segments
+//   <dir>/topics/<topic>/<p>.<base>.log   of non-compacted topics (partition.ts)
 //   <dir>/groups/<groupId>.json         committed positions, replaced atomically
 // send() resolves after fdatasync; consumers see only durable records. A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
-// Compacted topics (changelogs) are compacted when the log is opened (partition.ts); there is no
-// time or size retention.
+// Compacted topics (changelogs) are compacted when the log is opened and never expire; other topics
+// roll segments and delete old ones by time and size (partition.ts), on roll and on open.
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
@@ -44,6 +45,13 @@ export class EmbeddedError extends StreamsError {
     super('ENGINE', `EMBEDDED_${code}`, message)
     this.name = 'EmbeddedError'
   }
+}
+
+/** Retention and segment size for topics that do not set their own (EmbeddedOptions). */
+interface LogDefaults {
+  segmentBytes: number
+  retentionMs: number
+  retentionBytes: number
 }
 
 interface Topic {
@@ -59,10 +67,12 @@ class EmbeddedLog {
   private waiters: (() => void)[] = []
   readonly activeGroups = new Set<string>()
   readonly defaultPartitions: number
+  private readonly defaults: LogDefaults
 
-  constructor(dir: string, defaultPartitions: number) {
+  constructor(dir: string, defaultPartitions: number, defaults: LogDefaults) {
     this.dir = dir
     this.defaultPartitions = defaultPartitions
+    this.defaults = defaults
     mkdirSync(join(dir, 'topics'), { recursive: true })
     mkdirSync(join(dir, 'groups'), { recursive: true })
     lock(dir)
@@ -74,11 +84,16 @@ class EmbeddedLog {
 
   private openTopic(spec: TopicSpec): Topic {
     const tdir = join(this.dir, 'topics', spec.name)
+    const compacted = !!spec.compacted
+    const opts = {
+      compacted,
+      segmentBytes: compacted ? Number.POSITIVE_INFINITY : this.defaults.segmentBytes,
+      retentionMs: spec.retentionMs ?? this.defaults.retentionMs,
+      retentionBytes: spec.retentionBytes ?? this.defaults.retentionBytes,
+    }
     const partitions: PartitionLog[] = []
     for (let p = 0; p < spec.partitions; p++)
-      partitions.push(
-        new PartitionLog(join(tdir, `${p}.log`), spec.name, p, () => this.notify(), !!spec.compacted),
-      )
+      partitions.push(new PartitionLog(tdir, spec.name, p, () => this.notify(), opts))
     const t = { spec, partitions }
     this.topics.set(spec.name, t)
     return t
@@ -90,13 +105,14 @@ class EmbeddedLog {
     if (!TOPIC.test(spec.name)) throw new EmbeddedError('INVALID_TOPIC', `invalid topic name "${spec.name}"`)
     if (!(Number.isInteger(spec.partitions) && spec.partitions > 0))
       throw new EmbeddedError('INVALID_TOPIC', `topic ${spec.name}: partitions must be a positive integer`)
+    const stored: TopicSpec = { name: spec.name, partitions: spec.partitions, compacted: !!spec.compacted }
+    // Unlimited is stored as -1 (Kafka's spelling; JSON has no Infinity).
+    if (spec.retentionMs !== undefined) stored.retentionMs = limit(spec.retentionMs)
+    if (spec.retentionBytes !== undefined) stored.retentionBytes = limit(spec.retentionBytes)
     const tdir = join(this.dir, 'topics', spec.name)
     mkdirSync(tdir, { recursive: true })
-    writeDurably(
-      join(tdir, 'meta.json'),
-      JSON.stringify({ name: spec.name, partitions: spec.partitions, compacted: !!spec.compacted }),
-    )
-    return this.openTopic({ name: spec.name, partitions: spec.partitions, compacted: !!spec.compacted })
+    writeDurably(join(tdir, 'meta.json'), JSON.stringify(stored))
+    return this.openTopic(stored)
   }
 
   topic(name: string): Topic | undefined {
@@ -151,6 +167,9 @@ class EmbeddedLog {
   }
 }
 
+/** A retention limit: negative or infinite means none (-1). */
+const limit = (n: number): number => (n >= 0 && Number.isFinite(n) ? n : -1)
+
 /** One process per log: a second one would keep its own index and interleave writes. */
 function lock(dir: string): void {
   const file = join(dir, 'LOCK')
@@ -199,6 +218,18 @@ export interface EmbeddedOptions {
   dir: string
   /** Partitions of topics created implicitly by send() (default 1). */
   defaultPartitions?: number
+  /** Segment size of non-compacted topics (default 64 MiB). */
+  segmentBytes?: number
+  /** Time retention of non-compacted topics without their own, by record time (default 7 days). */
+  retentionMs?: number
+  /** Size retention per partition of non-compacted topics without their own (default 1 GiB). */
+  retentionBytes?: number
+}
+// The first transport opened on a directory sets these for every transport sharing it.
+const DEFAULTS: LogDefaults = {
+  segmentBytes: 64 * 1024 * 1024,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: 1024 * 1024 * 1024,
 }
 
 export class EmbeddedTransport implements Transport {
@@ -209,7 +240,11 @@ export class EmbeddedTransport implements Transport {
     const dir = resolve(options.dir)
     let log = logs.get(dir)
     if (!log) {
-      log = new EmbeddedLog(dir, options.defaultPartitions ?? 1)
+      log = new EmbeddedLog(dir, options.defaultPartitions ?? 1, {
+        segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
+        retentionMs: limit(options.retentionMs ?? DEFAULTS.retentionMs),
+        retentionBytes: limit(options.retentionBytes ?? DEFAULTS.retentionBytes),
+      })
       logs.set(dir, log)
     }
     log.refs++
@@ -280,6 +315,11 @@ export class EmbeddedTransport implements Transport {
 
   async endOffset(tp: TopicPartition): Promise<number> {
     return this.l.partition(tp).endOffset
+  }
+
+  /** Log start offset: the oldest offset retention kept (embedded only; reads below it start here). */
+  async startOffset(tp: TopicPartition): Promise<number> {
+    return this.l.partition(tp).startOffset
   }
 
   async *read(tp: TopicPartition, fromOffset: number): AsyncIterable<ConsumedRecord[]> {

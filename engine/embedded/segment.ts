@@ -1,0 +1,160 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import type { ConsumedRecord } from '../transport.ts'
+import { decodeFrame, frameLength, frameOffset, frameTimestamp } from './codec.ts'
+
+// One segment file of a partition: frames (codec.ts) plus a sparse in-memory index (offset and file
+// position of every INDEX_EVERY-th frame, so memory stays small on long-lived topics). Only the
+// active (last) segment of a partition is ever written or partly durable; the partition tells it
+// how far readers may go (markDurable).
+
+const READ_CHUNK = 1024 * 1024
+const INDEX_EVERY = 32
+
+export class Segment {
+  readonly path: string
+  /** Offset of its first record; for an empty segment, the offset its first record will get. */
+  readonly base: number
+  fd: number
+  /** Sparse index: offset and file position of frames 0, INDEX_EVERY, 2·INDEX_EVERY, … */
+  private idxOffsets = new Float64Array(64)
+  private idxPositions = new Float64Array(64)
+  count = 0
+  /** Bytes of valid frames (the file is truncated to this on open). */
+  size = 0
+  lastOffset = -1
+  /** Newest record timestamp in the segment (time retention), -Infinity when empty. */
+  maxTimestamp = Number.NEGATIVE_INFINITY
+  /** What readers may see: frames and bytes made durable. */
+  private durableCount = 0
+  private durableSize = 0
+
+  /** Opens (creating if missing) and scans; `verify` checks checksums (the active segment may be torn). */
+  constructor(path: string, base: number, verify: boolean) {
+    this.path = path
+    this.fd = openSync(path, 'a+')
+    this.scan(verify)
+    this.base = this.count > 0 ? this.idxOffsets[0]! : base
+  }
+
+  /** Next offset after this segment's records. */
+  get nextOffset(): number {
+    return this.lastOffset >= 0 ? this.lastOffset + 1 : this.base
+  }
+
+  /** Rebuilds the index; truncates a torn or corrupt tail left by a crash. */
+  private scan(verify: boolean): void {
+    const fileSize = fstatSync(this.fd).size
+    const end = this.forEachFrame(0, fileSize, verify, (buf, at, position) => {
+      this.lastOffset = frameOffset(buf, at)
+      const ts = frameTimestamp(buf, at)
+      if (ts > this.maxTimestamp) this.maxTimestamp = ts
+      this.indexFrame(this.lastOffset, position)
+    })
+    if (end < fileSize) ftruncateSync(this.fd, end)
+    this.size = end
+    this.markDurable(this.count, end)
+  }
+
+  private indexFrame(offset: number, position: number): void {
+    if (this.count % INDEX_EVERY === 0) {
+      const j = this.count / INDEX_EVERY
+      if (j >= this.idxOffsets.length) {
+        const o = new Float64Array(this.idxOffsets.length * 2)
+        o.set(this.idxOffsets)
+        this.idxOffsets = o
+        const p = new Float64Array(this.idxPositions.length * 2)
+        p.set(this.idxPositions)
+        this.idxPositions = p
+      }
+      this.idxOffsets[j] = offset
+      this.idxPositions[j] = position
+    }
+    this.count++
+  }
+
+  /**
+   * Calls `fn` for each valid frame in [from, to), reading in chunks of whole frames; returns the
+   * position after the last valid frame (or of the frame `fn` returned false for).
+   */
+  forEachFrame(
+    from: number,
+    to: number,
+    verify: boolean,
+    fn: (buf: Buffer, at: number, position: number) => unknown,
+  ): number {
+    let pos = from
+    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(to - from, 1)))
+    while (pos < to) {
+      const n = readSync(this.fd, buf, 0, Math.min(buf.length, to - pos), pos)
+      let o = 0
+      while (true) {
+        const len = frameLength(buf, o, n, verify)
+        if (len < 0) break
+        if (fn(buf, o, pos + o) === false) return pos + o
+        o += len
+      }
+      if (o === 0) {
+        // A frame bigger than the buffer, or a bad frame.
+        if (n === buf.length && buf.length < to - pos) {
+          buf = Buffer.allocUnsafe(buf.length * 2)
+          continue
+        }
+        break
+      }
+      pos += o
+    }
+    return pos
+  }
+
+  /** Writes encoded frames (not yet durable). */
+  append(buf: Buffer, starts: number[], firstOffset: number, maxTimestamp: number): void {
+    const base = this.size
+    let written = 0
+    while (written < buf.length)
+      written += writeSync(this.fd, buf, written, buf.length - written, base + written)
+    for (let i = 0; i < starts.length; i++) this.indexFrame(firstOffset + i, base + starts[i]!)
+    this.size = base + buf.length
+    this.lastOffset = firstOffset + starts.length - 1
+    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp
+  }
+
+  /** Lets readers see the first `count` frames (`size` bytes), once they are on disk. */
+  markDurable(count: number, size: number): void {
+    if (count <= this.durableCount) return
+    this.durableCount = count
+    this.durableSize = size
+  }
+
+  /** Appends durable records with offset ≥ `from` to `out` until it holds `max`. */
+  read(from: number, max: number, out: ConsumedRecord[], topic: string, partition: number): void {
+    if (this.durableCount === 0 || from > this.lastOffset) return
+    // Last indexed frame with offset ≤ from, then scan forward.
+    let lo = 0
+    let hi = Math.ceil(this.durableCount / INDEX_EVERY) - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.idxOffsets[mid]! <= from) lo = mid
+      else hi = mid - 1
+    }
+    this.forEachFrame(this.idxPositions[lo]!, this.durableSize, false, (buf, at) => {
+      if (frameOffset(buf, at) < from) return
+      const d = decodeFrame(buf, at)
+      const r: ConsumedRecord = {
+        topic,
+        partition,
+        offset: d.offset,
+        key: d.key,
+        value: d.value ?? '',
+        timestamp: d.timestamp,
+      }
+      if (d.value === null) r.tombstone = true
+      if (d.headers) r.headers = d.headers
+      out.push(r)
+      return out.length < max
+    })
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
+}

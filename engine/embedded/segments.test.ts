@@ -1,0 +1,212 @@
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ConsumedRecord, Consumer, TopicPartition } from '../transport.ts'
+import { type EmbeddedOptions, EmbeddedTransport } from './transport.ts'
+
+const dirs: string[] = []
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cs-segments-'))
+  dirs.push(d)
+  return d
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const tp: TopicPartition = { topic: 't', partition: 0 }
+const T2024 = Date.UTC(2024, 0, 1)
+/** Small segments, no retention unless a test sets it. */
+const small = (dir: string, more: Partial<EmbeddedOptions> = {}) =>
+  new EmbeddedTransport({ dir, segmentBytes: 4096, retentionMs: -1, retentionBytes: -1, ...more })
+
+/** `n` records of ~100 bytes in batches of 25, one second of event time apart from 2024-01-01. */
+async function produce(t: EmbeddedTransport, n: number, from = 0): Promise<void> {
+  const p = t.producer()
+  for (let i = from; i < from + n; i += 25)
+    await p.send(
+      Array.from({ length: Math.min(25, from + n - i) }, (_, j) => ({
+        topic: 't',
+        key: `k${(i + j) % 5}`,
+        value: `{"n":${i + j},"pad":"${'x'.repeat(60)}"}`,
+        timestamp: T2024 + (i + j) * 1000,
+      })),
+    )
+}
+
+async function readAll(t: EmbeddedTransport, from = 0): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = []
+  for await (const b of t.read(tp, from)) out.push(...b)
+  return out
+}
+
+async function drain(c: Consumer, n: number): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = []
+  for (let i = 0; i < 50 && out.length < n; i++) out.push(...(await c.poll(1000, 20)))
+  return out
+}
+
+const segmentFiles = (dir: string) =>
+  readdirSync(join(dir, 'topics', 't'))
+    .filter((f) => /^0\..*log$/.test(f))
+    .sort()
+const n = (r: ConsumedRecord) => (JSON.parse(r.value) as { n: number }).n
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
+
+describe('embedded log segments and retention', () => {
+  it('reads across many small segments in order, before and after a reopen', async () => {
+    const dir = tmp()
+    const t1 = small(dir)
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    await produce(t1, 2000)
+    const files = segmentFiles(dir)
+    expect(files.length).toBeGreaterThan(20)
+    expect(files.at(-1)).toBe('0.log') // the first segment; later ones are named by base offset
+    expect(files[0]).toMatch(/^0\.\d{20}\.log$/)
+    for (const f of files) expect(statSync(join(dir, 'topics', 't', f)).size).toBeLessThanOrEqual(4096)
+    const all = await readAll(t1)
+    expect(all.map((r) => r.offset)).toEqual(range(0, 2000))
+    expect(all.map(n)).toEqual(range(0, 2000))
+    // One poll spans segments.
+    const c = await t1.consumer({ groupId: 'g', topics: ['t'] })
+    expect((await c.poll(500, 0)).map((r) => r.offset)).toEqual(range(0, 500))
+    await c.commit([{ ...tp, offset: 500 }])
+    await t1.close()
+
+    const t2 = small(dir)
+    expect(await t2.endOffset(tp)).toBe(2000)
+    expect(await t2.startOffset(tp)).toBe(0)
+    const again = await readAll(t2, 777)
+    expect(again.map((r) => r.offset)).toEqual(range(777, 2000))
+    expect(again.map(n)).toEqual(range(777, 2000))
+    await produce(t2, 100, 2000)
+    expect((await readAll(t2)).map((r) => r.offset)).toEqual(range(0, 2100))
+    const c2 = await t2.consumer({ groupId: 'g', topics: ['t'] })
+    expect((await drain(c2, 1600)).map((r) => r.offset)).toEqual(range(500, 2100))
+    await t2.close()
+  })
+
+  it('deletes the oldest closed segments by size; reads below the log start continue at it', async () => {
+    const dir = tmp()
+    const t1 = small(dir, { retentionBytes: 16_384 })
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    const c1 = await t1.consumer({ groupId: 'slow', topics: ['t'] })
+    expect(await c1.poll(10, 0)).toEqual([]) // assigned at 0 before anything is deleted
+    await produce(t1, 2000)
+    const tdir = join(dir, 'topics', 't')
+    const bytes = segmentFiles(dir).reduce((s, f) => s + statSync(join(tdir, f)).size, 0)
+    expect(bytes).toBeGreaterThanOrEqual(16_384)
+    expect(bytes).toBeLessThanOrEqual(16_384 + 2 * 4096)
+    expect(segmentFiles(dir)).not.toContain('0.log')
+    const start = await t1.startOffset(tp)
+    expect(start).toBeGreaterThan(1500)
+    expect(await t1.endOffset(tp)).toBe(2000)
+    const all = await readAll(t1, 0)
+    expect(all.map((r) => r.offset)).toEqual(range(start, 2000))
+    const got = await drain(c1, 2000 - start)
+    expect(got.map((r) => r.offset)).toEqual(range(start, 2000))
+    await t1.close()
+
+    // Reopening keeps the log start; a group committed below it resumes there.
+    writeFileSync(join(dir, 'groups', 'old.json'), JSON.stringify({ 't-0': 3 }))
+    const t2 = small(dir, { retentionBytes: 16_384 })
+    expect(await t2.startOffset(tp)).toBe(start)
+    const c2 = await t2.consumer({ groupId: 'old', topics: ['t'] })
+    expect((await drain(c2, 2000 - start)).map((r) => r.offset)).toEqual(range(start, 2000))
+    await t2.close()
+  })
+
+  it('deletes by record time relative to the newest record, so replayed 2024 data is kept', async () => {
+    const dir = tmp()
+    const t1 = small(dir, { retentionMs: 24 * 3600_000 }) // transport default, overridden below
+    // One batch (25 s of event time) per segment; keep 5 minutes of it.
+    await t1.createTopics([{ name: 't', partitions: 1, retentionMs: 300_000 }])
+    expect(JSON.parse(readFileSync(join(dir, 'topics', 't', 'meta.json'), 'utf8'))).toMatchObject({
+      retentionMs: 300_000,
+    })
+    await produce(t1, 2000) // event times 2024-01-01 00:00:00 … 00:33:19, the clock is years later
+    const start = await t1.startOffset(tp)
+    const all = await readAll(t1, 0)
+    expect(all[0]!.offset).toBe(start)
+    // Everything within 5 minutes of the newest record is kept; at most a segment more than that.
+    const newest = T2024 + 1999 * 1000
+    expect(all.filter((r) => r.timestamp >= newest - 300_000)).toHaveLength(301)
+    expect(all[0]!.timestamp).toBeLessThan(newest - 300_000)
+    expect(all[0]!.timestamp).toBeGreaterThan(newest - 300_000 - 30_000)
+    await t1.close()
+
+    // The topic keeps its own retention after a reopen with other defaults.
+    const t2 = small(dir, { retentionMs: -1 })
+    expect(await t2.startOffset(tp)).toBe(start)
+    await produce(t2, 500, 2000)
+    expect(await t2.startOffset(tp)).toBeGreaterThan(start + 400)
+    await t2.close()
+  })
+
+  it('applies retention when opened with tighter limits, never deleting the active segment', async () => {
+    const dir = tmp()
+    const t1 = small(dir)
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    await produce(t1, 1000)
+    await t1.close()
+    const t2 = small(dir, { retentionBytes: 0, retentionMs: 0 })
+    const files = segmentFiles(dir)
+    expect(files).toHaveLength(1)
+    const start = await t2.startOffset(tp)
+    expect(files[0]).toBe(`0.${String(start).padStart(20, '0')}.log`)
+    expect((await readAll(t2, 0)).map((r) => r.offset)).toEqual(range(start, 1000))
+    await t2.close()
+  })
+
+  it('truncates a torn tail of the active (non-first) segment and appends after it', async () => {
+    const dir = tmp()
+    const t1 = small(dir)
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    await produce(t1, 500)
+    await t1.close()
+    const last = join(dir, 'topics', 't', segmentFiles(dir).at(-2)!) // '0.log' sorts last
+    const good = statSync(last).size
+    appendFileSync(last, Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 5])) // half a frame
+    const t2 = small(dir)
+    expect(await t2.endOffset(tp)).toBe(500)
+    expect(statSync(last).size).toBe(good)
+    await produce(t2, 50, 500)
+    expect((await readAll(t2)).map(n)).toEqual(range(0, 550))
+    await t2.close()
+  })
+
+  it('opens a log left by a crash during a roll (new segment file still empty)', async () => {
+    const dir = tmp()
+    const t1 = small(dir)
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    await produce(t1, 300)
+    await t1.close()
+    writeFileSync(join(dir, 'topics', 't', `0.${String(300).padStart(20, '0')}.log`), '')
+    const t2 = small(dir)
+    expect(await t2.endOffset(tp)).toBe(300)
+    expect((await readAll(t2)).map(n)).toEqual(range(0, 300))
+    await produce(t2, 50, 300)
+    expect((await readAll(t2)).map((r) => r.offset)).toEqual(range(0, 350))
+    await t2.close()
+  })
+
+  it('never rolls or expires compacted topics', async () => {
+    const dir = tmp()
+    const t = small(dir, { retentionBytes: 0, retentionMs: 0 })
+    await t.createTopics([{ name: 't', partitions: 1, compacted: true }])
+    await produce(t, 500)
+    expect(segmentFiles(dir)).toEqual(['0.log'])
+    expect(await t.startOffset(tp)).toBe(0)
+    expect(await readAll(t)).toHaveLength(500)
+    await t.close()
+  })
+})
