@@ -20,6 +20,7 @@ const csv = (sym: string, iv: string, day: string): unknown[][] =>
     })
 
 let server: ReplayServer
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of many shapes, checked by the assertions
 const get = async (path: string, s = server): Promise<{ status: number; body: any }> => {
   const r = await fetch(`${s.restUrl}${path}`)
   return { status: r.status, body: await r.json() }
