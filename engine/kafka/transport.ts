@@ -93,6 +93,12 @@ export class KafkaTransport implements Transport {
   async createTopics(specs: TopicSpec[]): Promise<void> {
     for (const s of specs) {
       const configs = s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []
+      // Kafka measures retention.ms against the wall clock (the embedded log: against the newest record).
+      const limit = (n: number) => String(n >= 0 && Number.isFinite(n) ? Math.floor(n) : -1)
+      if (!s.compacted && s.retentionMs !== undefined)
+        configs.push({ name: 'retention.ms', value: limit(s.retentionMs) })
+      if (!s.compacted && s.retentionBytes !== undefined)
+        configs.push({ name: 'retention.bytes', value: limit(s.retentionBytes) })
       try {
         await this.call(`createTopics ${s.name}`, () =>
           this.admin.createTopics({
