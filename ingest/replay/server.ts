@@ -228,13 +228,16 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     stats.connections++
     stats.clients = clients.size
     subscribe(c, streams)
+    let limited = false
     const count = () => {
+      if (limited) return false
       const t = Date.now()
       if (t - c.windowStart >= 1000) {
         c.windowStart = t
         c.inWindow = 0
       }
       if (++c.inWindow > maxIncoming) {
+        limited = true
         stats.rateLimited++
         ws.terminate()
         return false
