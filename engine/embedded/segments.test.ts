@@ -167,6 +167,18 @@ describe('embedded log segments and retention', () => {
     await t2.close()
   })
 
+  it('keeps group commit working when every closed segment expires at once', async () => {
+    const t = small(tmp(), { retentionBytes: 0 })
+    await t.createTopics([{ name: 't', partitions: 1 }])
+    // Concurrent senders: rolls (and deletions of the segment just closed) while an fdatasync runs.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => produce(t, 200, i * 200)))
+    expect(await t.endOffset(tp)).toBe(1600)
+    const kept = await readAll(t, 0)
+    expect(kept[0]!.offset).toBe(await t.startOffset(tp))
+    expect(kept.at(-1)!.offset).toBe(1599)
+    await t.close()
+  })
+
   it('truncates a torn tail of the active (non-first) segment and appends after it', async () => {
     const dir = tmp()
     const t1 = small(dir)
