@@ -1,12 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
+import { binanceDataDir } from '../../common/data.ts'
 import type { Book, Kline } from '../../common/records.ts'
 import { topics } from '../../common/topics.ts'
 import { EmbeddedTransport } from '../../engine/embedded/index.ts'
 import type { ConsumedRecord, Transport } from '../../engine/transport.ts'
-import { FakeBinance } from './fake-binance.fixture.ts'
+import { startReplayServer } from '../replay/index.ts'
+import { parseRow } from '../replay/recorded.ts'
 import { DLQ_TOPIC, startIngest } from './ingest.ts'
 import { backfilledKlines, bookResyncs, reconnects } from './metrics.ts'
 
@@ -21,6 +24,13 @@ async function readAll(t: Transport, topic: string): Promise<ConsumedRecord[]> {
   for (let p = 0; p < n; p++) for await (const b of t.read({ topic, partition: p }, 0)) out.push(...b)
   return out
 }
+const recorded = (s: string) =>
+  gunzipSync(readFileSync(join(binanceDataDir(), 'klines', 'spot', s, '1m', `${s}-1m-2024-01-01.csv.gz`)))
+    .toString()
+    .trim()
+    .split('\n')
+    .map(parseRow)
+const FROM = Date.UTC(2024, 0, 1)
 const until = async (f: () => boolean) => {
   while (!f()) await new Promise((r) => setTimeout(r, 20))
 }
@@ -28,16 +38,18 @@ const until = async (f: () => boolean) => {
 describe('startIngest against a Binance-protocol server playing a recorded day', () => {
   it('every closed 1m kline arrives exactly once through random drops and a restart; junk goes to the DLQ', async () => {
     const symbols = ['BTCUSDT', 'ETHUSDT']
-    const server = new FakeBinance({
+    // 100 virtual minutes per second; one book diff per virtual second keeps the history small
+    const server = await startReplayServer({
       symbols,
-      day: '2024-01-01',
-      tickMs: 4,
-      dropRate: 0.03,
-      junkRate: 0.05,
-      gapRate: 0.01,
+      from: FROM,
+      speed: 6000,
+      tradesPerMinute: 10,
+      depthMs: 1000,
+      bookHistory: 100_000,
+      faults: { dropRate: 0.03, junkRate: 0.05, gapRate: 0.01 },
       seed: 7,
     })
-    const urls = await server.start()
+    const urls = { wsUrl: server.wsUrl, restUrl: server.restUrl }
     const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
     dirs.push(dir)
     const transport = new EmbeddedTransport({ dir })
@@ -46,16 +58,16 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
 
     const first = await startIngest({ transport, config, options })
     await first.ready
-    await until(() => server.minute >= 200)
+    await until(() => server.now() >= FROM + 200 * 60_000)
     await first.close()
     // restart: the last closed openTime per symbol comes back from the topic's tail
     const second = await startIngest({ transport, config, options })
     await second.ready
-    await until(() => server.minute >= 400)
+    await until(() => server.now() >= FROM + 400 * 60_000)
     await second.close()
-    await server.stop()
+    await server.close()
 
-    expect(server.drops).toBeGreaterThan(3)
+    expect(server.stats.drops).toBeGreaterThan(3)
     // the holes left by the drops were filled from REST
     expect((await backfilledKlines.get()).values[0]!.value).toBeGreaterThan(10)
     expect((await reconnects.get()).values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(3)
@@ -66,20 +78,13 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
         .map((r) => JSON.parse(r.value) as Kline)
         .filter((k) => k.closed)
       const times = closed.map((k) => k.openTime)
-      const rows = server.rowsOf(s)
+      const rows = recorded(s)
       expect(closed.length).toBeGreaterThanOrEqual(390)
       // exactly once, in order, from the day's first minute, no hole
-      expect(times).toEqual(rows.slice(0, times.length).map((r) => Number(r[0])))
+      expect(times).toEqual(rows.slice(0, times.length).map((r) => r.t))
       for (const k of closed) {
-        const r = rows[(k.openTime - Number(rows[0]![0])) / 60_000]!
-        expect([k.open, k.high, k.low, k.close, k.volume, k.trades]).toEqual([
-          r[1],
-          r[2],
-          r[3],
-          r[4],
-          r[5],
-          Number(r[8]),
-        ])
+        const r = rows[(k.openTime - rows[0]!.t) / 60_000]!
+        expect([k.open, k.high, k.low, k.close, k.volume, k.trades]).toEqual([r.o, r.h, r.l, r.c, r.v, r.n])
       }
       // record timestamp = event time (openTime)
       for (const r of records.filter((x) => x.key === s))
@@ -87,12 +92,12 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
     }
     // every published book equals the server's exact book at that update id: never a broken state
     const books = await readAll(transport, topics.orderbook)
-    expect(server.gaps).toBeGreaterThan(0)
+    expect(server.stats.gaps).toBeGreaterThan(0)
     expect(books.length).toBeGreaterThan(50)
     for (const r of books) {
       const b = JSON.parse(r.value) as Book
       expect(r.key).toBe(b.symbol)
-      const truth = server.history.get(b.symbol)!.get(b.lastUpdateId)!
+      const truth = server.bookAt(b.symbol, b.lastUpdateId)!
       expect({ bids: b.bids, asks: b.asks }).toEqual(truth)
     }
     const resyncs = (await bookResyncs.get()).values
@@ -100,7 +105,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
     const trades = await readAll(transport, topics.trades)
     expect(trades.length).toBeGreaterThan(100)
     const dlq = await readAll(transport, DLQ_TOPIC)
-    expect(server.junk).toBeGreaterThan(0)
+    expect(server.stats.junk).toBeGreaterThan(0)
     expect(dlq.length).toBeGreaterThan(0)
     for (const d of dlq) {
       const v = JSON.parse(d.value) as { raw: string; error: string; reason: string }
@@ -111,8 +116,8 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
   })
 
   it('rejects unknown symbols at start with a clear error', async () => {
-    const server = new FakeBinance({ symbols: ['BTCUSDT'], day: '2024-01-01', tickMs: 1000 })
-    const urls = await server.start()
+    const server = await startReplayServer({ symbols: ['BTCUSDT'] })
+    const urls = { wsUrl: server.wsUrl, restUrl: server.restUrl }
     const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
     dirs.push(dir)
     const transport = new EmbeddedTransport({ dir })
@@ -122,7 +127,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
         config: { symbols: ['BTCUSDT', 'NOPEUSDT'], binanceWsUrl: urls.wsUrl, binanceRestUrl: urls.restUrl },
       }),
     ).rejects.toMatchObject({ code: 'INGEST_UNKNOWN_SYMBOL', message: expect.stringContaining('NOPEUSDT') })
-    await server.stop()
+    await server.close()
     await transport.close()
   })
 })

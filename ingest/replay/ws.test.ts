@@ -126,7 +126,7 @@ describe('replay WebSocket', () => {
           expect(
             cmp(
               before.reduce((a, t) => add(a, t.q as string), '0'),
-              k.v,
+              k.v!,
             ),
           ).toBe(0)
           expect(k.c).toBe(before.at(-1)!.p)
