@@ -4,9 +4,23 @@ import { createLogger } from '../common/log.ts'
 const log = createLogger('cli')
 const [command = 'help'] = process.argv.slice(2)
 
+const untilSignal = () =>
+  new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+
 const commands: Record<string, () => Promise<void>> = {
   async platform() {
-    log.info('platform: not wired yet; lands with the engine, ingest and gateway issues')
+    const { startPlatform } = await import('./platform.ts')
+    const platform = await startPlatform()
+    await untilSignal()
+    log.info('stopping')
+    await platform.close()
+  },
+  async replay() {
+    const { replayCommand } = await import('../ingest/replay/index.ts')
+    await replayCommand(process.argv.slice(3))
   },
   async backfill() {
     const { backfill, parseBackfillArgs } = await import('./backfill.ts')
