@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -186,12 +186,19 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   const invalid = (streams: string[]) => streams.find((s) => !parseStream(s, symbolSet))
 
   const restCtx = { feed, market, specs, faults, now: () => feed.cursor }
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const rest = (req: IncomingMessage) => {
     stats.restRequests++
     const r = handleRest(restCtx, req.method ?? 'GET', req.url ?? '/')
-    const body = JSON.stringify(r.body)
-    res.writeHead(r.status, { 'content-type': 'application/json;charset=UTF-8', ...r.headers })
-    res.end(body)
+    return {
+      ...r,
+      body: JSON.stringify(r.body),
+      headers: { 'content-type': 'application/json;charset=UTF-8', ...r.headers },
+    }
+  }
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const r = rest(req)
+    res.writeHead(r.status, r.headers)
+    res.end(r.body)
   })
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
 
@@ -203,6 +210,15 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   }
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      // e.g. Java's HttpClient offers `Upgrade: h2c` on plain REST calls: answer in HTTP/1.1
+      const r = rest(req)
+      const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}\r\n`)
+      socket.end(
+        `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\n${lines.join('')}content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
+      )
+      return
+    }
     const u = new URL(req.url ?? '/', 'http://replay')
     let streams: string[]
     let combined: boolean
