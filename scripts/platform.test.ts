@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../common/config.ts'
 import type { Kline } from '../common/records.ts'
-import { type Platform, parseSpeed, startPlatform } from './platform.ts'
+import { type Platform, startPlatform } from './platform.ts'
 
 // What `npm start` runs, on ephemeral ports and a temp dir: replay → ingest → engine → status.
 const dir = mkdtempSync(join(tmpdir(), 'cs-platform-'))
@@ -23,12 +23,6 @@ const until = async (what: string, f: () => Promise<boolean>, ms = 60_000) => {
 }
 
 describe('platform command', () => {
-  it('rejects a bad replay speed', () => {
-    expect(() => parseSpeed('fast')).toThrow(/CS_REPLAY_SPEED/)
-    expect(parseSpeed('max')).toBe('max')
-    expect(parseSpeed('60')).toBe(60)
-  })
-
   it('replays, ingests and aggregates: /health turns ok and 5m candles are queryable', async () => {
     const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT']
     const config = loadConfig(

@@ -4,6 +4,7 @@ import { createLogger } from '../common/log.ts'
 import { KafkaStreams, openTransport, type Transport } from '../engine/index.ts'
 import { type StatusServer, startStatusServer } from '../gateway/status.ts'
 import { type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
+import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import { platformTopology } from '../topologies/index.ts'
 
@@ -19,13 +20,6 @@ export interface Platform {
   streams: KafkaStreams
   status: StatusServer
   close(): Promise<void>
-}
-
-export const parseSpeed = (raw: string): number | 'max' => {
-  if (raw === 'max') return 'max'
-  const n = Number(raw)
-  if (!(n > 0)) throw new Error(`CS_REPLAY_SPEED must be a positive number or "max", got "${raw}"`)
-  return n
 }
 
 export async function startPlatform(

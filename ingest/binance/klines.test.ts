@@ -1,20 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { binanceDataDir } from '../../common/data.ts'
 import type { Kline } from '../../common/records.ts'
-import { FakeBinance } from './fake-binance.fixture.ts'
+import { Recordings } from '../replay/recorded.ts'
+import { type ReplayServer, startReplayServer } from '../replay/server.ts'
 import { KlineGate } from './klines.ts'
 import { BinanceRest } from './rest.ts'
 
-// The gate against the fixture's REST klines (a recorded day), paused at minute 1300.
-let server: FakeBinance
+// The gate against the replay server's REST klines (a recorded day) at 21:40 (minute 1300),
+// its clock all but stopped: minutes 0..1299 closed, 1300 open.
+let server: ReplayServer
 let rest: BinanceRest
 beforeAll(async () => {
-  server = new FakeBinance({ symbols: ['BTCUSDT'], day: '2024-01-02', tickMs: 3600_000 })
-  rest = new BinanceRest((await server.start()).restUrl)
-  server.minute = 1300 // minutes 0..1299 closed, 1300 open
+  server = await startReplayServer({ symbols: ['BTCUSDT'], from: '2024-01-02T21:40:00Z', speed: 1e-6 })
+  rest = new BinanceRest(server.restUrl)
 })
-afterAll(() => server.stop())
+afterAll(() => server.close())
 
-const t = (i: number) => Number(server.rowsOf('BTCUSDT')[i]![0])
+const recorded = new Recordings(binanceDataDir()).day('BTCUSDT', '2024-01-02')!
+const t = (i: number) => recorded[i]!.t
 function gate(last?: number) {
   const out: Kline[] = []
   const g = new KlineGate(
@@ -39,9 +42,8 @@ describe('KlineGate', () => {
 
   it('a closed kline after a hole pulls the missing minutes first; duplicates are dropped', async () => {
     const { g, out } = gate(t(10))
-    const row = server.rowsOf('BTCUSDT')[20]!
     const k20 = (await rest.klines1m('BTCUSDT', t(20), t(20)))[0]!
-    expect(k20.close).toBe(row[4])
+    expect(k20.close).toBe(recorded[20]!.c)
     await g.closed(k20)
     await g.closed(k20)
     await g.closed((await rest.klines1m('BTCUSDT', t(15), t(15)))[0]!)
