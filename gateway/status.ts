@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listen } from '../common/listen.ts'
 import { registry } from '../common/metrics.ts'
 import type { KafkaStreams } from '../engine/index.ts'
 import { candleStore } from '../topologies/index.ts'
@@ -49,8 +49,7 @@ export async function startStatusServer(port: number, src: StatusSources): Promi
     }
     work().catch((e: Error) => json(500, { error: e.message }))
   })
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-  const { port: bound } = server.address() as AddressInfo
+  const bound = await listen(server, port, '127.0.0.1', 'status server', 'CS_GATEWAY_PORT')
   return {
     url: `http://127.0.0.1:${bound}`,
     close: () => new Promise<void>((r) => server.close(() => r())),

@@ -1,4 +1,5 @@
 // crypto-streams CLI: one entry point for the platform and the scheduled jobs.
+import { StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 
 const log = createLogger('cli')
@@ -38,4 +39,11 @@ if (!run) {
   await commands.help!()
   process.exit(2)
 }
-await run()
+try {
+  await run()
+} catch (e) {
+  // Our own errors carry a code and a message that says what to do: no stack trace for those.
+  if (!(e instanceof StreamsError)) throw e
+  log.error(e.message, { code: e.code })
+  process.exit(1)
+}

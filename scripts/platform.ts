@@ -26,53 +26,57 @@ export async function startPlatform(
   config: Config = loadConfig(),
   ingestOptions: IngestOptions = {},
 ): Promise<Platform> {
-  let replay: ReplayServer | undefined
-  let urls = { binanceWsUrl: config.binanceWsUrl, binanceRestUrl: config.binanceRestUrl }
-  if (config.source === 'replay') {
-    replay = await startReplayServer({
-      port: config.replayPort,
-      symbols: config.symbols,
-      speed: parseSpeed(config.replaySpeed),
-      from: config.replayFrom,
-    })
-    urls = { binanceWsUrl: replay.wsUrl, binanceRestUrl: replay.restUrl }
-    log.info('replay server', { ws: replay.wsUrl, rest: replay.restUrl, speed: config.replaySpeed })
+  // Parts started so far, stopped in reverse order on close or when a later step fails.
+  const stops: (() => Promise<void>)[] = []
+  const close = async () => {
+    while (stops.length > 0) await stops.pop()!()
   }
-  const transport = await openTransport(config)
-  const ingest = await startIngest({
-    transport,
-    config: { symbols: config.symbols, ...urls },
-    options: ingestOptions,
-  })
-  const streams = new KafkaStreams(platformTopology(), {
-    applicationId: 'crypto-streams',
-    transport,
-    stateDir: join(config.dataDir, 'state'),
-  })
-  await streams.start()
-  let ingestReady = false
-  void ingest.ready.then(() => {
-    ingestReady = true
-    log.info('ingest ready', { symbols: config.symbols.length })
-  })
-  const status = await startStatusServer(config.gatewayPort, {
-    streams,
-    symbols: config.symbols,
-    ingestReady: () => ingestReady,
-  })
-  log.info('platform running', { status: status.url, transport: config.transport })
-  return {
-    replay,
-    transport,
-    ingest,
-    streams,
-    status,
-    async close() {
-      await status.close()
-      await ingest.close()
-      await streams.close()
-      await transport.close()
-      await replay?.close()
-    },
+  try {
+    let replay: ReplayServer | undefined
+    let urls = { binanceWsUrl: config.binanceWsUrl, binanceRestUrl: config.binanceRestUrl }
+    if (config.source === 'replay') {
+      const server = await startReplayServer({
+        port: config.replayPort,
+        symbols: config.symbols,
+        speed: parseSpeed(config.replaySpeed),
+        from: config.replayFrom,
+      })
+      stops.push(() => server.close())
+      replay = server
+      urls = { binanceWsUrl: server.wsUrl, binanceRestUrl: server.restUrl }
+      log.info('replay server', { ws: server.wsUrl, rest: server.restUrl, speed: config.replaySpeed })
+    }
+    const transport = await openTransport(config)
+    stops.push(() => transport.close())
+    const streams = new KafkaStreams(platformTopology(), {
+      applicationId: 'crypto-streams',
+      transport,
+      stateDir: join(config.dataDir, 'state'),
+    })
+    const ingest = await startIngest({
+      transport,
+      config: { symbols: config.symbols, ...urls },
+      options: ingestOptions,
+    })
+    stops.push(() => ingest.close())
+    // after ingest: it creates the raw topics the topology reads
+    await streams.start()
+    stops.push(() => streams.close())
+    let ingestReady = false
+    void ingest.ready.then(() => {
+      ingestReady = true
+      log.info('ingest ready', { symbols: config.symbols.length })
+    })
+    const status = await startStatusServer(config.gatewayPort, {
+      streams,
+      symbols: config.symbols,
+      ingestReady: () => ingestReady,
+    })
+    stops.push(() => status.close())
+    log.info('platform running', { status: status.url, transport: config.transport })
+    return { replay, transport, ingest, streams, status, close }
+  } catch (e) {
+    await close()
+    throw e
   }
 }

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { loadConfig } from '../../common/config.ts'
 import { binanceDataDir } from '../../common/data.ts'
+import { listen } from '../../common/listen.ts'
 import { createLogger } from '../../common/log.ts'
 import { type Speed, VirtualClock } from './clock.ts'
 import { type FaultOptions, Faults, JUNK_KINDS, junkFrame } from './faults.ts'
@@ -402,12 +402,15 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     }
   }, pingMs)
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
-    http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve)
-  })
-  const port = (http.address() as AddressInfo).port
   const host = opts.host ?? '127.0.0.1'
+  const port = await listen(http, opts.port ?? 0, host, 'replay server', 'CS_REPLAY_PORT (or --port)').catch(
+    (e: unknown) => {
+      stopped = true
+      clearInterval(timer)
+      clearInterval(pinger)
+      throw e
+    },
+  )
   const shown = host.includes(':') ? `[${host}]` : host
   log.debug('replay server listening', { port, from: new Date(from).toISOString(), speed })
 
