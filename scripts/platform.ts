@@ -48,7 +48,7 @@ export async function startPlatform(
     }
     const transport = await openTransport(config)
     stops.push(() => transport.close())
-    const streams = new KafkaStreams(platformTopology(), {
+    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000 }), {
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),

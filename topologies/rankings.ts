@@ -45,6 +45,36 @@ export interface RankingsOptions {
   topicPrefix?: string
   /** Entries per list (default 10; `Infinity` for every symbol). */
   top?: number
+  /**
+   * Emit the latest ranking at most this often (wall clock); default: on every change. The
+   * `ranking-24h` store is always current; only the topic is thinned.
+   */
+  rankingEveryMs?: number
+}
+
+/**
+ * Keeps the latest record per key and forwards it on a wall-clock tick. A full ranking on every
+ * 1m update (15 symbols × one every 2 s, or far more in a fast replay) is more than any
+ * subscriber can use; the last state is never held back longer than one tick.
+ */
+class LatestEvery<V> implements Processor<string, V, string, V> {
+  private readonly everyMs: number
+  private readonly pending = new Map<string, StreamRecord<string, V>>()
+
+  constructor(everyMs: number) {
+    this.everyMs = everyMs
+  }
+
+  init(ctx: ProcessorContext<string, V>): void {
+    ctx.schedule(this.everyMs, 'wall-clock', () => {
+      for (const r of this.pending.values()) ctx.forward(r)
+      this.pending.clear()
+    })
+  }
+
+  process(r: StreamRecord<string, V>): void {
+    this.pending.set(r.key, r)
+  }
 }
 
 export function addRankings(
@@ -67,6 +97,10 @@ export function addRankings(
     )
     .toStream()
     .mapValues((all) => rank(Object.values(all), top), 'ranking-24h-rank')
-  ranked.to((options.topicPrefix ?? '') + topics.ranking, { name: 'ranking-sink' })
-  return ranked
+  const every = options.rankingEveryMs
+  const out = every
+    ? ranked.process(() => new LatestEvery<Ranking>(every), { name: 'ranking-every' })
+    : ranked
+  out.to((options.topicPrefix ?? '') + topics.ranking, { name: 'ranking-sink' })
+  return out
 }
