@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeFrames, frameKey, frameLength, frameOffset, frameTimestamp } from './codec.ts'
+import {
+  decodeFrame,
+  encodeFrames,
+  frameIsTombstone,
+  frameKey,
+  frameLength,
+  frameOffset,
+  frameTimestamp,
+} from './codec.ts'
 
 describe('embedded log frames', () => {
   const records = [
@@ -25,6 +33,7 @@ describe('embedded log frames', () => {
     expect(frameOffset(buf, starts[1]!)).toBe(42)
     expect(frameKey(buf, starts[1]!)).toBe('ключ')
     expect(frameTimestamp(buf, starts[0]!)).toBe(1_704_067_200_000)
+    expect(starts.map((s) => frameIsTombstone(buf, s))).toEqual([false, true, false])
   })
 
   it('rejects incomplete and corrupt frames', () => {

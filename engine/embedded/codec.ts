@@ -114,6 +114,12 @@ export function frameKey(buf: Buffer, o: number): string {
   return buf.toString('utf8', p + 4, p + 4 + kl)
 }
 
+/** Whether the frame at `o` is a tombstone (null value; the cleaner may drop old ones). */
+export function frameIsTombstone(buf: Buffer, o: number): boolean {
+  const p = o + FRAME_HEADER + 16
+  return buf.readInt32LE(p + 4 + buf.readUInt32LE(p)) < 0
+}
+
 /**
  * Length of the valid frame at `o`, or -1 if it is incomplete or corrupt.
  * `verify` checks the checksum (done when reopening a log).

@@ -6,14 +6,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
+import { createLogger } from '../../common/log.ts'
 import type { ConsumedRecord } from '../transport.ts'
-import { type EncodedRecord, encodeFrames, frameKey, frameLength } from './codec.ts'
+import { cleanSegments } from './cleaner.ts'
+import { type EncodedRecord, encodeFrames } from './codec.ts'
 import { Segment } from './segment.ts'
 
 // One partition: a list of segment files (segment.ts), oldest first; only the last (active) one is
@@ -21,15 +21,15 @@ import { Segment } from './segment.ts'
 // fdatasync: concurrent senders ride the same sync (group commit). Readers see durable records only.
 //   <p>.log                   the first segment (also the whole partition of logs written before segments)
 //   <p>.<20-digit base>.log   later segments, named by the offset of their first record
+//   <p>.log.compaction.json   compacted topics: where the dirty part starts (a hint; lost = all dirty)
 // A roll fsyncs the old segment first, so only the active segment is ever partly durable.
 // Retention deletes whole closed segments from the front (never the active one): the log start
 // offset moves forward and reads below it continue at it (Kafka's auto.offset.reset=earliest).
-// Compacted topics keep one segment and are compacted when opened (last record per key kept,
-// tombstones included), so a changelog's size follows its keys; offsets keep their values, with gaps.
-
-const READ_CHUNK = 1024 * 1024
-/** Compact when the partition has at least this many frames and twice as many as after the last compaction. */
-const COMPACT_MIN_FRAMES = 10_000
+// Compacted topics roll too, and on a roll (and on open) the cleaner (cleaner.ts) rewrites the
+// closed segments into one once the dirty part (written since the last clean) is at least as big as
+// the cleaned part (Kafka's min.cleanable.dirty.ratio 0.5): so the log stays within a few times its
+// live size plus a segment, and the rewriting costs at most about twice the bytes written.
+// It runs synchronously: it reads only closed segments, and no read or append interleaves with it.
 
 export interface PartitionOptions {
   compacted: boolean
@@ -44,8 +44,11 @@ export interface PartitionOptions {
   retentionMs: number
   /** Delete the oldest closed segments while the rest still holds this many bytes. Negative: no limit. */
   retentionBytes: number
+  /** Compacted topics: an already cleaned tombstone older than this (by record time, as above) is dropped. Negative: kept. */
+  deleteRetentionMs: number
 }
 
+const log = createLogger('embedded')
 const SEGMENT = /^(\d+)(?:\.(\d{20}))?\.log$/
 
 export class PartitionLog {
@@ -59,6 +62,8 @@ export class PartitionLog {
   /** Offsets below this are on disk: what readers may see. */
   private durableNextOffset = 0
   private syncing: Promise<void> | null = null
+  /** Compacted topics: offsets below this are cleaned (at most one record per key). */
+  private firstDirty = 0
   private readonly onDurable: () => void
 
   constructor(dir: string, topic: string, partition: number, onDurable: () => void, opts: PartitionOptions) {
@@ -68,8 +73,15 @@ export class PartitionLog {
     this.opts = opts
     this.onDurable = onDurable
     this.open()
-    if (opts.compacted) this.maybeCompact()
-    else this.enforceRetention()
+    if (!opts.compacted) this.enforceRetention()
+    else {
+      this.firstDirty = this.compactionMeta().cleanedTo ?? 0
+      // Clean what earlier runs left (compaction on open): roll the active segment if that makes
+      // the dirty part big enough, so a log that never reached segmentBytes is compacted too.
+      const { dirty, cleaned } = this.dirtyAndCleaned()
+      if (this.active.count > 0 && dirty + this.active.size >= cleaned) this.roll()
+      this.maybeClean()
+    }
   }
 
   private get firstPath(): string {
@@ -84,16 +96,32 @@ export class PartitionLog {
   private open(): void {
     const found: { path: string; base: number }[] = []
     for (const name of readdirSync(this.dir)) {
+      // A clean (or a compaction of older versions) interrupted before its rename.
+      if (name.startsWith(`${this.partition}.`) && /\.(cleaning|compacting)$/.test(name)) {
+        unlinkSync(join(this.dir, name))
+        continue
+      }
       const m = SEGMENT.exec(name)
       if (!m || Number(m[1]) !== this.partition) continue
       found.push({ path: join(this.dir, name), base: m[2] === undefined ? -1 : Number(m[2]) })
     }
     found.sort((a, b) => a.base - b.base)
     if (found.length === 0) found.push({ path: this.firstPath, base: -1 })
-    this.segments = found.map(
-      (f, i) =>
-        new Segment(f.path, f.base < 0 ? this.compactionMeta().nextOffset : f.base, i === found.length - 1),
-    )
+    this.segments = []
+    let covered = -1
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i]!
+      const last = i === found.length - 1
+      const s = new Segment(f.path, f.base < 0 ? (this.compactionMeta().nextOffset ?? 0) : f.base, last)
+      // Left by a crash after a clean's rename: the cleaned file (before it) already holds its range.
+      if (!last && (s.count > 0 ? s.lastOffset : s.base) <= covered) {
+        s.close()
+        unlinkSync(s.path)
+        continue
+      }
+      covered = Math.max(covered, s.lastOffset)
+      this.segments.push(s)
+    }
     this.nextOffset = this.active.nextOffset
     this.durableNextOffset = this.nextOffset
   }
@@ -122,7 +150,8 @@ export class PartitionLog {
     for (const r of records) if (r.timestamp > maxTs) maxTs = r.timestamp
     this.active.append(buf, starts, first, maxTs)
     this.nextOffset = first + records.length
-    if (roll) this.enforceRetention() // after the append: its timestamps count as the newest
+    // After the append: its timestamps count as the newest.
+    if (roll) this.opts.compacted ? this.maybeClean() : this.enforceRetention()
     return first
   }
 
@@ -144,12 +173,8 @@ export class PartitionLog {
     const { retentionMs, retentionBytes, compacted } = this.opts
     if (compacted || this.segments.length < 2) return
     let total = 0
-    let newest = Number.NEGATIVE_INFINITY
-    for (const s of this.segments) {
-      total += s.size
-      if (s.maxTimestamp > newest) newest = s.maxTimestamp
-    }
-    const reference = Math.min(newest, now)
+    for (const s of this.segments) total += s.size
+    const reference = this.referenceTime(now)
     while (this.segments.length > 1) {
       const s = this.segments[0]!
       const bySize = retentionBytes >= 0 && total - s.size >= retentionBytes
@@ -158,11 +183,22 @@ export class PartitionLog {
       this.segments.shift()
       total -= s.size
       unlinkSync(s.path)
-      // A group-commit fdatasync may still be running on it (a roll happened meanwhile).
-      const close = () => s.close()
-      if (this.syncing) this.syncing.then(close, close)
-      else close()
+      this.retire(s)
     }
+  }
+
+  /** Closes a segment no longer in the list, once a group-commit fdatasync still running on it ends. */
+  private retire(s: Segment): void {
+    const close = () => s.close()
+    if (this.syncing) this.syncing.then(close, close)
+    else close()
+  }
+
+  /** Newest record timestamp, capped by the clock (the reference of time retention). */
+  private referenceTime(now: number): number {
+    let newest = Number.NEGATIVE_INFINITY
+    for (const s of this.segments) if (s.maxTimestamp > newest) newest = s.maxTimestamp
+    return Math.min(newest, now)
   }
 
   /** Resolves once everything appended before the call is on disk (one fdatasync for all waiters). */
@@ -213,64 +249,65 @@ export class PartitionLog {
     return `${this.firstPath}.compaction.json`
   }
 
-  private compactionMeta(): { frames: number; nextOffset: number } {
+  /** `nextOffset`: end offset of an empty first segment (older versions); `cleanedTo`: first dirty offset. */
+  private compactionMeta(): { nextOffset?: number; cleanedTo?: number } {
     try {
       if (existsSync(this.metaPath)) return JSON.parse(readFileSync(this.metaPath, 'utf8'))
     } catch {
-      // a torn write of this hint: compaction just runs again
+      // a torn write of this hint: everything counts as dirty, the next clean redoes it
     }
-    return { frames: 0, nextOffset: 0 }
+    return {}
   }
 
-  /** Keeps the last frame of every key (and the very last frame, which carries the end offset). */
-  private maybeCompact(): void {
-    if (this.segments.length !== 1) return // compacted topics never roll
-    const seg = this.active
-    const count = seg.count
-    if (count < COMPACT_MIN_FRAMES || count < 2 * this.compactionMeta().frames) return
-    const lastOf = new Map<string, number>()
-    let i = 0
-    seg.forEachFrame(0, seg.size, false, (buf, at) => {
-      lastOf.set(frameKey(buf, at), i++)
-    })
-    const keep = new Uint8Array(count)
-    for (const k of lastOf.values()) keep[k] = 1
-    keep[count - 1] = 1
-    const nextOffset = this.nextOffset
-    if (lastOf.size + 1 > count * 0.8) {
-      writeFileSync(this.metaPath, JSON.stringify({ frames: count, nextOffset }))
+  /** Bytes of the closed segments written since the last clean, and of those cleaned. */
+  private dirtyAndCleaned(): { dirty: number; cleaned: number; closed: number } {
+    let dirty = 0
+    let cleaned = 0
+    const closed = this.segments.length - 1
+    for (let i = 0; i < closed; i++) {
+      const s = this.segments[i]!
+      if (s.lastOffset < this.firstDirty) cleaned += s.size
+      else dirty += s.size
+    }
+    return { dirty, cleaned, closed }
+  }
+
+  /** Cleans the closed segments once the dirty part is at least as big as the cleaned part. */
+  maybeClean(now = Date.now()): void {
+    const { dirty, cleaned, closed } = this.dirtyAndCleaned()
+    if (dirty === 0 || dirty < cleaned) return
+    const t0 = performance.now()
+    const { deleteRetentionMs } = this.opts
+    const dropBefore =
+      deleteRetentionMs >= 0 ? this.referenceTime(now) - deleteRetentionMs : Number.NEGATIVE_INFINITY
+    const old = this.segments.slice(0, closed)
+    const path = old[0]!.path
+    let result: ReturnType<typeof cleanSegments>
+    try {
+      result = cleanSegments(old, this.firstDirty, dropBefore, path)
+    } catch (err) {
+      // Not fatal: the log is unchanged (the temp file goes on the next open); retried on the next roll.
+      log.warn('clean failed', { topic: this.topic, partition: this.partition, err })
       return
     }
-    const tmp = `${seg.path}.compacting`
-    const out = openSync(tmp, 'w')
-    try {
-      let pending: Buffer[] = []
-      let pendingBytes = 0
-      const flush = () => {
-        const b = Buffer.concat(pending)
-        let w = 0
-        while (w < b.length) w += writeSync(out, b, w, b.length - w)
-        pending = []
-        pendingBytes = 0
-      }
-      i = 0
-      seg.forEachFrame(0, seg.size, false, (buf, at) => {
-        if (keep[i++]) {
-          const len = frameLength(buf, at, buf.length, false)
-          pending.push(Buffer.from(buf.subarray(at, at + len)))
-          pendingBytes += len
-          if (pendingBytes >= READ_CHUNK) flush()
-        }
-      })
-      flush()
-      fsyncSync(out)
-    } finally {
-      closeSync(out)
+    syncDir(this.dir) // the rename must be durable before the files it replaces go
+    const cleanedTo = old[old.length - 1]!.lastOffset + 1
+    this.segments = [new Segment(path, cleanedTo, false), ...this.segments.slice(closed)]
+    for (let i = 0; i < old.length; i++) {
+      if (i > 0) unlinkSync(old[i]!.path)
+      this.retire(old[i]!)
     }
-    seg.close()
-    renameSync(tmp, seg.path)
-    this.segments = [new Segment(seg.path, nextOffset, false)]
-    writeFileSync(this.metaPath, JSON.stringify({ frames: this.active.count, nextOffset }))
+    this.firstDirty = cleanedTo
+    writeFileSync(this.metaPath, JSON.stringify({ cleanedTo }))
+    log.debug('cleaned', {
+      topic: this.topic,
+      partition: this.partition,
+      segments: old.length,
+      bytesRead: result.read,
+      bytesKept: result.bytes,
+      frames: result.frames,
+      ms: Math.round(performance.now() - t0),
+    })
   }
 
   close(): void {

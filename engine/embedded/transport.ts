@@ -35,8 +35,9 @@ import { PartitionLog } from './partition.ts'
 //   <dir>/groups/<groupId>.json         committed positions, replaced atomically
 // send() resolves after fdatasync; consumers see only durable records. A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
-// Compacted topics (changelogs) are compacted when the log is opened and never expire; other topics
-// roll segments and delete old ones by time and size (partition.ts), on roll and on open.
+// All topics roll segments. Compacted topics (changelogs) never expire: a cleaner keeps the last
+// record per key of their closed segments (cleaner.ts), on roll and on open; other topics delete old
+// segments by time and size (partition.ts), on roll and on open.
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
@@ -50,8 +51,10 @@ export class EmbeddedError extends StreamsError {
 /** Retention and segment size for topics that do not set their own (EmbeddedOptions). */
 interface LogDefaults {
   segmentBytes: number
+  compactedSegmentBytes: number
   retentionMs: number
   retentionBytes: number
+  deleteRetentionMs: number
 }
 
 interface Topic {
@@ -87,9 +90,10 @@ class EmbeddedLog {
     const compacted = !!spec.compacted
     const opts = {
       compacted,
-      segmentBytes: compacted ? Number.POSITIVE_INFINITY : this.defaults.segmentBytes,
+      segmentBytes: compacted ? this.defaults.compactedSegmentBytes : this.defaults.segmentBytes,
       retentionMs: spec.retentionMs ?? this.defaults.retentionMs,
       retentionBytes: spec.retentionBytes ?? this.defaults.retentionBytes,
+      deleteRetentionMs: this.defaults.deleteRetentionMs,
     }
     const partitions: PartitionLog[] = []
     for (let p = 0; p < spec.partitions; p++)
@@ -220,6 +224,10 @@ export interface EmbeddedOptions {
   defaultPartitions?: number
   /** Segment size of non-compacted topics (default 64 MiB). */
   segmentBytes?: number
+  /** Segment size of compacted topics (default 16 MiB): closed segments are what the cleaner compacts. */
+  compactedSegmentBytes?: number
+  /** Compacted topics: how long a delete (tombstone) stays readable after its first clean, by record time (default 1 day; -1 = forever). */
+  deleteRetentionMs?: number
   /** Time retention of non-compacted topics without their own, by record time (default 7 days). */
   retentionMs?: number
   /** Size retention per partition of non-compacted topics without their own (default 1 GiB). */
@@ -228,8 +236,10 @@ export interface EmbeddedOptions {
 // The first transport opened on a directory sets these for every transport sharing it.
 const DEFAULTS: LogDefaults = {
   segmentBytes: 64 * 1024 * 1024,
+  compactedSegmentBytes: 16 * 1024 * 1024,
   retentionMs: 7 * 24 * 3600 * 1000,
   retentionBytes: 1024 * 1024 * 1024,
+  deleteRetentionMs: 24 * 3600 * 1000,
 }
 
 export class EmbeddedTransport implements Transport {
@@ -242,8 +252,10 @@ export class EmbeddedTransport implements Transport {
     if (!log) {
       log = new EmbeddedLog(dir, options.defaultPartitions ?? 1, {
         segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
+        compactedSegmentBytes: options.compactedSegmentBytes ?? DEFAULTS.compactedSegmentBytes,
         retentionMs: limit(options.retentionMs ?? DEFAULTS.retentionMs),
         retentionBytes: limit(options.retentionBytes ?? DEFAULTS.retentionBytes),
+        deleteRetentionMs: limit(options.deleteRetentionMs ?? DEFAULTS.deleteRetentionMs),
       })
       logs.set(dir, log)
     }
