@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs'
-import { frameIsTombstone, frameKey, frameLength, frameOffset, frameTimestamp } from './codec.ts'
+import { FRAME_HEADER, frameIsTombstone, frameLength, frameOffset, frameTimestamp } from './codec.ts'
 import type { Segment } from './segment.ts'
 
 // The log cleaner of compacted topics (Kafka's, simplified): rewrites the closed segments of a
@@ -43,7 +43,7 @@ export function cleanSegments(
     if (s.lastOffset < firstDirty) continue
     s.forEachFrame(0, s.size, false, (buf, at) => {
       const offset = frameOffset(buf, at)
-      if (offset >= firstDirty) latest.set(frameKey(buf, at), offset)
+      if (offset >= firstDirty) latest.set(rawKey(buf, at), offset)
     })
   }
   const last = segments[segments.length - 1]!.lastOffset
@@ -60,7 +60,7 @@ export function cleanSegments(
     for (const s of segments)
       s.forEachFrame(0, s.size, false, (buf, at) => {
         const offset = frameOffset(buf, at)
-        const key = frameKey(buf, at)
+        const key = rawKey(buf, at)
         const keep =
           offset === last ||
           (offset < firstDirty
@@ -85,4 +85,10 @@ export function cleanSegments(
   }
   renameSync(tmp, path)
   return { frames, bytes, read }
+}
+
+/** The key's bytes as a latin1 string: one char per byte, so equal iff the keys are (cheaper than UTF-8). */
+function rawKey(buf: Buffer, o: number): string {
+  const p = o + FRAME_HEADER + 16
+  return buf.toString('latin1', p + 4, p + 4 + buf.readUInt32LE(p))
 }
