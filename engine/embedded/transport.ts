@@ -30,8 +30,8 @@ import { PartitionLog } from './partition.ts'
 
 // The embedded durable log: Kafka's model on local disk, for one process.
 //   <dir>/topics/<topic>/meta.json      {"partitions": n, "compacted": bool, retentionMs?, retentionBytes?}
-//   <dir>/topics/<topic>/<p>.log        frames (codec.ts), offsets = frame ordinals; later segments
-//   <dir>/topics/<topic>/<p>.<base>.log   of non-compacted topics (partition.ts)
+//   <dir>/topics/<topic>/<p>.log        frames (codec.ts) with their offsets; the first segment,
+//   <dir>/topics/<topic>/<p>.<base>.log   later ones named by base offset (partition.ts)
 //   <dir>/groups/<groupId>.json         committed positions, replaced atomically
 // send() resolves after fdatasync; consumers see only durable records. A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
