@@ -1,19 +1,11 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../test/tmpdirs.ts'
 import type { ConsumedRecord, TopicPartition } from '../transport.ts'
 import { type EmbeddedOptions, EmbeddedTransport } from './transport.ts'
 
-const dirs: string[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cs-cleaner-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs('cs-cleaner-')
 
 const tp: TopicPartition = { topic: 'cl', partition: 0 }
 const T0 = Date.UTC(2024, 0, 1)

@@ -1,27 +1,11 @@
-import {
-  appendFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../test/tmpdirs.ts'
 import type { ConsumedRecord, Consumer, TopicPartition } from '../transport.ts'
 import { type EmbeddedOptions, EmbeddedTransport } from './transport.ts'
 
-const dirs: string[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cs-segments-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs('cs-segments-')
 
 const tp: TopicPartition = { topic: 't', partition: 0 }
 const T2024 = Date.UTC(2024, 0, 1)

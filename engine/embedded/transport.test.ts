@@ -1,20 +1,12 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../test/tmpdirs.ts'
 import { partitionFor } from '../partitioner.ts'
 import type { ConsumedRecord, Consumer } from '../transport.ts'
 import { EmbeddedTransport } from './transport.ts'
 
-const dirs: string[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cs-embedded-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs('cs-embedded-')
 
 async function drain(c: Consumer, n: number): Promise<ConsumedRecord[]> {
   const out: ConsumedRecord[] = []
