@@ -1,22 +1,14 @@
-// Candle figures: `node bench/candles.ts [--transport embedded|kafka] [--days D] [--symbols S]`
-//   1. pure aggregation: 1m klines/s into 5m/1h/4h/1d (processors/candles, no engine).
-//   2. 1m klines/s through the platform topology (four timeframes + 24 h ranking + indicators),
-//      end to end on the transport: recorded 2024-01 klines of S symbols × D days.
-// Prints one line per figure on stdout; logs go to stderr.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Big from 'big.js'
-import { loadConfig } from '../common/config.ts'
 import { add } from '../common/decimal.ts'
 import { setLogLevel } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
-import { KafkaStreams, type Transport } from '../engine/index.ts'
-import { openTransport } from '../engine/open.ts'
+import { KafkaStreams } from '../engine/index.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
+import { openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -59,12 +51,7 @@ const N = klines.length
   out(`pure aggregation 1m → 5m+1h+4h+1d: ${rate(N, performance.now() - t0)} 1m klines/s (${N} klines)`)
 }
 
-const run = `bench${Date.now().toString(36)}`
-const dir = mkdtempSync(join(tmpdir(), 'cs-bench-candles-'))
-const transport: Transport = await openTransport(
-  loadConfig(process.env, { transport: kind, dataDir: dir }),
-  run,
-)
+const { run, dir, transport, done } = await openBench(kind, 'cs-bench-candles-')
 const prefix = `${run}.`
 try {
   await transport.createTopics([{ name: prefix + topics.kline1m, partitions: 2 }])
@@ -96,6 +83,5 @@ try {
       `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
   )
 } finally {
-  await transport.close()
-  rmSync(dir, { recursive: true, force: true })
+  await done()
 }

@@ -1,18 +1,9 @@
-// Engine figures: `node bench/engine.ts [--transport embedded|kafka] [--records N] [--keys K] [--restore-keys M]`
-//   1. records/s of a windowed count topology (1-minute tumbling windows, emit on close),
-//      end to end: poll, decode, aggregate in the store, changelog, outputs, commits.
-//   2. restore time of a key-value store of M keys from its changelog (local state deleted).
-// Prints one line per figure on stdout; logs go to stderr.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../common/config.ts'
-import { setLogLevel } from '../common/log.ts'
 import { registry } from '../common/metrics.ts'
-import { Emitted, KafkaStreams, StreamsBuilder, TimeWindows, type Transport } from '../engine/index.ts'
-import { openTransport } from '../engine/open.ts'
+import { Emitted, KafkaStreams, StreamsBuilder, TimeWindows } from '../engine/index.ts'
 import { changelogTopic } from '../state/stores.ts'
+import { openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -23,17 +14,12 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '1' },
   },
 })
-setLogLevel('warn')
-const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
 const N = Number(args.records)
 const K = Number(args.keys)
 const M = Number(args['restore-keys'])
 const P = Number(args.partitions)
-const run = `bench${Date.now().toString(36)}`
-const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'))
-const config = loadConfig(process.env, { transport: kind, dataDir: dir })
-const transport: Transport = await openTransport(config, run)
-const out = (s: string) => process.stdout.write(`${s}\n`)
+const { run, dir, config, transport, out, done } = await openBench(args.transport, 'cs-bench-')
+const kind = config.transport
 const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}`
 
 async function produce(
@@ -134,6 +120,5 @@ try {
   await windowedCount('update')
   await restore()
 } finally {
-  await transport.close()
-  rmSync(dir, { recursive: true, force: true })
+  await done()
 }

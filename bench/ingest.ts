@@ -1,20 +1,8 @@
-// Ingest figures: `node bench/ingest.ts [--transport embedded|kafka] [--messages N]`
-//   messages/s through the ingest hot path on one core: JSON parse + validate (normalize),
-//   normalized record → JSON, book maintenance for depth diffs, produce in batches on the
-//   transport (durable: fsync'd locally / acked by Kafka). Frames are Binance combined-stream
-//   frames: 50 % @trade, 30 % @depth@100ms, 20 % @kline_1m, for 15 symbols.
-// Prints one line per figure on stdout; logs go to stderr.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../common/config.ts'
-import { setLogLevel } from '../common/log.ts'
-import { openTransport } from '../engine/open.ts'
-import type { Transport } from '../engine/transport.ts'
 import { BookSync } from '../ingest/binance/book/sync.ts'
 import { normalize } from '../ingest/binance/normalize.ts'
 import { BatchSink } from '../ingest/binance/sink.ts'
+import { openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -22,14 +10,9 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '300000' },
   },
 })
-setLogLevel('warn')
-const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
 const N = Number(args.messages)
-const run = `bench${Date.now().toString(36)}`
-const dir = mkdtempSync(join(tmpdir(), 'cs-bench-ingest-'))
-const config = loadConfig(process.env, { transport: kind, dataDir: dir })
-const transport: Transport = await openTransport(config, run)
-const out = (s: string) => process.stdout.write(`${s}\n`)
+const { run, config, transport, out, done } = await openBench(args.transport, 'cs-bench-ingest-')
+const kind = config.transport
 
 const symbols = config.symbols
 const topic = { kline: `${run}_kline_1m`, trades: `${run}_trades`, book: `${run}_orderbook` }
@@ -199,5 +182,4 @@ for (const f of frames) normalize(f, known)
 out(`normalize only: ${rate(N, (performance.now() - t1) / 1000)} msgs/s`)
 
 await producer.close()
-await transport.close()
-rmSync(dir, { recursive: true, force: true })
+await done()

@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Config, loadConfig } from '../common/config.ts'
+import { setLogLevel } from '../common/log.ts'
+import { openTransport } from '../engine/open.ts'
+import type { Transport } from '../engine/transport.ts'
+
+/** What every bench needs: a run id (unique topic names on a shared broker), a temp dir, the transport. */
+export interface Bench {
+  run: string
+  dir: string
+  config: Config
+  transport: Transport
+  out(line: string): void
+  /** Closes the transport and removes the temp dir. */
+  done(): Promise<void>
+}
+
+export async function openBench(transportArg: string | undefined, prefix: string): Promise<Bench> {
+  setLogLevel('warn')
+  const kind = transportArg === 'kafka' ? 'kafka' : 'embedded'
+  const run = `bench${Date.now().toString(36)}`
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const config = loadConfig(process.env, { transport: kind, dataDir: dir })
+  const transport = await openTransport(config, run)
+  return {
+    run,
+    dir,
+    config,
+    transport,
+    out: (line) => process.stdout.write(`${line}\n`),
+    async done() {
+      await transport.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
