@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { percentChange, sub } from '../common/decimal.ts'
+import { add, addDec, formatDec, parseDec, percentChange, sub, subDec } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
-import { initTicker, mergeTick, rank, type Ticker24h, tickerOf } from './ranking.ts'
+import {
+  type LegacyTickerState,
+  memoryTickerStores,
+  mergeTick,
+  rank,
+  type Ticker24h,
+  type TickMinute,
+  tickerFor,
+} from './ranking.ts'
 import { SYMBOLS_2024, spotDay, spotRange } from './testdata.ts'
 
 // SOURCES.md section 5: UTC day change (first 1m open → last 1m close), rounded to 2 decimals.
@@ -14,9 +22,9 @@ const LOSERS_2024_01_03 =
 function replay(date: string, prev: string) {
   const tickers: Ticker24h[] = []
   for (const sym of SYMBOLS_2024) {
-    const s = initTicker(sym)
-    for (const k of spotRange(sym, '1m', prev, date)) mergeTick(s, k as Kline)
-    tickers.push(tickerOf(s) as Ticker24h)
+    const st = memoryTickerStores()
+    for (const k of spotRange(sym, '1m', prev, date)) mergeTick(st, k as Kline)
+    tickers.push(tickerFor(st, sym) as Ticker24h)
   }
   return rank(tickers)
 }
@@ -51,14 +59,16 @@ describe('24 h ranking', () => {
 
   it('rolling sums after eviction equal a fresh sum; duplicates and out-of-order minutes change nothing', () => {
     const two = spotRange('SEIUSDT', '1m', '2024-01-05', '2024-01-06') as Kline[]
-    const rolled = initTicker('SEIUSDT')
+    const rolled = memoryTickerStores()
     for (const k of two) mergeTick(rolled, k)
-    const fresh = initTicker('SEIUSDT')
+    const fresh = memoryTickerStores()
     const lastDay = two.slice(1440)
     for (const k of [...lastDay].reverse()) mergeTick(fresh, k)
     expect(mergeTick(fresh, lastDay[5]!)).toBe(false)
     expect(mergeTick(fresh, two[3]!)).toBe(false) // older than the window
-    expect(tickerOf(rolled)).toEqual(tickerOf(fresh))
+    expect(tickerFor(rolled, 'SEIUSDT')).toEqual(tickerFor(fresh, 'SEIUSDT'))
+    // only the window's minutes are kept
+    expect([...rolled.minutes.values()].map((m) => m[0])).toEqual(lastDay.map((k) => k.openTime))
   })
 
   it('ties break by symbol; a quiet symbol is flagged stale; a young one partial', () => {
@@ -81,9 +91,168 @@ describe('24 h ranking', () => {
       ['CCC', true],
       ['AAA', false],
     ])
-    const s = initTicker('X')
-    mergeTick(s, spotDay('SEIUSDT', '1m', '2024-01-05')[0] as Kline)
-    expect(tickerOf(s)?.partial).toBe(true)
-    expect(tickerOf(initTicker('Y'))).toBeUndefined()
+    const st = memoryTickerStores()
+    mergeTick(st, spotDay('SEIUSDT', '1m', '2024-01-05')[0] as Kline)
+    expect(tickerFor(st, 'SEIUSDT')?.partial).toBe(true)
+    expect(tickerFor(st, 'Y')).toBeUndefined()
+  })
+
+  it('3 days of 3 symbols with live updates, duplicates, late, out-of-order minutes and gaps: every ticker and hourly ranking equals the one-value window', () => {
+    const st = memoryTickerStores()
+    const legacy = new Map<string, LegacyTickerState>()
+    const diffs: unknown[] = []
+    let changes = 0
+    let hour = 0
+    let rankings = 0
+    for (const k of messyStream()) {
+      const old =
+        legacy.get(k.symbol) ??
+        legacy
+          .set(k.symbol, { symbol: k.symbol, minutes: [], volume: '0', quoteVolume: '0', count: 0 })
+          .get(k.symbol)!
+      const changed = legacyMerge(old, k)
+      if (mergeTick(st, k) !== changed) diffs.push(['changed', k])
+      if (changed) changes++
+      const want = legacyTicker(old)
+      const got = tickerFor(st, k.symbol)
+      if (JSON.stringify(got) !== JSON.stringify(want)) diffs.push([k, got, want])
+      if (Math.floor(k.openTime / 3_600_000) !== hour) {
+        hour = Math.floor(k.openTime / 3_600_000)
+        const syms = [...legacy.keys()]
+        expect(rank(syms.map((x) => tickerFor(st, x)!))).toEqual(
+          rank(syms.map((x) => legacyTicker(legacy.get(x)!)!)),
+        )
+        rankings++
+      }
+      if (diffs.length > 3) break
+    }
+    expect(diffs).toEqual([])
+    expect(changes).toBeGreaterThan(11_000)
+    expect(rankings).toBeGreaterThan(70)
+    // the store holds exactly the window's minutes, nothing that dropped out
+    for (const [sym, old] of legacy) {
+      const kept = [...st.minutes].filter(([key]) => key.startsWith(`${sym}|`)).map(([, m]) => m[0])
+      expect(kept.sort((a, b) => a - b)).toEqual(old.minutes.map((m) => m[0]))
+    }
+    // and BTCUSDT (no gaps) equals a plain sum over its last 1440 minutes
+    const btc = spotRange('BTCUSDT', '1m', '2024-01-02', '2024-01-04').slice(-1440)
+    const t = tickerFor(st, 'BTCUSDT')!
+    expect(t.volume).toBe(btc.reduce((v, k) => add(v, k.volume), '0'))
+    expect(t.count).toBe(btc.reduce((n, k) => n + k.trades, 0))
+    expect([t.openPrice, t.lastPrice, t.partial]).toEqual([btc[0]!.open, btc.at(-1)!.close, false])
+  })
+
+  it('a window stored as one value (before minute entries) is split on its next update', () => {
+    const day = spotRange('SOLUSDT', '1m', '2024-01-05', '2024-01-06') as Kline[]
+    const old: LegacyTickerState = { symbol: 'SOLUSDT', minutes: [], volume: '0', quoteVolume: '0', count: 0 }
+    for (const k of day.slice(0, 2000)) legacyMerge(old, k)
+    const st = memoryTickerStores()
+    st.putState(old as never)
+    expect(tickerFor(st, 'SOLUSDT')).toEqual(legacyTicker(old))
+    expect(mergeTick(st, day[1999]!)).toBe(false)
+    for (const k of day.slice(2000)) {
+      legacyMerge(old, k)
+      mergeTick(st, k)
+    }
+    expect(tickerFor(st, 'SOLUSDT')).toEqual(legacyTicker(old))
+    expect(st.minutes.size).toBe(1440)
   })
 })
+
+// The one-value window that minute entries replaced (verbatim but for names), kept as the
+// reference the results must equal.
+const plus = (a: string, b: string): string => formatDec(addDec(parseDec(a), parseDec(b)))
+const minus = (a: string, b: string): string => formatDec(subDec(parseDec(a), parseDec(b)))
+
+function resum(s: LegacyTickerState): void {
+  let v = '0'
+  let q = '0'
+  let n = 0
+  for (const m of s.minutes) {
+    v = plus(v, m[3])
+    q = plus(q, m[4])
+    n += m[5]
+  }
+  s.volume = v
+  s.quoteVolume = q
+  s.count = n
+}
+
+function legacyMerge(s: LegacyTickerState, k: Kline): boolean {
+  const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades]
+  const ms = s.minutes
+  const last = ms[ms.length - 1]
+  if (last !== undefined && m[0] <= last[0]) {
+    if (m[0] < last[0] - DAY + 60_000) return false
+    const i = ms.findIndex((x) => x[0] >= m[0])
+    const at = ms[i] as TickMinute
+    if (at[0] === m[0]) {
+      if (at.every((v, j) => v === m[j])) return false
+      ms[i] = m
+    } else ms.splice(i, 0, m)
+    resum(s)
+    return true
+  }
+  ms.push(m)
+  s.volume = plus(s.volume, m[3])
+  s.quoteVolume = plus(s.quoteVolume, m[4])
+  s.count += m[5]
+  const from = m[0] - DAY + 60_000
+  while ((ms[0] as TickMinute)[0] < from) {
+    const old = ms.shift() as TickMinute
+    s.volume = minus(s.volume, old[3])
+    s.quoteVolume = minus(s.quoteVolume, old[4])
+    s.count -= old[5]
+  }
+  return true
+}
+
+function legacyTicker(s: LegacyTickerState): Ticker24h | undefined {
+  const first = s.minutes[0]
+  const last = s.minutes[s.minutes.length - 1]
+  if (!first || !last) return undefined
+  return {
+    symbol: s.symbol,
+    openTime: first[0],
+    closeTime: last[0] + 59_999,
+    openPrice: first[1],
+    lastPrice: last[2],
+    priceChange: sub(last[2], first[1]),
+    priceChangePercent: percentChange(last[2], first[1]),
+    volume: s.volume,
+    quoteVolume: s.quoteVolume,
+    count: s.count,
+    partial: last[0] - first[0] < DAY - 60_000,
+  }
+}
+
+const DAY = 86_400_000
+
+/**
+ * 1m klines of 2024-01-02..04 for three symbols in arrival order, as a live feed delivers them:
+ * some minutes first as a live update, duplicates, minutes held back 5 minutes, re-sends older
+ * than the window, a 5 h gap (SOLUSDT: the window start walks over it), ETHUSDT quiet for 26 h
+ * (its whole window drops out), then a corrected first minute (a new openPrice).
+ */
+function messyStream(): Kline[] {
+  const out: { at: number; k: Kline }[] = []
+  for (const sym of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
+    const ks = spotRange(sym, '1m', '2024-01-02', '2024-01-04') as Kline[]
+    ks.forEach((k, i) => {
+      if (sym === 'SOLUSDT' && i >= 1800 && i < 2100) return
+      if (sym === 'ETHUSDT' && i >= 1500 && i < 3060) return
+      if (i % 60 === 7)
+        out.push({
+          at: k.openTime,
+          k: { ...k, close: k.open, volume: '0.00000000', quoteVolume: '0.00000000', trades: 0 },
+        })
+      out.push({ at: k.openTime + (i % 97 === 5 ? 300_000 : 59_999), k })
+      if (i % 50 === 49) out.push({ at: k.openTime + 60_000, k: ks[i - 30]! })
+      if (i % 333 === 0 && i >= 2000)
+        out.push({ at: k.openTime + 60_000, k: { ...ks[i - 1800]!, trades: 1 } })
+      if (sym === 'ETHUSDT' && i === 3065)
+        out.push({ at: k.openTime + 60_000, k: { ...ks[3060]!, open: k.close } })
+    })
+  }
+  return out.sort((a, b) => a.at - b.at).map((x) => x.k)
+}

@@ -9,17 +9,44 @@ import type { Kline } from '../common/records.ts'
 // ranking: top gainers and losers, ties broken by symbol.
 
 export const DAY_MS = 86_400_000
+export const MINUTE_MS = 60_000
 
 /** [openTime, open, close, volume, quoteVolume, trades] of one 1m kline. */
 export type TickMinute = [number, string, string, string, string, number]
 
+/**
+ * Summary of one symbol's window. The minutes themselves are separate entries
+ * (`TickerStores.getMinute`): an update rewrites one minute and this summary, not the whole day.
+ */
 export interface TickerState {
   symbol: string
-  /** Minutes of the window, sorted by openTime, all within 24 h of the latest. */
+  /** openTime of the window's first and latest minute: every stored minute is within [first, last]. */
+  first: number
+  last: number
+  /** Open of the first minute, close of the latest. */
+  openPrice: string
+  lastPrice: string
+  volume: string
+  quoteVolume: string
+  count: number
+}
+
+/** The window as one value (before the minutes had their own entries): read once, then split. */
+export interface LegacyTickerState {
+  symbol: string
   minutes: TickMinute[]
   volume: string
   quoteVolume: string
   count: number
+}
+
+/** What the rolling ticker reads and writes; synchronous like task stores (staged writes). */
+export interface TickerStores {
+  getState(symbol: string): TickerState | LegacyTickerState | undefined
+  putState(s: TickerState): void
+  getMinute(symbol: string, openTime: number): TickMinute | undefined
+  putMinute(symbol: string, m: TickMinute): void
+  deleteMinute(symbol: string, openTime: number): void
 }
 
 export interface Ticker24h {
@@ -38,82 +65,154 @@ export interface Ticker24h {
   partial: boolean
 }
 
-export const initTicker = (symbol: string): TickerState => ({
-  symbol,
-  minutes: [],
-  volume: '0',
-  quoteVolume: '0',
-  count: 0,
-})
+/** In-memory stores (tests, batch use). */
+export function memoryTickerStores(): TickerStores & { minutes: Map<string, TickMinute> } {
+  const states = new Map<string, TickerState | LegacyTickerState>()
+  const minutes = new Map<string, TickMinute>()
+  return {
+    minutes,
+    getState: (symbol) => states.get(symbol),
+    putState: (s) => void states.set(s.symbol, s),
+    getMinute: (symbol, t) => minutes.get(`${symbol}|${t}`),
+    putMinute: (symbol, m) => void minutes.set(`${symbol}|${m[0]}`, m),
+    deleteMinute: (symbol, t) => void minutes.delete(`${symbol}|${t}`),
+  }
+}
 
 const plus = (a: string, b: string): string => formatDec(addDec(parseDec(a), parseDec(b)))
 const minus = (a: string, b: string): string => formatDec(subDec(parseDec(a), parseDec(b)))
 
-function resum(s: TickerState): void {
-  let v = '0'
-  let q = '0'
-  let n = 0
-  for (const m of s.minutes) {
-    v = plus(v, m[3])
-    q = plus(q, m[4])
-    n += m[5]
-  }
-  s.volume = v
-  s.quoteVolume = q
-  s.count = n
-}
-
-/**
- * Adds or replaces a 1m kline (in place). In order it costs O(1) amortized (sums updated, expired
- * minutes subtracted); a correction or an out-of-order minute re-sums the window. Minutes older
- * than the window are ignored. Returns false when nothing changed.
- */
-export function mergeTick(s: TickerState, k: Kline): boolean {
-  const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades]
-  const ms = s.minutes
-  const last = ms[ms.length - 1]
-  if (last !== undefined && m[0] <= last[0]) {
-    if (m[0] < last[0] - DAY_MS + 60_000) return false // outside the window
-    const i = ms.findIndex((x) => x[0] >= m[0])
-    const at = ms[i] as TickMinute
-    if (at[0] === m[0]) {
-      if (at.every((v, j) => v === m[j])) return false
-      ms[i] = m
-    } else ms.splice(i, 0, m)
-    resum(s)
-    return true
-  }
-  ms.push(m)
+function add(s: TickerState, m: TickMinute): void {
   s.volume = plus(s.volume, m[3])
   s.quoteVolume = plus(s.quoteVolume, m[4])
   s.count += m[5]
-  const from = m[0] - DAY_MS + 60_000
-  while ((ms[0] as TickMinute)[0] < from) {
-    const old = ms.shift() as TickMinute
-    s.volume = minus(s.volume, old[3])
-    s.quoteVolume = minus(s.quoteVolume, old[4])
-    s.count -= old[5]
+}
+
+function take(s: TickerState, m: TickMinute): void {
+  s.volume = minus(s.volume, m[3])
+  s.quoteVolume = minus(s.quoteVolume, m[4])
+  s.count -= m[5]
+}
+
+/** Splits a legacy one-value window into minute entries; its sums stay as they were. */
+function upgrade(st: TickerStores, old: LegacyTickerState): TickerState | undefined {
+  const first = old.minutes[0]
+  const last = old.minutes[old.minutes.length - 1]
+  if (!first || !last) return undefined
+  for (const m of old.minutes) st.putMinute(old.symbol, m)
+  const { symbol, volume, quoteVolume, count } = old
+  return {
+    symbol,
+    first: first[0],
+    last: last[0],
+    openPrice: first[1],
+    lastPrice: last[2],
+    volume,
+    quoteVolume,
+    count,
   }
+}
+
+/**
+ * The window moves to end with minute `m`: minutes before its new start are subtracted and
+ * deleted, the first one left gives openPrice. Minutes are usually contiguous (one probe per new
+ * minute); a gap is walked once, as the start passes it. Never more than 1440 probes: every
+ * stored minute is within [first, last].
+ */
+function advance(st: TickerStores, s: TickerState, m: TickMinute): void {
+  const from = m[0] - DAY_MS + MINUTE_MS
+  if (s.first >= from) return
+  for (let t = s.first; t <= s.last; t += MINUTE_MS) {
+    const x = st.getMinute(s.symbol, t)
+    if (!x) continue
+    if (t >= from) {
+      s.first = t
+      s.openPrice = x[1]
+      return
+    }
+    take(s, x)
+    st.deleteMinute(s.symbol, t)
+  }
+  s.first = m[0]
+  s.openPrice = m[1]
+}
+
+/**
+ * Adds or replaces a 1m kline: O(1) store reads and writes per update (plus the minutes the
+ * window start passes). A duplicate changes nothing; a correction subtracts the old version.
+ * Minutes older than the window are ignored, as are openTimes off the minute grid (the window is
+ * walked minute by minute; Binance 1m klines are always on it). Returns false when nothing changed.
+ */
+export function mergeTick(st: TickerStores, k: Kline): boolean {
+  const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades]
+  if (m[0] % MINUTE_MS !== 0) return false
+  const prev = st.getState(k.symbol)
+  const s = prev === undefined ? undefined : 'minutes' in prev ? upgrade(st, prev) : { ...prev }
+  if (s && prev && 'minutes' in prev) st.putState(s) // split even if `k` changes nothing
+  if (s === undefined) {
+    const fresh: TickerState = {
+      symbol: k.symbol,
+      first: m[0],
+      last: m[0],
+      openPrice: m[1],
+      lastPrice: m[2],
+      volume: '0',
+      quoteVolume: '0',
+      count: 0,
+    }
+    add(fresh, m)
+    st.putMinute(k.symbol, m)
+    st.putState(fresh)
+    return true
+  }
+  if (m[0] <= s.last) {
+    if (m[0] < s.last - DAY_MS + MINUTE_MS) return false // outside the window
+    const old = st.getMinute(s.symbol, m[0])
+    if (old) {
+      if (old.every((v, j) => v === m[j])) return false
+      take(s, old)
+    }
+    if (m[0] <= s.first) {
+      s.first = m[0]
+      s.openPrice = m[1]
+    }
+    if (m[0] === s.last) s.lastPrice = m[2]
+  } else {
+    advance(st, s, m)
+    s.last = m[0]
+    s.lastPrice = m[2]
+  }
+  add(s, m)
+  st.putMinute(s.symbol, m)
+  st.putState(s)
   return true
 }
 
-export function tickerOf(s: TickerState): Ticker24h | undefined {
-  const first = s.minutes[0]
-  const last = s.minutes[s.minutes.length - 1]
-  if (!first || !last) return undefined
+export function tickerOf(s: TickerState): Ticker24h {
   return {
     symbol: s.symbol,
-    openTime: first[0],
-    closeTime: last[0] + 59_999,
-    openPrice: first[1],
-    lastPrice: last[2],
-    priceChange: sub(last[2], first[1]),
-    priceChangePercent: percentChange(last[2], first[1]),
+    openTime: s.first,
+    closeTime: s.last + 59_999,
+    openPrice: s.openPrice,
+    lastPrice: s.lastPrice,
+    priceChange: sub(s.lastPrice, s.openPrice),
+    priceChangePercent: percentChange(s.lastPrice, s.openPrice),
     volume: s.volume,
     quoteVolume: s.quoteVolume,
     count: s.count,
-    partial: last[0] - first[0] < DAY_MS - 60_000,
+    partial: s.last - s.first < DAY_MS - MINUTE_MS,
   }
+}
+
+/** The current ticker of `symbol`, or undefined before its first minute. */
+export function tickerFor(st: TickerStores, symbol: string): Ticker24h | undefined {
+  const s = st.getState(symbol)
+  if (s === undefined) return undefined
+  if (!('minutes' in s)) return tickerOf(s)
+  const first = s.minutes[0]
+  const last = s.minutes[s.minutes.length - 1]
+  if (!first || !last) return undefined
+  return tickerOf({ ...s, first: first[0], last: last[0], openPrice: first[1], lastPrice: last[2] })
 }
 
 export interface RankEntry extends Ticker24h {

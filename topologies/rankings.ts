@@ -3,41 +3,53 @@ import { topics } from '../common/topics.ts'
 import type { KStream, Processor, ProcessorContext, StreamRecord, StreamsBuilder } from '../engine/index.ts'
 import { Stores } from '../engine/index.ts'
 import {
-  initTicker,
+  DAY_MS,
+  type LegacyTickerState,
+  MINUTE_MS,
   mergeTick,
   type Ranking,
   rank,
   type Ticker24h,
   type TickerState,
+  type TickerStores,
+  type TickMinute,
   tickerOf,
 } from '../processors/ranking.ts'
 
-// crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`, keyed by symbol) →
+// crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`: summary keyed by symbol;
+// `ticker-24h-minutes`: one entry per symbol and minute, so an update writes two small entries) →
 // one partition-wide key `all` → latest ticker of every symbol (store `ranking-24h`, key `all`)
 // → crypto_ranking: the full gainers/losers ranking, recomputed on every 1m kline that changes
 // something.
 
 export const TICKER_STORE = 'ticker-24h'
+export const MINUTES_STORE = 'ticker-24h-minutes'
 export const RANKING_STORE = 'ranking-24h'
 export const RANKING_KEY = 'all'
 
 class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
   private ctx!: ProcessorContext<string, Ticker24h>
-  private store!: ReturnType<ProcessorContext['getStateStore']>
+  private stores!: TickerStores
 
   init(ctx: ProcessorContext<string, Ticker24h>): void {
     this.ctx = ctx
-    this.store = ctx.getStateStore<TickerState>(TICKER_STORE)
+    const state = ctx.getStateStore<TickerState | LegacyTickerState>(TICKER_STORE)
+    const minutes = ctx.getWindowStore<TickMinute>(MINUTES_STORE)
+    this.stores = {
+      getState: (symbol) => state.get(symbol),
+      putState: (s) => state.put(s.symbol, s),
+      getMinute: (symbol, t) => minutes.fetch(symbol, t),
+      putMinute: (symbol, m) => minutes.put(symbol, m[0], m),
+      deleteMinute: (symbol, t) => minutes.delete(symbol, t),
+    }
   }
 
   process(r: StreamRecord<string, Kline>): void {
     const k = r.value
     if (k.interval !== '1m') return
-    const s = (this.store.get(k.symbol) as TickerState | undefined) ?? initTicker(k.symbol)
-    if (!mergeTick(s, k)) return
-    this.store.put(k.symbol, s)
-    const t = tickerOf(s)
-    if (t) this.ctx.forward({ key: RANKING_KEY, value: t, timestamp: r.timestamp })
+    if (!mergeTick(this.stores, k)) return
+    const t = tickerOf(this.stores.getState(k.symbol) as TickerState)
+    this.ctx.forward({ key: RANKING_KEY, value: t, timestamp: r.timestamp })
   }
 }
 
@@ -83,9 +95,16 @@ export function addRankings(
   options: RankingsOptions = {},
 ): KStream<string, Ranking> {
   builder.addStateStore(Stores.keyValue<TickerState>(TICKER_STORE))
+  // The processor deletes minutes as the window passes them; retention only bounds the spec.
+  builder.addStateStore(
+    Stores.window<TickMinute>(MINUTES_STORE, { windowSizeMs: MINUTE_MS, retentionMs: DAY_MS + 3_600_000 }),
+  )
   const top = options.top ?? 10
   const ranked = source
-    .process<string, Ticker24h>(() => new TickerProcessor(), { stores: [TICKER_STORE], name: 'ticker-24h' })
+    .process<string, Ticker24h>(() => new TickerProcessor(), {
+      stores: [TICKER_STORE, MINUTES_STORE],
+      name: 'ticker-24h',
+    })
     .groupByKey({ name: RANKING_STORE })
     .aggregate<Record<string, Ticker24h>>(
       () => ({}),
