@@ -1,9 +1,21 @@
+import { rmSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { TestBed } from '../engine/testing.ts'
-import type { Ranking } from '../processors/ranking.ts'
-import { spotDay } from '../processors/testdata.ts'
+import {
+  memoryTickerStores,
+  mergeTick,
+  type Ranking,
+  rank,
+  type Ticker24h,
+  type TickerState,
+  type TickMinute,
+  tickerFor,
+} from '../processors/ranking.ts'
+import { spotDay, spotRange } from '../processors/testdata.ts'
 import { rankingsTopology } from './index.ts'
+import { MINUTES_STORE, TICKER_STORE } from './rankings.ts'
 
 // The same klines through the ranking topology twice: on every change, and thinned to one
 // ranking per wall-clock tick. The thinned topic ends on exactly the same ranking.
@@ -42,4 +54,50 @@ describe('rankingEveryMs', () => {
     expect(thin.at(-1)).toEqual(all.at(-1))
     expect(thin.at(-1)!.symbols).toBe(3)
   })
+})
+
+// Three days of two symbols, stopped after ~35 h and restarted with the local state deleted: the
+// window's minute entries and summaries come back from their changelogs, every ranking equals
+// the pure computation of an uninterrupted run.
+describe('ticker-24h restore', () => {
+  const bed = new TestBed('cs-rank-restore-')
+  afterAll(() => bed.close())
+
+  it('rankings across a restart from changelogs equal the pure rolling window', async () => {
+    const klines = ['BTCUSDT', 'SEIUSDT']
+      .flatMap((s) => spotRange(s, '1m', '2024-01-04', '2024-01-06') as Kline[])
+      .sort((a, b) => a.openTime - b.openTime)
+    const st = memoryTickerStores()
+    const latest: Record<string, Ticker24h> = {}
+    const expected: Ranking[] = []
+    for (const k of klines) {
+      if (!mergeTick(st, k)) continue
+      latest[k.symbol] = tickerFor(st, k.symbol)!
+      expected.push(rank(Object.values(latest), 10))
+    }
+    const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, klines.slice(0, 4200).map(msg))
+    let s = await bed.start(rankingsTopology(), { applicationId: 'rank-restore' })
+    await s.flush()
+    await bed.stop(s)
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    await bed.produce(topics.kline1m, klines.slice(4200).map(msg))
+    s = await bed.start(rankingsTopology(), { applicationId: 'rank-restore' })
+    await s.flush()
+    const got = await bed.values<Ranking>(topics.ranking)
+    expect(got.length).toBe(klines.length)
+    expect(got).toEqual(expected)
+    const last = got.at(-1)!
+    expect(last.gainers.map((e) => e.partial)).toEqual([false, false])
+    // one entry per minute of the window; the summary stays small
+    const btc = last.gainers.find((e) => e.symbol === 'BTCUSDT')!
+    const minutes = await s
+      .windowStore<TickMinute>(MINUTES_STORE)
+      .range('BTCUSDT', 0, Number.MAX_SAFE_INTEGER)
+    expect(minutes).toHaveLength(1440)
+    expect(minutes[0]!.window.start).toBe(btc.openTime)
+    const summary = await s.keyValueStore<TickerState>(TICKER_STORE).get('BTCUSDT')
+    expect(JSON.stringify(summary).length).toBeLessThan(400)
+  }, 60_000)
 })
