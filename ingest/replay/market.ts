@@ -1,4 +1,4 @@
-import { addDec, cmpDec as cmp, formatDec, parseDec } from '../../common/decimal.ts'
+import { emptyFold, foldMinute } from '../../processors/candles.ts'
 import { DAY_MS, dayString, type Recordings, type Row } from './recorded.ts'
 import { simulateDay, toTicks } from './simulator.ts'
 import type { SymbolSpec } from './symbols.ts'
@@ -103,37 +103,22 @@ export class Market {
 }
 
 export function aggregate(rows: Row[], start: number, size: number): Row {
-  const traded = rows.filter((r) => r.n > 0)
-  const ohl = traded.length > 0 ? traded : rows
-  let h = parseDec(ohl[0]!.h)
-  let hs = ohl[0]!.h
-  let l = parseDec(ohl[0]!.l)
-  let ls = ohl[0]!.l
-  for (const r of ohl) {
-    const rh = parseDec(r.h)
-    if (cmp(rh, h) > 0) {
-      h = rh
-      hs = r.h
-    }
-    const rl = parseDec(r.l)
-    if (cmp(rl, l) < 0) {
-      l = rl
-      ls = r.l
-    }
-  }
-  const sum = (f: (r: Row) => string) =>
-    formatDec(rows.map((r) => parseDec(f(r))).reduce((a, b) => addDec(a, b)))
+  // Binance's rule (zero-trade minutes skipped for open/high/low) lives in processors/candles.ts.
+  const f = rows.reduce(
+    (acc, r) => foldMinute(acc, [r.t, r.o, r.h, r.l, r.c, r.v, r.q, r.n, r.V, r.Q, 1]),
+    emptyFold(),
+  )
   return {
     t: start,
     T: start + size - 1,
-    o: ohl[0]!.o,
-    h: hs,
-    l: ls,
-    c: rows.at(-1)!.c,
-    v: sum((r) => r.v),
-    q: sum((r) => r.q),
-    n: rows.reduce((a, r) => a + r.n, 0),
-    V: sum((r) => r.V),
-    Q: sum((r) => r.Q),
+    o: (f.open ?? f.eOpen)!,
+    h: (f.high ?? f.eHigh)!,
+    l: (f.low ?? f.eLow)!,
+    c: f.close!,
+    v: f.volume,
+    q: f.quoteVolume,
+    n: f.trades,
+    V: f.takerBuyBase,
+    Q: f.takerBuyQuote,
   }
 }
