@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { tempDirs } from '../test/tmpdirs.ts'
 import { LevelKeyValueStore } from './kv-store.ts'
 import { Stores } from './stores.ts'
 import { LevelWindowStore } from './window-store.ts'
 
-const dirs: string[] = []
+// registered first, so its afterEach runs after the one closing the stores (hooks run as a stack)
+const dir = tempDirs('cs-store-')
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
-function dir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cs-store-'))
-  dirs.push(d)
-  return d
-}
 
 describe('key-value store', () => {
   it('stages writes, reads them back at once, and writes them to LevelDB at flush', async () => {

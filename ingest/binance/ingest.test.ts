@@ -1,22 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { binanceDataDir } from '../../common/data.ts'
 import type { Book, Kline } from '../../common/records.ts'
 import { topics } from '../../common/topics.ts'
 import { EmbeddedTransport } from '../../engine/embedded/index.ts'
 import type { ConsumedRecord, Transport } from '../../engine/transport.ts'
+import { tempDirs } from '../../test/tmpdirs.ts'
 import { startReplayServer } from '../replay/index.ts'
 import { parseRow } from '../replay/recorded.ts'
 import { DLQ_TOPIC, startIngest } from './ingest.ts'
 import { backfilledKlines, bookResyncs, reconnects } from './metrics.ts'
 
-const dirs: string[] = []
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs('cs-ingest-')
 
 async function readAll(t: Transport, topic: string): Promise<ConsumedRecord[]> {
   const out: ConsumedRecord[] = []
@@ -50,8 +47,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
       seed: 7,
     })
     const urls = { wsUrl: server.wsUrl, restUrl: server.restUrl }
-    const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
-    dirs.push(dir)
+    const dir = tmp()
     const transport = new EmbeddedTransport({ dir })
     const config = { symbols, binanceWsUrl: urls.wsUrl, binanceRestUrl: urls.restUrl }
     const options = { backoffBaseMs: 5, backoffMaxMs: 40, initialMinutes: 1000, bookPublishMs: 20 }
@@ -118,8 +114,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
   it('rejects unknown symbols at start with a clear error', async () => {
     const server = await startReplayServer({ symbols: ['BTCUSDT'] })
     const urls = { wsUrl: server.wsUrl, restUrl: server.restUrl }
-    const dir = mkdtempSync(join(tmpdir(), 'cs-ingest-'))
-    dirs.push(dir)
+    const dir = tmp()
     const transport = new EmbeddedTransport({ dir })
     await expect(
       startIngest({

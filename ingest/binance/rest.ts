@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Kline } from '../../common/records.ts'
 import { parseKline } from '../../common/records.ts'
 import type { DepthSnapshot } from './book/sync.ts'
@@ -13,8 +14,6 @@ export interface RestOptions {
   backoffMs?: number
   maxWaitMs?: number
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class BinanceRest {
   private readonly base: string
