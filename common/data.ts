@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from './errors.ts'
 
-// Where the recorded Binance files live (read ../shared/data/binance/SOURCES.md). The replay
-// server, tests and benches read them; a clone beside `shared/` finds them with no setting.
+// Where the recorded Binance files live (data/binance/SOURCES.md). The replay server, tests and
+// benches read them. A clone carries a sample in data/binance; CS_BINANCE_DATA points at a
+// larger folder of the same layout (e.g. what `cli.ts data fetch` downloads).
 const candidates = (): string[] => [
   ...(process.env.CS_BINANCE_DATA ? [process.env.CS_BINANCE_DATA] : []),
-  fileURLToPath(new URL('../../shared/data/binance', import.meta.url)),
-  '/work/shared/data/binance',
+  fileURLToPath(new URL('../data/binance', import.meta.url)),
 ]
 
 export function binanceDataDir(): string {
