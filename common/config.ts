@@ -36,6 +36,30 @@ export const settings = {
     default: 'mongodb://127.0.0.1:27027/crypto',
     doc: 'MongoDB sink (any MongoDB-wire server)',
   },
+  mongoDb: {
+    env: 'MONGO_DB',
+    kind: 'string',
+    default: 'CRYPTO',
+    doc: 'MongoDB sink database (collections `5m_kline`, `1h_kline`, `4h_kline`, `1d_kline`, `predictions`)',
+  },
+  redisTtlSeconds: {
+    env: 'REDIS_TTL_SECONDS',
+    kind: 'int',
+    default: '86400',
+    doc: 'Redis sink: TTL of every key, refreshed on write',
+  },
+  redisKline1mKeep: {
+    env: 'REDIS_KLINE_1M_KEEP',
+    kind: 'int',
+    default: '1440',
+    doc: 'Redis sink: newest 1m candles kept per symbol',
+  },
+  redisTradesKeep: {
+    env: 'REDIS_TRADES_KEEP',
+    kind: 'int',
+    default: '1000',
+    doc: 'Redis sink: newest trades kept per symbol',
+  },
   symbols: {
     env: 'CS_SYMBOLS',
     kind: 'list',
