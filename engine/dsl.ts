@@ -6,6 +6,7 @@ import {
   TableSourceProcessor,
   WindowAggregateProcessor,
 } from './builtins.ts'
+import { addStreamJoin, type JoinWindows, type StreamJoined } from './join.ts'
 import type { ProcessorSupplier, StreamRecord } from './processor.ts'
 import { type Serde, Serdes } from './serde.ts'
 import { Topology } from './topology.ts'
@@ -233,6 +234,33 @@ export class KStream<K, V> {
   groupBy(selector: (key: K, value: V) => string, options: GroupOptions = {}): KGroupedStream<V> {
     const keyed = this.selectKey(selector)
     return new KGroupedStream<V>(this.builder, keyed.nodeName, true, options.name)
+  }
+
+  /**
+   * Windowed inner join with `other` on the key (Kafka Streams' `join` with `JoinWindows`,
+   * engine/join.ts): records at most the window apart are joined, whichever side comes first.
+   * A side whose key changed is repartitioned through `<name>-this|other-repartition` first.
+   */
+  join<VO, VR>(
+    this: KStream<string, V>,
+    other: KStream<string, VO>,
+    joiner: (value: V, otherValue: VO, key: string) => VR,
+    windows: JoinWindows,
+    joined: StreamJoined,
+  ): KStream<string, VR> {
+    const b = this.builder
+    const side = (s: { nodeName: string; keyChanged: boolean }, name: string) =>
+      s.keyChanged ? new KGroupedStream(b, s.nodeName, true, name).input(name) : s.nodeName
+    const n = addStreamJoin(
+      b.topology,
+      (kind) => b.nextName(kind),
+      side(this, `${joined.name}-this`),
+      side(other, `${joined.name}-other`),
+      joiner,
+      windows,
+      joined,
+    )
+    return new KStream<string, VR>(b, n, false)
   }
 
   to(topic: string, options: ToOptions<K, V> = {}): void {

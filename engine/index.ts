@@ -44,6 +44,7 @@ export {
   type WindowedMaterialized,
 } from './dsl.ts'
 export { EmbeddedTransport } from './embedded/transport.ts'
+export { JoinWindows, type StreamJoined } from './join.ts'
 export { type KafkaTransportModule, openTransport } from './open.ts'
 export type {
   Cancellable,
