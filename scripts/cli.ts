@@ -1,49 +1,76 @@
-// crypto-streams CLI: one entry point for the platform and the scheduled jobs.
-import { StreamsError } from '../common/errors.ts'
+// crypto-streams CLI: one entry point for the platform, each role and the jobs.
+//   node scripts/cli.ts --help | <command> --help
+// Exit codes: 0 done, 1 runtime failure, 2 usage or configuration mistake.
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError, type Help, type Option } from 'commander'
+import { ConfigError, StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
+import { buildOption, type CommandSpec, configFor, optionHelp } from './commands/command.ts'
+import { commands } from './commands/index.ts'
 
 const log = createLogger('cli')
-const [command = 'help'] = process.argv.slice(2)
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
 
-const untilSignal = () =>
-  new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+const EXIT_RUNTIME = 1
+const EXIT_USAGE = 2
+
+function register(parent: Command, spec: CommandSpec): void {
+  const cmd = parent.command(spec.name).description(spec.description)
+  if (spec.arguments) cmd.arguments(spec.arguments)
+  for (const o of spec.options ?? []) cmd.addOption(buildOption(o))
+  for (const sub of spec.subcommands ?? []) register(cmd, sub)
+  const action = spec.action
+  if (!action) return
+  cmd.action(async (...params: unknown[]) => {
+    const self = params[params.length - 1] as Command
+    const options = self.opts()
+    const config = configFor(spec, options)
+    await action({ config, options, args: self.args, log: createLogger(spec.name) })
   })
-
-const commands: Record<string, () => Promise<void>> = {
-  async platform() {
-    const { startPlatform } = await import('./platform.ts')
-    const platform = await startPlatform()
-    await untilSignal()
-    log.info('stopping')
-    await platform.close()
-  },
-  async replay() {
-    const { replayCommand } = await import('../ingest/replay/index.ts')
-    await replayCommand(process.argv.slice(3))
-  },
-  async backfill() {
-    const { backfill, parseBackfillArgs } = await import('./backfill.ts')
-    const counts = await backfill(parseBackfillArgs(process.argv.slice(3)))
-    process.stdout.write(`${JSON.stringify(counts)}\n`)
-  },
-  async help() {
-    process.stdout.write(`usage: node scripts/cli.ts <command>\n  ${Object.keys(commands).join('\n  ')}\n`)
-  },
 }
 
-const run = commands[command]
-if (!run) {
-  process.stderr.write(`unknown command "${command}"\n`)
-  await commands.help!()
-  process.exit(2)
+export function program(): Command {
+  const p = new Command('node scripts/cli.ts')
+    .description('Kafka Streams-style stream processor for Binance market data')
+    .version(version, '-V, --version')
+    .usage('<command> [options]')
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({
+      optionDescription(this: Help, option: Option) {
+        return optionHelp(option, (o) => Object.getPrototypeOf(this).optionDescription.call(this, o))
+      },
+    })
+    .exitOverride()
+  p.addHelpText(
+    'after',
+    '\nEvery setting is an environment variable (README: Configuration); a flag wins over its variable.\n' +
+      'Exit codes: 0 done, 1 runtime failure, 2 usage or configuration mistake.',
+  )
+  for (const spec of commands) register(p, spec)
+  return p
 }
-try {
-  await run()
-} catch (e) {
-  // Our own errors carry a code and a message that says what to do: no stack trace for those.
-  if (!(e instanceof StreamsError)) throw e
-  log.error(e.message, { code: e.code })
-  process.exit(1)
+
+/** Our own errors say what to do: one line, no stack. Anything else is a bug: stack trace. */
+function fail(e: unknown): never {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_USAGE)
+  if (e instanceof ConfigError && e.code !== 'CONFIG_PORT_IN_USE' && e.code !== 'CONFIG_NOT_AVAILABLE') {
+    for (const line of e.message.split('\n')) process.stderr.write(`error: ${line}\n`)
+    process.exit(EXIT_USAGE)
+  }
+  if (e instanceof StreamsError) {
+    log.error(e.message, { code: e.code })
+    process.exit(EXIT_RUNTIME)
+  }
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+  process.exit(EXIT_RUNTIME)
+}
+
+if (import.meta.main) {
+  try {
+    await program().parseAsync(process.argv)
+  } catch (e) {
+    fail(e)
+  }
 }

@@ -1,0 +1,49 @@
+import { join } from 'node:path'
+import { type CommandSpec, untilSignal } from './command.ts'
+import { checkKafka } from './preflight.ts'
+
+// The process role: the platform topology (candles, rankings, indicators) over the raw topics,
+// with its status server (health, metrics, interactive queries). Instances with the same config
+// split the partitions (one consumer group, application id crypto-streams).
+export const processRole: CommandSpec = {
+  name: 'process',
+  description:
+    'the platform topology only (raw topics → candles, ranking, indicators) with its status server',
+  options: [
+    { flags: '--transport <kind>', setting: 'transport' },
+    { flags: '--data-dir <dir>', setting: 'dataDir' },
+    { flags: '--port <port>', setting: 'gatewayPort' },
+    { flags: '--symbols <list>', setting: 'symbols' },
+  ],
+  async action({ config, log }) {
+    if (config.transport === 'embedded')
+      log.warn(
+        'process alone on the embedded log reads only what this machine’s ingest wrote there; for one process use `platform`',
+      )
+    await checkKafka(config)
+    const { KafkaStreams, openTransport } = await import('../../engine/index.ts')
+    const { platformTopology } = await import('../../topologies/index.ts')
+    const { startStatusServer } = await import('../../gateway/status.ts')
+    const transport = await openTransport(config)
+    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000 }), {
+      applicationId: 'crypto-streams',
+      transport,
+      stateDir: join(config.dataDir, 'state'),
+    })
+    try {
+      await streams.start()
+      const status = await startStatusServer(config.gatewayPort, {
+        streams,
+        symbols: config.symbols,
+        ingestReady: () => true,
+      })
+      log.info('process running', { status: status.url, transport: config.transport })
+      await untilSignal()
+      log.info('stopping')
+      await status.close()
+    } finally {
+      await streams.close()
+      await transport.close()
+    }
+  },
+}
