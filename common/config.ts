@@ -109,6 +109,18 @@ export const settings = {
     default: '8080',
     doc: 'REST + Socket.IO + dashboard port',
   },
+  gatewayReader: {
+    env: 'CS_GATEWAY_READER',
+    kind: 'string',
+    default: 'auto',
+    doc: 'Gateway reads `stores` (engine state, no database), `sinks` (MongoDB + Redis) or `auto` (sinks when `MONGO_URL` and `REDIS_URL` are set)',
+  },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    kind: 'list',
+    default: 'http://localhost:4200,http://127.0.0.1:4200',
+    doc: 'Origins allowed to call the gateway from a browser (comma separated; `*` for any)',
+  },
   logLevel: {
     env: 'CS_LOG_LEVEL',
     kind: 'string',
