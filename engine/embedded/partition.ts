@@ -14,7 +14,9 @@ import { createLogger } from '../../common/log.ts'
 import type { ConsumedRecord } from '../transport.ts'
 import { cleanSegments } from './cleaner.ts'
 import { type EncodedRecord, encodeFrames } from './codec.ts'
-import { Segment } from './segment.ts'
+import { EmbeddedError } from './errors.ts'
+import type { LogIO } from './io.ts'
+import { Segment, SegmentTornError } from './segment.ts'
 
 // One partition: a list of segment files (segment.ts), oldest first; only the last (active) one is
 // written. Appends are written at once (one write per batch) and made durable by a shared
@@ -46,6 +48,8 @@ export interface PartitionOptions {
   retentionBytes: number
   /** Compacted topics: an already cleaned tombstone older than this (by record time, as above) is dropped. Negative: kept. */
   deleteRetentionMs: number
+  /** File writes (a seam for fault injection). */
+  io: LogIO
 }
 
 const log = createLogger('embedded')
@@ -64,6 +68,12 @@ export class PartitionLog {
   private syncing: Promise<void> | null = null
   /** Compacted topics: offsets below this are cleaned (at most one record per key). */
   private firstDirty = 0
+  /**
+   * Set when the disk state is unknown (an fsync failed, or a failed write could not be cut
+   * back): appends and syncs fail until the log is reopened (which verifies and truncates the
+   * tail). Durable records stay readable.
+   */
+  private offline: Error | undefined
   private readonly onDurable: () => void
 
   constructor(dir: string, topic: string, partition: number, onDurable: () => void, opts: PartitionOptions) {
@@ -140,19 +150,50 @@ export class PartitionLog {
     return this.segments[0]!.base
   }
 
-  /** Writes records (not yet durable); returns the first offset. */
+  /**
+   * Writes records (not yet durable); returns the first offset. A failed write leaves the log as
+   * it was (the partial bytes are cut off) and throws: the records get no offsets, so nothing is
+   * acknowledged past it and the next append takes the same offsets.
+   */
   append(records: EncodedRecord[]): number {
+    this.checkOnline()
     const first = this.nextOffset
     const { buf, starts } = encodeFrames(records, first)
     const roll = this.active.count > 0 && this.active.size + buf.length > this.opts.segmentBytes
-    if (roll) this.roll()
+    if (roll) this.guard(() => this.roll())
     let maxTs = Number.NEGATIVE_INFINITY
     for (const r of records) if (r.timestamp > maxTs) maxTs = r.timestamp
-    this.active.append(buf, starts, first, maxTs)
+    this.guard(() => this.active.append(buf, starts, first, maxTs, this.opts.io))
     this.nextOffset = first + records.length
     // After the append: its timestamps count as the newest.
     if (roll) this.opts.compacted ? this.maybeClean() : this.enforceRetention()
     return first
+  }
+
+  private checkOnline(): void {
+    if (this.offline)
+      throw new EmbeddedError(
+        'OFFLINE',
+        `partition ${this.topic}-${this.partition} is offline after a failed write or sync (reopen the log to recover): ${this.offline.message}`,
+        { cause: this.offline },
+      )
+  }
+
+  /** Runs a disk operation; an error that leaves the disk state unknown takes the partition offline. */
+  private guard<T>(op: () => T): T {
+    try {
+      return op()
+    } catch (err) {
+      if (err instanceof SegmentTornError || (err as { syscall?: string }).syscall === 'fsync')
+        this.goOffline(err as Error)
+      throw err
+    }
+  }
+
+  private goOffline(err: Error): void {
+    if (this.offline) return
+    this.offline = err
+    log.error('partition offline', { topic: this.topic, partition: this.partition, err })
   }
 
   /** Closes the active segment (durable from here on) and starts a new one at the next offset. */
@@ -205,6 +246,7 @@ export class PartitionLog {
   async sync(): Promise<void> {
     const target = this.nextOffset
     while (this.durableNextOffset < target) {
+      this.checkOnline()
       if (!this.syncing) {
         const seg = this.active
         const upTo = seg.count
@@ -213,7 +255,11 @@ export class PartitionLog {
         this.syncing = new Promise<void>((resolve, reject) => {
           fdatasync(seg.fd, (err) => {
             this.syncing = null
-            if (err) return reject(err)
+            if (err) {
+              // What reached the disk is unknown (the kernel may drop the dirty pages): stop here.
+              this.goOffline(err)
+              return reject(err)
+            }
             seg.markDurable(upTo, upToSize)
             if (upToOffset > this.durableNextOffset) {
               this.durableNextOffset = upToOffset

@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs'
 import type { ConsumedRecord } from '../transport.ts'
 import { decodeFrame, frameLength, frameOffset, frameTimestamp } from './codec.ts'
+import type { LogIO } from './io.ts'
 
 // One segment file of a partition: frames (codec.ts) plus a sparse in-memory index (offset and file
 // position of every INDEX_EVERY-th frame, so memory stays small on long-lived topics). Only the
@@ -31,7 +32,9 @@ export class Segment {
   /** Opens (creating if missing) and scans; `verify` checks checksums (the active segment may be torn). */
   constructor(path: string, base: number, verify: boolean) {
     this.path = path
-    this.fd = openSync(path, 'a+')
+    // Read-write, not append mode: with O_APPEND a positioned write would go to the end of the
+    // file, after whatever a failed write left there, while the index points at `size`.
+    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644)
     this.scan(verify)
     this.base = this.count > 0 ? this.idxOffsets[0]! : base
   }
@@ -106,12 +109,25 @@ export class Segment {
     return pos
   }
 
-  /** Writes encoded frames (not yet durable). */
-  append(buf: Buffer, starts: number[], firstOffset: number, maxTimestamp: number): void {
+  /**
+   * Writes encoded frames at the end of the valid frames (not yet durable). A write that fails
+   * part-way (a full disk) is cut back to the previous size, so no torn or unacknowledged frame
+   * stays on disk, and the error is thrown; if even the cut fails, `SegmentTornError` is thrown.
+   */
+  append(buf: Buffer, starts: number[], firstOffset: number, maxTimestamp: number, io: LogIO): void {
     const base = this.size
     let written = 0
-    while (written < buf.length)
-      written += writeSync(this.fd, buf, written, buf.length - written, base + written)
+    try {
+      while (written < buf.length)
+        written += io.write(this.fd, buf, written, buf.length - written, base + written)
+    } catch (err) {
+      try {
+        ftruncateSync(this.fd, base)
+      } catch (cut) {
+        throw new SegmentTornError(this.path, err, cut)
+      }
+      throw err
+    }
     for (let i = 0; i < starts.length; i++) this.indexFrame(firstOffset + i, base + starts[i]!)
     this.size = base + buf.length
     this.lastOffset = firstOffset + starts.length - 1
@@ -156,5 +172,17 @@ export class Segment {
 
   close(): void {
     closeSync(this.fd)
+  }
+}
+
+/** A failed append whose partial bytes could not be removed: the segment must not be written again. */
+export class SegmentTornError extends Error {
+  readonly truncateError: unknown
+  constructor(path: string, cause: unknown, truncateError: unknown) {
+    super(`${path}: write failed (${(cause as Error).message}) and its partial frame could not be removed`, {
+      cause,
+    })
+    this.name = 'SegmentTornError'
+    this.truncateError = truncateError
   }
 }

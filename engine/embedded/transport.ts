@@ -12,7 +12,6 @@ import {
   writeSync,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { StreamsError } from '../../common/errors.ts'
 import { partitionFor } from '../partitioner.ts'
 import type {
   ConsumedRecord,
@@ -26,6 +25,8 @@ import type {
 } from '../transport.ts'
 import { tpKey } from '../transport.ts'
 import type { EncodedRecord } from './codec.ts'
+import { EmbeddedError } from './errors.ts'
+import { defaultIO, type LogIO } from './io.ts'
 import { PartitionLog } from './partition.ts'
 
 // The embedded durable log: Kafka's model on local disk, for one process.
@@ -41,12 +42,7 @@ import { PartitionLog } from './partition.ts'
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
-export class EmbeddedError extends StreamsError {
-  constructor(code: string, message: string) {
-    super('ENGINE', `EMBEDDED_${code}`, message)
-    this.name = 'EmbeddedError'
-  }
-}
+export { EmbeddedError }
 
 /** Retention and segment size for topics that do not set their own (EmbeddedOptions). */
 interface LogDefaults {
@@ -55,6 +51,7 @@ interface LogDefaults {
   retentionMs: number
   retentionBytes: number
   deleteRetentionMs: number
+  io: LogIO
 }
 
 interface Topic {
@@ -94,6 +91,7 @@ class EmbeddedLog {
       retentionMs: spec.retentionMs ?? this.defaults.retentionMs,
       retentionBytes: spec.retentionBytes ?? this.defaults.retentionBytes,
       deleteRetentionMs: this.defaults.deleteRetentionMs,
+      io: this.defaults.io,
     }
     const partitions: PartitionLog[] = []
     for (let p = 0; p < spec.partitions; p++)
@@ -232,9 +230,11 @@ export interface EmbeddedOptions {
   retentionMs?: number
   /** Size retention per partition of non-compacted topics without their own (default 1 GiB). */
   retentionBytes?: number
+  /** File writes, for fault-injection tests (e.g. a full disk); default node:fs. */
+  io?: Partial<LogIO>
 }
 // The first transport opened on a directory sets these for every transport sharing it.
-const DEFAULTS: LogDefaults = {
+const DEFAULTS: Omit<LogDefaults, 'io'> = {
   segmentBytes: 64 * 1024 * 1024,
   compactedSegmentBytes: 16 * 1024 * 1024,
   retentionMs: 7 * 24 * 3600 * 1000,
@@ -256,6 +256,7 @@ export class EmbeddedTransport implements Transport {
         retentionMs: limit(options.retentionMs ?? DEFAULTS.retentionMs),
         retentionBytes: limit(options.retentionBytes ?? DEFAULTS.retentionBytes),
         deleteRetentionMs: limit(options.deleteRetentionMs ?? DEFAULTS.deleteRetentionMs),
+        io: { ...defaultIO, ...options.io },
       })
       logs.set(dir, log)
     }

@@ -1,0 +1,20 @@
+import { write, writeSync } from 'node:fs'
+
+// The file writes of the embedded log, in one place so a test can make them fail the way a full
+// disk does (ENOSPC after part of a buffer) without replacing the file system: everything else
+// (reads, fsync, truncation, renames) stays real.
+
+export interface LogIO {
+  /** Positioned write of an append (fs.writeSync); may write less than asked, then is called for the rest. */
+  write(fd: number, buf: Buffer, offset: number, length: number, position: number): number
+  /** The cleaner's output writes: asynchronous, so the event loop runs on while it cleans. */
+  writeAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>
+}
+
+export const defaultIO: LogIO = {
+  write: (fd, buf, offset, length, position) => writeSync(fd, buf, offset, length, position),
+  writeAsync: (fd, buf, offset, length, position) =>
+    new Promise((resolve, reject) =>
+      write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+    ),
+}
