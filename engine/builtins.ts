@@ -81,8 +81,8 @@ const finalName = (key: string, start: number) => `${META_FINAL}${start}:${key}`
  * Windowed aggregation over event time. A window [start, end) accepts records while
  * end + grace > close watermark; later records are counted (and optionally dead-lettered) and
  * never merged. The close watermark is this processor's observed stream time, or, with
- * onWindowClose and idleCloseMs, stream time pushed forward by the wall clock while the task is
- * idle. Stream time and the emitted mark live in the store, so they survive restarts.
+ * onWindowClose and idleCloseMs, stream time pushed forward by the wall clock while the task
+ * receives no input at all (ProcessorContext.inputIdleMs). Stream time and the emitted mark live in the store, so they survive restarts.
  */
 export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Windowed<string>, VA> {
   private readonly storeName: string
@@ -96,7 +96,6 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
   private observed = Number.NEGATIVE_INFINITY
   private watermark = Number.NEGATIVE_INFINITY
   private emittedUpTo = Number.NEGATIVE_INFINITY
-  private lastAdvanceWall = Date.now()
   /** Windows closed early by finalWhen, until the watermark closes them: `<start>:<key>`. */
   private readonly closedEarly = new Set<string>()
 
@@ -127,7 +126,9 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     const emit = this.emit
     if (emit.kind === 'onWindowClose' && emit.idleCloseMs > 0) {
       ctx.schedule(Math.min(emit.idleCloseMs, 1000), 'wall-clock', (now) => {
-        const idle = now - this.lastAdvanceWall
+        // Idle = no input at all (not "stream time did not move": records with an old or constant
+        // event time still arriving mean the window may still grow).
+        const idle = ctx.inputIdleMs(now)
         if (idle > emit.idleCloseMs && this.observed > Number.NEGATIVE_INFINITY) {
           // As if event time had kept pace with the wall clock, minus idleCloseMs of slack.
           this.advanceWatermark(this.observed + idle - emit.idleCloseMs)
@@ -141,7 +142,6 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     const ts = r.timestamp
     if (ts > this.observed) {
       this.observed = ts
-      this.lastAdvanceWall = Date.now()
       this.store.putMeta(META_OBSERVED, ts)
     }
     const grace = this.windows.graceMs

@@ -29,6 +29,12 @@ export interface ProcessorContext<KOut = string, VOut = unknown> {
   readonly offset: number | undefined
   /** Largest record timestamp this task has seen (-Infinity before the first). */
   streamTime(): number
+  /**
+   * Wall-clock ms since this task last received an input record (any record, whatever its event
+   * time), at wall-clock `now`. Pauses of the processing loop (rebalance, restore) restart it:
+   * input may have been waiting then.
+   */
+  inputIdleMs(now: number): number
   forward(record: StreamRecord<KOut, VOut>): void
   getStateStore<V = unknown>(name: string): KeyValueStore<V>
   getWindowStore<V = unknown>(name: string): WindowStore<V>
@@ -45,6 +51,12 @@ export interface Processor<KIn = string, VIn = unknown, KOut = KIn, VOut = VIn> 
   /** May be async: it runs once per task, after the task's stores are restored. */
   init?(context: ProcessorContext<KOut, VOut>): void | Promise<void>
   process(record: StreamRecord<KIn, VIn>): void
+  /**
+   * Forward what the processor holds back (e.g. a thinned latest value): the task calls it before
+   * every commit, and so before a clean close or a revocation, so nothing processed and committed
+   * is left unforwarded.
+   */
+  flush?(): void
   close?(): void | Promise<void>
 }
 

@@ -16,6 +16,12 @@ import type { ConsumedRecord, ProducedRecord, Transport } from './transport.ts'
 // One task per (sub-topology, partition): its own processor instances, its own stores, its own
 // stream time. Processing is synchronous; outputs and store writes wait in memory for the commit.
 
+/**
+ * A wall-clock gap this long between two punctuation rounds means the processing loop was paused
+ * (rebalance, restore, a long commit): input may have been waiting, so idleness restarts.
+ */
+const LOOP_PAUSE_MS = 2_000
+
 interface Punctuator {
   intervalMs: number
   type: PunctuationType
@@ -67,6 +73,9 @@ export class StreamTask {
    * make the real offset larger, and a lower checkpoint merely replays more).
    */
   private readonly changelogOffsets: Record<string, number> = {}
+  /** Wall clock of the last input record (or of the end of the last loop pause): idleness. */
+  private lastInputWall = Date.now()
+  private lastWallRound = Date.now()
   private lateByNode = new Map<string, number>()
   private deadLetters = new Map<string, number>()
 
@@ -118,6 +127,24 @@ export class StreamTask {
     for (const n of this.nodes.values()) {
       if (n.processor?.init) await n.processor.init(n.context!)
     }
+    this.resetIdle()
+  }
+
+  /** Idleness restarts now: the task's processing was paused (rebalance, restore), not its input. */
+  resetIdle(now = Date.now()): void {
+    this.lastInputWall = Math.max(this.lastInputWall, now)
+    this.lastWallRound = now
+  }
+
+  /**
+   * Calls every processor's `flush()` (upstream first), so what a processor holds back (a
+   * thinned ranking) is forwarded into this commit's outputs. Call before collecting `out`.
+   */
+  flushProcessors(): void {
+    const saved = this.current
+    this.current = undefined
+    for (const n of this.sub.nodes) this.nodes.get(n.name)?.processor?.flush?.()
+    this.current = saved
   }
 
   private build(): void {
@@ -216,6 +243,7 @@ export class StreamTask {
         return task.current?.offset
       },
       streamTime: () => task.streamTime,
+      inputIdleMs: (now) => Math.max(0, now - task.lastInputWall),
       forward: (r) => task.forwardFrom(node, r),
       getStateStore<V>(name: string): KeyValueStore<V> {
         const s = store(name)
@@ -261,6 +289,7 @@ export class StreamTask {
   process(rec: ConsumedRecord): void {
     const source = this.sources.get(rec.topic)
     this.positions.set(rec.topic, rec.offset + 1)
+    this.lastInputWall = Date.now()
     if (!source) return
     this.current = rec
     source.inCount++
@@ -293,6 +322,10 @@ export class StreamTask {
 
   /** Runs due punctuations of a kind; `now` is wall-clock or stream time. */
   punctuate(type: PunctuationType, now: number): void {
+    if (type === 'wall-clock') {
+      if (now - this.lastWallRound > LOOP_PAUSE_MS) this.resetIdle(now)
+      this.lastWallRound = now
+    }
     let next = Number.POSITIVE_INFINITY
     const saved = this.current
     this.current = undefined
