@@ -323,7 +323,9 @@ export class KafkaStreams {
     this.commitRequests = []
     const t0 = performance.now()
     const now = Date.now()
-    // 1 + 2: sink outputs, then changelog records, in one durable send (3).
+    // 1 + 2: sink outputs (after processors forwarded what they held back), then changelog
+    // records, in one durable send (3).
+    for (const task of this.tasks.values()) task.flushProcessors()
     const records = []
     for (const task of this.tasks.values()) {
       for (const r of task.out) records.push(r)

@@ -56,6 +56,40 @@ describe('rankingEveryMs', () => {
   })
 })
 
+// Issue 13, defect 6: the thinned ranking was held in memory until the next wall-clock tick; a
+// ranking processed and committed before a clean close never reached the topic.
+describe('rankingEveryMs: nothing processed and committed is held back', () => {
+  const bed = new TestBed('cs-rank-flush-')
+  afterAll(() => bed.close())
+
+  it('the latest ranking is in crypto_ranking after flush() and after a clean close, however long the tick', async () => {
+    const klines = ['BTCUSDT', 'ETHUSDT']
+      .flatMap((s) => spotDay(s, '1m', '2024-01-03').slice(0, 30))
+      .sort((a, b) => a.openTime - b.openTime)
+      .map((k) => ({ ...k, interval: '1m' as const }))
+    const st = memoryTickerStores()
+    for (const k of klines) mergeTick(st, k as Kline)
+    const expected = rank(
+      ['BTCUSDT', 'ETHUSDT'].map((s) => tickerFor(st, s)!),
+      10,
+    )
+    await bed.topic(topics.kline1m)
+    await bed.produce(
+      topics.kline1m,
+      klines.map((k) => ({ key: k.symbol, value: k, timestamp: k.openTime })),
+    )
+    const streams = await bed.start(rankingsTopology({ rankingEveryMs: 3_600_000 }), {
+      applicationId: 'rank-flush',
+    })
+    await streams.flush()
+    expect((await bed.values<Ranking>(topics.ranking)).at(-1)).toEqual(expected)
+    await bed.stop(streams)
+    const out = await bed.values<Ranking>(topics.ranking)
+    expect(out.at(-1)).toEqual(expected)
+    expect(out.length).toBeLessThanOrEqual(2)
+  })
+})
+
 // Three days of two symbols, stopped after ~35 h and restarted with the local state deleted: the
 // window's minute entries and summaries come back from their changelogs, every ranking equals
 // the pure computation of an uninterrupted run.

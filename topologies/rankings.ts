@@ -67,7 +67,8 @@ export interface RankingsOptions {
 /**
  * Keeps the latest record per key and forwards it on a wall-clock tick. A full ranking on every
  * 1m update (15 symbols × one every 2 s, or far more in a fast replay) is more than any
- * subscriber can use; the last state is never held back longer than one tick.
+ * subscriber can use; the last state is never held back longer than one tick, nor past a commit
+ * (so a clean close or a revocation never loses it; a crash replays the uncommitted input).
  */
 class LatestEvery<V> implements Processor<string, V, string, V> {
   private readonly everyMs: number
@@ -77,11 +78,17 @@ class LatestEvery<V> implements Processor<string, V, string, V> {
     this.everyMs = everyMs
   }
 
+  private ctx!: ProcessorContext<string, V>
+
   init(ctx: ProcessorContext<string, V>): void {
-    ctx.schedule(this.everyMs, 'wall-clock', () => {
-      for (const r of this.pending.values()) ctx.forward(r)
-      this.pending.clear()
-    })
+    this.ctx = ctx
+    ctx.schedule(this.everyMs, 'wall-clock', () => this.flush())
+  }
+
+  /** Also called by the task before every commit: what is committed has been forwarded. */
+  flush(): void {
+    for (const r of this.pending.values()) this.ctx.forward(r)
+    this.pending.clear()
   }
 
   process(r: StreamRecord<string, V>): void {
