@@ -1,0 +1,549 @@
+import {
+  ChangeDetectionStrategy,
+  Component,
+  computed,
+  effect,
+  inject,
+  type OnDestroy,
+  signal,
+  untracked,
+} from '@angular/core'
+import type { ECharts, EChartsCoreOption } from 'echarts/core'
+import { NgxEchartsDirective } from 'ngx-echarts'
+import { Api } from './api'
+import { colors } from './echarts'
+import { axisLabel, compact, dateTime, fmt } from './format'
+import { ema, macd, rsi, sma } from './indicators'
+import { Market } from './market'
+import { type Interval, intervalMs, intervals, type Kline } from './model'
+import { StatusBadge } from './status'
+
+// Candlesticks + volume, SMA/EMA overlays, an RSI or MACD panel, zoom/pan with a slider.
+// The chart is built once per market; live ticks change only the series data (one setOption per
+// animation frame with the changed series), never the whole option.
+
+const PAGE = 500
+const VISIBLE = 120
+type Sub = 'RSI' | 'MACD'
+
+/** Binance kline rows of /api/v3/klines → Kline (for 1m history, which /ohlc does not page). */
+function fromRow(symbol: string, r: (string | number)[]): Kline {
+  return {
+    symbol,
+    interval: '1m',
+    openTime: Number(r[0]),
+    open: String(r[1]),
+    high: String(r[2]),
+    low: String(r[3]),
+    close: String(r[4]),
+    volume: String(r[5]),
+    closeTime: Number(r[6]),
+    quoteVolume: String(r[7]),
+    trades: Number(r[8]),
+    closed: true,
+  }
+}
+
+@Component({
+  selector: 'cs-market-chart',
+  imports: [NgxEchartsDirective, StatusBadge],
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  template: `
+    <div class="toolbar">
+      <div class="group" role="group" aria-label="timeframe">
+        @for (iv of intervals; track iv) {
+          <button type="button" class="tf" [class.on]="iv === market.route().interval" [attr.data-interval]="iv"
+            (click)="market.go(market.route().symbol, iv)">{{ iv }}</button>
+        }
+      </div>
+      <div class="group" role="group" aria-label="indicators">
+        <button type="button" [class.on]="showSma()" (click)="toggle('sma')" title="SMA 20 / 50">SMA</button>
+        <button type="button" [class.on]="showEma()" (click)="toggle('ema')" title="EMA 20 / 50">EMA</button>
+        <button type="button" [class.on]="sub() === 'RSI'" (click)="sub.set('RSI')" title="RSI 14">RSI</button>
+        <button type="button" [class.on]="sub() === 'MACD'" (click)="sub.set('MACD')" title="MACD 12 26 9">MACD</button>
+      </div>
+      <span class="legend muted">{{ legend() }}</span>
+      <cs-status />
+    </div>
+    <div class="chart-box">
+      <div class="chart" echarts [options]="options" [autoResize]="true" (chartInit)="onInit($event)"
+        (chartDataZoom)="onZoom($event)" data-testid="market-chart" [attr.data-count]="count()"
+        [attr.data-symbol]="loadedKey()"></div>
+      @if (state() !== 'ready') {
+        <div class="overlay" data-testid="chart-state">
+          @switch (state()) {
+            @case ('loading') { loading {{ market.route().symbol }} {{ market.route().interval }} candles… }
+            @case ('empty') { waiting for the first {{ market.route().interval }} candle of {{ market.route().symbol }}… }
+            @case ('error') { {{ error() }} }
+          }
+        </div>
+      }
+      @if (loadingOlder()) { <div class="older muted">loading older candles…</div> }
+    </div>
+  `,
+  styles: `
+    :host { display: flex; flex-direction: column; min-height: 0; height: 100%; }
+    .toolbar { display: flex; align-items: center; gap: 12px; padding: 4px 8px; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
+    .group { display: flex; gap: 2px; }
+    .legend { flex: 1; font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+    .chart-box { position: relative; flex: 1; min-height: 0; }
+    .chart { position: absolute; inset: 0; }
+    .overlay { position: absolute; inset: 0; display: grid; place-items: center; color: var(--muted); pointer-events: none; text-align: center; padding: 16px; }
+    .older { position: absolute; left: 60px; top: 8px; font-size: 11px; }
+  `,
+})
+export class MarketChart implements OnDestroy {
+  readonly market = inject(Market)
+  private readonly api = inject(Api)
+  readonly intervals = intervals
+  readonly showSma = signal(true)
+  readonly showEma = signal(false)
+  readonly sub = signal<Sub>('RSI')
+  readonly state = signal<'loading' | 'empty' | 'ready' | 'error'>('loading')
+  readonly error = signal('')
+  readonly count = signal(0)
+  readonly loadedKey = signal('')
+  readonly loadingOlder = signal(false)
+  readonly legend = signal('')
+
+  private chart: ECharts | null = null
+  private klines: Kline[] = []
+  private unsubscribe: (() => void) | null = null
+  private frame = 0
+  private full = true
+  private zoom = { start: 0, end: 100 }
+  private keepRange: { from: number; to: number } | null = null
+  private exhausted = false
+  private generation = 0
+  /** Chart updates applied (the e2e test reports it beside the frame time). */
+  applied = 0
+
+  readonly options: EChartsCoreOption = this.baseOptions()
+
+  constructor() {
+    effect(() => {
+      const { symbol, interval } = this.market.route()
+      if (this.market.unknownSymbol()) return
+      untracked(() => this.load(symbol, interval))
+    })
+    effect(() => {
+      this.showSma()
+      this.showEma()
+      this.sub()
+      untracked(() => this.schedule(false))
+    })
+    ;(window as unknown as { csMarketChart: MarketChart }).csMarketChart = this
+  }
+
+  ngOnDestroy(): void {
+    this.unsubscribe?.()
+    cancelAnimationFrame(this.frame)
+  }
+
+  onInit(chart: ECharts): void {
+    this.chart = chart
+    this.schedule(true)
+  }
+
+  toggle(which: 'sma' | 'ema'): void {
+    const s = which === 'sma' ? this.showSma : this.showEma
+    s.set(!s())
+  }
+
+  /** The candles on screen as [openTime, open, high, low, close, volume] numbers (for tests). */
+  candles(): number[][] {
+    return this.klines.map((k) => [k.openTime, +k.open, +k.high, +k.low, +k.close, +k.volume])
+  }
+
+  private load(symbol: string, interval: Interval): void {
+    // keep the visible time range across a timeframe switch where it can
+    const same = this.klines[0]?.symbol === symbol
+    this.keepRange = same && this.klines.length > 0 ? this.visibleRange() : null
+    this.unsubscribe?.()
+    this.generation++
+    const gen = this.generation
+    this.klines = []
+    this.exhausted = false
+    this.state.set('loading')
+    this.loadedKey.set('')
+    this.count.set(0)
+    this.schedule(true)
+    this.unsubscribe = this.api.subscribe<Kline[], Kline>(
+      { stream: 'kline', symbol, interval, limit: PAGE },
+      {
+        initial: (list) => {
+          if (gen !== this.generation) return
+          // after a reconnect: keep the older pages already loaded, replace the rest
+          const first = list[0]?.openTime ?? Number.POSITIVE_INFINITY
+          const older = this.klines.filter((k) => k.openTime < first)
+          this.klines = [...older, ...list]
+          this.learn(list)
+          this.loadedKey.set(`${symbol}/${interval}`)
+          this.state.set(this.klines.length > 0 ? 'ready' : 'empty')
+          this.schedule(true)
+        },
+        update: (k) => {
+          if (gen !== this.generation) return
+          this.apply(k)
+        },
+      },
+    )
+  }
+
+  private apply(k: Kline): void {
+    const list = this.klines
+    const last = list[list.length - 1]
+    if (!last || k.openTime > last.openTime) {
+      list.push(k)
+      if (this.state() !== 'ready') this.state.set('ready')
+    } else if (k.openTime === last.openTime) {
+      list[list.length - 1] = k
+    } else {
+      // a late final of an earlier candle
+      const i = list.findIndex((x) => x.openTime === k.openTime)
+      if (i >= 0) list[i] = k
+    }
+    this.schedule(false)
+  }
+
+  private learn(list: Kline[]): void {
+    const tail = list.slice(-50)
+    if (tail.length > 0)
+      this.market.learn(
+        tail[0].symbol,
+        tail.map((k) => k.close),
+        tail.map((k) => k.volume),
+      )
+  }
+
+  onZoom(e: { start?: number; end?: number; batch?: { start?: number; end?: number }[] }): void {
+    const p = e.batch?.[0] ?? e
+    if (p.start === undefined || p.end === undefined) return
+    this.zoom = { start: p.start, end: p.end }
+    if (p.start <= 0.5) void this.loadOlder()
+  }
+
+  private async loadOlder(): Promise<void> {
+    if (this.loadingOlder() || this.exhausted || this.klines.length === 0) return
+    const { symbol, interval } = this.market.route()
+    const gen = this.generation
+    const endTime = this.klines[0].openTime - 1
+    this.loadingOlder.set(true)
+    try {
+      const older =
+        interval === '1m'
+          ? (
+              await this.api.get<(string | number)[][]>('/api/v3/klines', {
+                symbol,
+                interval,
+                endTime,
+                limit: PAGE,
+              })
+            ).map((r) => fromRow(symbol, r))
+          : (await this.api.get<{ candles: Kline[] }>('/ohlc', { symbol, interval, endTime, limit: PAGE }))
+              .candles
+      if (gen !== this.generation) return
+      const fresh = older.filter((k) => k.openTime < this.klines[0].openTime)
+      if (fresh.length === 0) {
+        this.exhausted = true
+        return
+      }
+      // the same candles stay in view: shift the zoom window by the candles put in front
+      const n = this.klines.length
+      const m = fresh.length
+      const from = (this.zoom.start / 100) * n + m
+      const to = (this.zoom.end / 100) * n + m
+      this.klines = [...fresh, ...this.klines]
+      this.zoom = { start: (from / (n + m)) * 100, end: (to / (n + m)) * 100 }
+      this.schedule(true, true)
+    } catch {
+      this.exhausted = true
+    } finally {
+      this.loadingOlder.set(false)
+    }
+  }
+
+  private visibleRange(): { from: number; to: number } | null {
+    const n = this.klines.length
+    if (n === 0) return null
+    const a = Math.max(0, Math.floor((this.zoom.start / 100) * (n - 1)))
+    const b = Math.min(n - 1, Math.ceil((this.zoom.end / 100) * (n - 1)))
+    return { from: this.klines[a].openTime, to: this.klines[b].openTime }
+  }
+
+  /** Coalesces changes into one chart update per animation frame. */
+  private schedule(full: boolean, keepZoom = false): void {
+    this.full ||= full
+    if (full && !keepZoom) this.zoomPending = true
+    if (this.frame) return
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0
+      this.flush()
+    })
+  }
+
+  private zoomPending = true
+
+  private flush(): void {
+    const chart = this.chart
+    if (!chart) return
+    const list = this.klines
+    const symbol = list[0]?.symbol ?? this.market.route().symbol
+    const interval = (list[0]?.interval ?? this.market.route().interval) as Interval
+    const closes = list.map((k) => +k.close)
+    const series: object[] = [
+      { id: 'k', data: list.map((k) => [+k.open, +k.close, +k.low, +k.high]) },
+      { id: 'vol', data: list.map((k, i) => [i, +k.volume, +k.close >= +k.open ? 1 : -1]) },
+      { id: 'sma20', data: this.showSma() ? sma(closes, 20) : [] },
+      { id: 'sma50', data: this.showSma() ? sma(closes, 50) : [] },
+      { id: 'ema20', data: this.showEma() ? ema(closes, 20) : [] },
+      { id: 'ema50', data: this.showEma() ? ema(closes, 50) : [] },
+    ]
+    if (this.sub() === 'RSI') {
+      series.push(
+        { id: 'rsi', data: rsi(closes) },
+        { id: 'macd', data: [] },
+        { id: 'signal', data: [] },
+        { id: 'hist', data: [] },
+      )
+    } else {
+      const m = macd(closes)
+      series.push(
+        { id: 'rsi', data: [] },
+        { id: 'macd', data: m.macd },
+        { id: 'signal', data: m.signal },
+        { id: 'hist', data: m.histogram.map((v, i) => (v === null ? null : [i, v])) },
+      )
+    }
+    const update: Record<string, unknown> = { series }
+    if (this.full) {
+      const times = list.map((k) => k.openTime)
+      const step = intervalMs[interval]
+      const dp = this.market.priceDecimals(symbol)
+      const label = { formatter: (v: string) => axisLabel(Number(v), step), color: colors.muted }
+      update.xAxis = [
+        { id: 'x0', data: times, axisLabel: { ...label, show: false } },
+        { id: 'x1', data: times, axisLabel: label },
+      ]
+      update.yAxis = [
+        { id: 'price', axisLabel: { color: colors.muted, formatter: (v: number) => fmt(v, dp) } },
+      ]
+      if (this.zoomPending) {
+        this.zoomPending = false
+        this.zoom = this.initialZoom(times)
+        this.keepRange = null
+      }
+      update.dataZoom = [
+        { id: 'in', start: this.zoom.start, end: this.zoom.end },
+        { id: 'slider', start: this.zoom.start, end: this.zoom.end },
+      ]
+      this.full = false
+    }
+    chart.setOption(update, { lazyUpdate: false })
+    this.applied++
+    this.count.set(list.length)
+    const k = list[list.length - 1]
+    if (k) {
+      const dp = this.market.priceDecimals(symbol)
+      this.legend.set(
+        `${dateTime(k.openTime)}  O ${fmt(k.open, dp)}  H ${fmt(k.high, dp)}  L ${fmt(k.low, dp)}  C ${fmt(k.close, dp)}  V ${compact(k.volume)}${k.closed ? '' : ' · open'}`,
+      )
+    } else this.legend.set('')
+  }
+
+  private initialZoom(times: number[]): { start: number; end: number } {
+    const n = times.length
+    if (n < 2) return { start: 0, end: 100 }
+    const r = this.keepRange
+    if (r) {
+      const a = times.findIndex((t) => t >= r.from)
+      let b = times.length - 1
+      while (b > 0 && times[b] > r.to) b--
+      // only when the new timeframe shows a useful number of candles in that range
+      if (a >= 0 && b - a >= 10) return { start: (a / (n - 1)) * 100, end: (b / (n - 1)) * 100 }
+    }
+    return { start: Math.max(0, ((n - VISIBLE) / n) * 100), end: 100 }
+  }
+
+  private baseOptions(): EChartsCoreOption {
+    const axisLine = { lineStyle: { color: colors.grid } }
+    const split = { lineStyle: { color: colors.grid } }
+    const line = (id: string, color: string, x = 0, y = 0) => ({
+      id,
+      type: 'line',
+      xAxisIndex: x,
+      yAxisIndex: y,
+      data: [],
+      showSymbol: false,
+      smooth: false,
+      lineStyle: { width: 1, color },
+      itemStyle: { color },
+      animation: false,
+      z: 3,
+    })
+    return {
+      backgroundColor: 'transparent',
+      animation: false,
+      textStyle: { fontFamily: 'var(--mono)' },
+      axisPointer: { link: [{ xAxisIndex: 'all' }], label: { backgroundColor: '#2b3139' } },
+      tooltip: {
+        trigger: 'axis',
+        axisPointer: { type: 'cross' },
+        backgroundColor: 'rgba(18,22,28,0.92)',
+        borderColor: colors.grid,
+        textStyle: { color: colors.text, fontSize: 11 },
+        formatter: (params: unknown) => this.tooltip(params),
+      },
+      grid: [
+        { id: 'g0', left: 8, right: 72, top: 8, bottom: '30%' },
+        { id: 'g1', left: 8, right: 72, top: '74%', bottom: 44 },
+      ],
+      xAxis: [
+        {
+          id: 'x0',
+          type: 'category',
+          gridIndex: 0,
+          data: [],
+          boundaryGap: true,
+          axisLine,
+          axisTick: { show: false },
+          axisLabel: { show: false },
+          axisPointer: { label: { show: false } },
+        },
+        {
+          id: 'x1',
+          type: 'category',
+          gridIndex: 1,
+          data: [],
+          boundaryGap: true,
+          axisLine,
+          axisTick: { show: false },
+          axisPointer: { label: { formatter: (p: { value: string }) => dateTime(Number(p.value)) } },
+        },
+      ],
+      yAxis: [
+        { id: 'price', scale: true, gridIndex: 0, position: 'right', splitLine: split, axisLine },
+        {
+          id: 'volume',
+          scale: false,
+          gridIndex: 0,
+          position: 'right',
+          max: (v: { max: number }) => v.max * 4,
+          axisLabel: { show: false },
+          splitLine: { show: false },
+          axisPointer: { show: false },
+        },
+        {
+          id: 'sub',
+          scale: true,
+          gridIndex: 1,
+          position: 'right',
+          splitNumber: 2,
+          splitLine: split,
+          axisLine,
+          axisLabel: {
+            color: colors.muted,
+            formatter: (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)),
+          },
+        },
+      ],
+      dataZoom: [
+        {
+          id: 'in',
+          type: 'inside',
+          xAxisIndex: [0, 1],
+          zoomOnMouseWheel: true,
+          moveOnMouseMove: true,
+          minValueSpan: 10,
+        },
+        {
+          id: 'slider',
+          type: 'slider',
+          xAxisIndex: [0, 1],
+          bottom: 8,
+          height: 22,
+          borderColor: colors.grid,
+          textStyle: { color: colors.muted },
+          labelFormatter: '',
+          dataBackground: { lineStyle: { color: colors.muted }, areaStyle: { color: '#2b3139' } },
+          minValueSpan: 10,
+        },
+      ],
+      series: [
+        {
+          id: 'k',
+          name: 'candles',
+          type: 'candlestick',
+          xAxisIndex: 0,
+          yAxisIndex: 0,
+          data: [],
+          itemStyle: {
+            color: colors.up,
+            color0: colors.down,
+            borderColor: colors.up,
+            borderColor0: colors.down,
+          },
+          animation: false,
+          large: true,
+          largeThreshold: 2000,
+        },
+        {
+          id: 'vol',
+          name: 'volume',
+          type: 'bar',
+          xAxisIndex: 0,
+          yAxisIndex: 1,
+          data: [],
+          encode: { x: 0, y: 1 },
+          itemStyle: {
+            color: (p: { data: number[] }) =>
+              p.data[2] > 0 ? 'rgba(14,203,129,0.35)' : 'rgba(246,70,93,0.35)',
+          },
+          animation: false,
+        },
+        line('sma20', '#f0b90b'),
+        line('sma50', '#c99400'),
+        line('ema20', '#7d5cf5'),
+        line('ema50', '#3d8bfd'),
+        {
+          ...line('rsi', '#c084fc', 1, 2),
+          markLine: {
+            silent: true,
+            symbol: 'none',
+            label: { show: false },
+            lineStyle: { color: colors.muted, type: 'dashed' },
+            data: [{ yAxis: 70 }, { yAxis: 30 }],
+          },
+        },
+        line('macd', '#3d8bfd', 1, 2),
+        line('signal', '#f0b90b', 1, 2),
+        {
+          id: 'hist',
+          type: 'bar',
+          xAxisIndex: 1,
+          yAxisIndex: 2,
+          data: [],
+          encode: { x: 0, y: 1 },
+          itemStyle: { color: (p: { data: number[] }) => (p.data[1] >= 0 ? colors.up : colors.down) },
+          animation: false,
+        },
+      ],
+    }
+  }
+
+  private tooltip(params: unknown): string {
+    const list = params as { dataIndex: number; seriesId: string }[]
+    const i = list[0]?.dataIndex
+    const k = i === undefined ? undefined : this.klines[i]
+    if (!k) return ''
+    const dp = this.market.priceDecimals(k.symbol)
+    const ds = this.market.sizeDecimals(k.symbol)
+    const dir = +k.close >= +k.open ? colors.up : colors.down
+    return `<div style="font-family:var(--mono)">${dateTime(k.openTime)}<br/>
+      O <b style="color:${dir}">${fmt(k.open, dp)}</b> H <b style="color:${dir}">${fmt(k.high, dp)}</b><br/>
+      L <b style="color:${dir}">${fmt(k.low, dp)}</b> C <b style="color:${dir}">${fmt(k.close, dp)}</b><br/>
+      V ${fmt(k.volume, ds)}${k.closed ? '' : ' (open)'}</div>`
+  }
+
+  readonly intervalLabel = computed(() => this.market.route().interval)
+}
