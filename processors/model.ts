@@ -1,0 +1,284 @@
+import { CholeskyDecomposition, Matrix } from 'ml-matrix'
+import { type Bar, FEATURE_NAMES, featureRows, forwardReturn, LOOKBACK, MINUTE } from './features.ts'
+
+// The 5-minute forecast: ridge-regularized least squares on standardized features, target the
+// log return from a candle's close to the close 5 minutes later. Direction = sign of the
+// prediction. Confidence = probability that the direction is right, from a logistic (Platt)
+// calibration of hit ~ |prediction| / residual sd, fitted on a held-out tail of the training
+// window that the regression did not see (with a horizon-long embargo between the two).
+
+export const HORIZON_MIN = 5
+export const HORIZON_MS = HORIZON_MIN * MINUTE
+/** Ridge penalties tried (× rows, on standardized features); the held-out tail picks one. */
+export const LAMBDA_GRID = [0, 1e-4, 1e-3, 1e-2, 0.1, 1]
+export const POOLED = 'POOLED'
+
+export interface Sample {
+  /** openTime of the candle the features belong to. */
+  t: number
+  x: number[]
+  /** Forward log return over the horizon. */
+  y: number
+}
+
+export interface Ridge {
+  intercept: number
+  /** Coefficients on standardized features ((x - mean) / scale). */
+  coefficients: number[]
+  mean: number[]
+  scale: number[]
+  lambda: number
+}
+
+export interface Calibration {
+  /** p(direction right) = 1 / (1 + exp(-(a + b · |ŷ| / sigma))). */
+  a: number
+  b: number
+  sigma: number
+}
+
+export interface ModelMetrics {
+  trainRows: number
+  heldOutRows: number
+  /** On the held-out tail (ridge fitted without it): */
+  hitRate: number
+  brier: number
+  maeReturn: number
+  /** Baselines on the same rows: sign of the last 5-minute return; no change (MAE of 0). */
+  momentumHitRate: number
+  noChangeMaeReturn: number
+}
+
+export interface Model {
+  /** Training run (shared by every model of one run). */
+  version: string
+  /** Symbol, or POOLED (fallback trained on every symbol). */
+  symbol: string
+  horizonMs: number
+  features: string[]
+  lookback: number
+  ridge: Ridge
+  calibration: Calibration
+  /** openTime of the first and last training candle (the window the model saw, targets included). */
+  trainedFrom: number
+  trainedTo: number
+  createdAt: string
+  metrics: ModelMetrics
+}
+
+/** Samples of a series (oldest first): features at each candle with a known forward return. */
+export function samplesOf(bars: readonly Bar[], horizonMin = HORIZON_MIN): Sample[] {
+  const rows = featureRows(bars)
+  const out: Sample[] = []
+  for (let i = LOOKBACK - 1; i < bars.length; i++) {
+    const x = rows[i]
+    if (!x) continue
+    const y = forwardReturn(bars, i, horizonMin)
+    if (y === null) continue
+    out.push({ t: bars[i]!.openTime, x, y })
+  }
+  return out
+}
+
+interface Moments {
+  n: number
+  mean: number[]
+  scale: number[]
+  ybar: number
+  /** Z'Z and Z'(y - ȳ) with Z the standardized features. */
+  zz: number[][]
+  zy: number[]
+}
+
+function moments(rows: readonly Sample[]): Moments {
+  const n = rows.length
+  const d = rows[0]!.x.length
+  const mean = new Array<number>(d).fill(0)
+  let ybar = 0
+  for (const r of rows) {
+    for (let j = 0; j < d; j++) mean[j]! += r.x[j]!
+    ybar += r.y
+  }
+  for (let j = 0; j < d; j++) mean[j]! /= n
+  ybar /= n
+  const scale = new Array<number>(d).fill(0)
+  for (const r of rows) for (let j = 0; j < d; j++) scale[j]! += (r.x[j]! - mean[j]!) ** 2
+  for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]! / n) || 1
+  const zz = Array.from({ length: d }, () => new Array<number>(d).fill(0))
+  const zy = new Array<number>(d).fill(0)
+  const z = new Array<number>(d)
+  for (const r of rows) {
+    for (let j = 0; j < d; j++) z[j] = (r.x[j]! - mean[j]!) / scale[j]!
+    const yc = r.y - ybar
+    for (let j = 0; j < d; j++) {
+      const zj = z[j]!
+      zy[j]! += zj * yc
+      const row = zz[j]!
+      for (let k = j; k < d; k++) row[k]! += zj * z[k]!
+    }
+  }
+  for (let j = 0; j < d; j++) for (let k = 0; k < j; k++) zz[j]![k] = zz[k]![j]!
+  return { n, mean, scale, ybar, zz, zy }
+}
+
+function solveRidge(m: Moments, lambda: number): Ridge {
+  const d = m.zy.length
+  const a = new Matrix(m.zz.map((r) => [...r]))
+  for (let j = 0; j < d; j++) a.set(j, j, a.get(j, j) + lambda * m.n + 1e-12 * m.n)
+  const beta = new CholeskyDecomposition(a).solve(Matrix.columnVector(m.zy)).getColumn(0)
+  return { intercept: m.ybar, coefficients: beta, mean: m.mean, scale: m.scale, lambda }
+}
+
+/** Ridge least squares of y on x (intercept unpenalized, features standardized). */
+export function fitRidge(rows: readonly Sample[], lambda: number): Ridge {
+  if (rows.length < 2) throw new Error('ridge needs at least 2 rows')
+  return solveRidge(moments(rows), lambda)
+}
+
+export function predictReturn(r: Ridge, x: readonly number[]): number {
+  let y = r.intercept
+  for (let j = 0; j < x.length; j++) y += r.coefficients[j]! * ((x[j]! - r.mean[j]!) / r.scale[j]!)
+  return y
+}
+
+/** Coefficients on the original feature scale, with the matching intercept. */
+export function rawCoefficients(r: Ridge): { intercept: number; coefficients: number[] } {
+  const coefficients = r.coefficients.map((b, j) => b / r.scale[j]!)
+  const intercept = r.intercept - coefficients.reduce((a, b, j) => a + b * r.mean[j]!, 0)
+  return { intercept, coefficients }
+}
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v))
+
+export function confidence(c: Calibration, predicted: number): number {
+  return sigmoid(c.a + (c.b * Math.abs(predicted)) / c.sigma)
+}
+
+/** Logistic regression of hit on z by Newton's method (tiny L2 keeps it finite when separable). */
+export function fitPlatt(z: readonly number[], hit: readonly number[]): { a: number; b: number } {
+  let a = 0
+  let b = 0
+  const l2 = 1e-3
+  for (let it = 0; it < 50; it++) {
+    let ga = 0
+    let gb = -l2 * b
+    let haa = 0
+    let hab = 0
+    let hbb = l2
+    for (let i = 0; i < z.length; i++) {
+      const p = sigmoid(a + b * z[i]!)
+      const e = hit[i]! - p
+      const w = p * (1 - p)
+      ga += e
+      gb += e * z[i]!
+      haa += w
+      hab += w * z[i]!
+      hbb += w * z[i]! * z[i]!
+    }
+    const det = haa * hbb - hab * hab
+    if (!(det > 0)) break
+    const da = (hbb * ga - hab * gb) / det
+    const db = (haa * gb - hab * ga) / det
+    a += da
+    b += db
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break
+  }
+  return { a, b }
+}
+
+/** Direction right? null when the price did not move (no direction to be right about). */
+export const hitOf = (predicted: number, actual: number): 0 | 1 | null =>
+  actual === 0 ? null : predicted >= 0 === actual > 0 ? 1 : 0
+
+const RET5 = FEATURE_NAMES.indexOf('ret_5')
+
+export interface TrainOptions {
+  version: string
+  symbol: string
+  createdAt?: string
+  /** Share of the window (its newest part) held out for the penalty and the calibration. */
+  heldOut?: number
+  lambdas?: number[]
+}
+
+/**
+ * Fits a model on `rows` (time order): ridge and calibration on the older part and the held-out
+ * tail, then the ridge again on every row with the chosen penalty.
+ */
+export function trainModel(rows: readonly Sample[], o: TrainOptions): Model {
+  const sorted = [...rows].sort((p, q) => p.t - q.t)
+  if (sorted.length < 200) throw new Error(`${o.symbol}: ${sorted.length} training rows, need ≥ 200`)
+  const cut = Math.floor(sorted.length * (1 - (o.heldOut ?? 0.2)))
+  const fitRows = sorted.slice(0, cut)
+  const embargo = fitRows[fitRows.length - 1]!.t + HORIZON_MS
+  const held = sorted.slice(cut).filter((r) => r.t >= embargo)
+  const m = moments(fitRows)
+  let best: Ridge | undefined
+  let bestMse = Number.POSITIVE_INFINITY
+  for (const lambda of o.lambdas ?? LAMBDA_GRID) {
+    const r = solveRidge(m, lambda)
+    const mse = held.reduce((s, h) => s + (predictReturn(r, h.x) - h.y) ** 2, 0) / held.length
+    if (mse < bestMse) {
+      bestMse = mse
+      best = r
+    }
+  }
+  const ridge = best!
+  const preds = held.map((h) => predictReturn(ridge, h.x))
+  const sigma = Math.sqrt(bestMse) || 1e-9
+  const z: number[] = []
+  const hits: number[] = []
+  let mom = 0
+  let momN = 0
+  preds.forEach((p, i) => {
+    const h = hitOf(p, held[i]!.y)
+    if (h === null) return
+    z.push(Math.abs(p) / sigma)
+    hits.push(h)
+    const hm = hitOf(held[i]!.x[RET5]!, held[i]!.y)
+    if (hm !== null) {
+      mom += hm
+      momN++
+    }
+  })
+  const { a, b } = fitPlatt(z, hits)
+  const calibration = { a, b, sigma }
+  const brier = z.reduce((s, zi, i) => s + (sigmoid(a + b * zi) - hits[i]!) ** 2, 0) / Math.max(1, z.length)
+  const final = solveRidge(moments(sorted), ridge.lambda)
+  return {
+    version: o.version,
+    symbol: o.symbol,
+    horizonMs: HORIZON_MS,
+    features: [...FEATURE_NAMES],
+    lookback: LOOKBACK,
+    ridge: final,
+    calibration,
+    trainedFrom: sorted[0]!.t,
+    trainedTo: sorted[sorted.length - 1]!.t + HORIZON_MS,
+    createdAt: o.createdAt ?? new Date().toISOString(),
+    metrics: {
+      trainRows: sorted.length,
+      heldOutRows: held.length,
+      hitRate: hits.reduce((s, h) => s + h, 0) / Math.max(1, hits.length),
+      brier,
+      maeReturn: preds.reduce((s, p, i) => s + Math.abs(p - held[i]!.y), 0) / Math.max(1, preds.length),
+      momentumHitRate: mom / Math.max(1, momN),
+      noChangeMaeReturn: held.reduce((s, h) => s + Math.abs(h.y), 0) / Math.max(1, held.length),
+    },
+  }
+}
+
+export interface Forecast {
+  predictedReturn: number
+  direction: 'up' | 'down'
+  confidence: number
+}
+
+export function forecast(model: Model, x: readonly number[]): Forecast {
+  const predictedReturn = predictReturn(model.ridge, x)
+  return {
+    predictedReturn,
+    direction: predictedReturn >= 0 ? 'up' : 'down',
+    confidence: confidence(model.calibration, predictedReturn),
+  }
+}
