@@ -10,6 +10,9 @@ export const topics = {
   ranking: 'crypto_ranking',
   indicators: 'crypto_indicators',
   predictions: 'crypto_predictions',
+  predictionScores: 'crypto_prediction_scores',
+  /** Compacted, key = symbol (or POOLED): the latest trained forecast model. */
+  models: 'crypto_models',
 } as const
 
 /** Malformed records of `topic` go here, with the error, and the stream continues. */
