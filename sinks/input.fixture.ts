@@ -11,7 +11,7 @@ import { platformTopology } from '../topologies/index.ts'
 // same klines, and a replayed stale open update and a corrected final in crypto_kline_5m.
 
 export const SYMBOLS = ['BTCUSDT', 'ETHUSDT']
-export const DAY = '2024-01-15'
+export const DAY = '2024-01-06'
 
 function openVersion(k: Kline): Kline {
   return { ...k, close: k.open, high: k.open, low: k.open, trades: 1, closed: false }

@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import type { ConsumedRecord } from '../../engine/transport.ts'
 import { sinkMetrics } from '../metrics.ts'
@@ -60,7 +62,22 @@ export class RedisWriter implements SinkWriter {
     this.redis.defineCommand('putMinute', { numberOfKeys: 3, lua: PUT_MINUTE })
   }
 
+  /** Waits up to a few seconds for a (re)connection, so a batch does not fail just before it. */
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'ready') return
+    const ac = new AbortController()
+    try {
+      await Promise.race([
+        once(this.redis, 'ready', { signal: ac.signal }),
+        sleep(3000, undefined, { signal: ac.signal }),
+      ])
+    } finally {
+      ac.abort()
+    }
+  }
+
   async write(records: ConsumedRecord[]): Promise<Rejected[]> {
+    await this.ready().catch(() => {})
     const plan = planBatch(records, this.keys)
     const { ttlSeconds: ttl, kline1mKeep, tradesKeep } = this.opts
     const k = this.keys
