@@ -151,4 +151,47 @@ describe('idempotent merge', () => {
     for (const k of day) mergeMinute(open, { ...k, closed: k !== day[59] })
     expect(candleOf(open).closed).toBe(false)
   })
+
+  it('a replay of older open updates on state holding the closed minutes never regresses a candle (issue 13, defect 2)', () => {
+    // 5 minutes; each gets open updates with volumes 10, 20, 30, then its close at 40: final 200.
+    const t0 = 1_704_067_200_000
+    const k = (i: number, v: number, closed: boolean): Candle => ({
+      symbol: 'BTCUSDT',
+      interval: '1m',
+      openTime: t0 + i * 60_000,
+      closeTime: t0 + i * 60_000 + 59_999,
+      open: '100.00',
+      high: '101.00',
+      low: '99.00',
+      close: '100.50',
+      volume: `${v}.00`,
+      quoteVolume: `${v * 100}.00`,
+      trades: v,
+      takerBuyBase: '0.00',
+      takerBuyQuote: '0.00',
+      closed,
+    })
+    const live: Candle[] = []
+    for (let i = 0; i < 5; i++) live.push(k(i, 10, false), k(i, 20, false), k(i, 30, false), k(i, 40, true))
+    const s = initCandle('BTCUSDT', '5m', 300_000, t0)
+    for (const x of live) mergeMinute(s, x)
+    expect(candleOf(s)).toMatchObject({ volume: '200.00', closed: true })
+    // The crash came after the changelog send, before the offset commit: the input from minute 2's
+    // open updates on is processed again, on the restored state.
+    const seen: string[] = []
+    for (const x of live.slice(8)) {
+      const changed = mergeMinute(s, x)
+      if (changed) seen.push(`${candleOf(s).volume}/${candleOf(s).closed}`)
+    }
+    expect(seen).toEqual([])
+    expect(candleOf(s)).toMatchObject({ volume: '200.00', closed: true })
+    // An open update of the current minute never goes back to fewer trades either.
+    const o = initCandle('BTCUSDT', '5m', 300_000, t0)
+    mergeMinute(o, k(0, 30, false))
+    expect(mergeMinute(o, k(0, 20, false))).toBe(false)
+    expect(candleOf(o).volume).toBe('30.00')
+    // A closed version still corrects a closed minute.
+    expect(mergeMinute(s, { ...k(4, 40, true), close: '100.60' })).toBe(true)
+    expect(candleOf(s).close).toBe('100.60')
+  })
 })

@@ -8,7 +8,8 @@ import type { Interval, Kline } from '../common/records.ts'
 //
 // Idempotent: the state keeps every 1m kline of the window keyed by its openTime, so a
 // re-delivered minute is a no-op, a corrected minute replaces its earlier version and minutes
-// in any order give the same candle. In-order input costs O(1) per record: the state holds the
+// in any order give the same candle; an older open update never replaces a closed minute (or a
+// later open one), so a replay after a crash cannot move a candle backwards. In-order input costs O(1) per record: the state holds the
 // fold of all minutes but the last (`prefix`), and the latest minute is (re)applied on top of it,
 // so Binance's live updates of the open minute do not refold the day. Anything else (a correction
 // of an older minute, an out-of-order minute) refolds the window once.
@@ -116,6 +117,15 @@ export function initCandle(
   return { symbol, interval, openTime, sizeMs, stepMs, minutes: [], prefix: emptyFold() }
 }
 
+/**
+ * True when `next` would move a minute backwards: an open update never replaces a closed minute,
+ * and an open update with fewer trades never replaces a later one (a trade count only grows while
+ * a minute is open). Replays after a crash re-apply such older updates on state that already holds
+ * the later data. A closed minute replaces anything (a correction).
+ */
+export const regresses = (prev: Minute, next: Minute): boolean =>
+  next[10] === 0 && (prev[10] === 1 || next[7] < prev[7])
+
 const sameMinute = (a: Minute, b: Minute): boolean => {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
@@ -148,7 +158,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
     return true
   }
   if (m[0] === last[0]) {
-    if (sameMinute(m, last)) return false
+    if (sameMinute(m, last) || regresses(last, m)) return false
     ms[ms.length - 1] = m // live update or correction of the latest minute
     return true
   }
@@ -162,7 +172,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
   }
   const at = ms[a] as Minute
   if (at[0] === m[0]) {
-    if (sameMinute(at, m)) return false
+    if (sameMinute(at, m) || regresses(at, m)) return false
     ms[a] = m
   } else ms.splice(a, 0, m)
   s.prefix = refold(ms)

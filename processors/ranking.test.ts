@@ -256,3 +256,31 @@ function messyStream(): Kline[] {
   }
   return out.sort((a, b) => a.at - b.at).map((x) => x.k)
 }
+
+describe('replays', () => {
+  it('a replay of older open updates never regresses a ticker (issue 13, defect 2)', () => {
+    const day = spotDay('BTCUSDT', '1m', '2024-01-03').slice(0, 30) as Kline[]
+    const st = memoryTickerStores()
+    for (const k of day) mergeTick(st, { ...k, interval: '1m' })
+    const before = tickerFor(st, 'BTCUSDT')
+    // open versions of minutes already stored closed (with fewer trades, as they were live)
+    for (const k of day.slice(20))
+      expect(
+        mergeTick(st, {
+          ...k,
+          interval: '1m',
+          closed: false,
+          volume: '0.00100000',
+          quoteVolume: '1.00000000',
+          trades: 1,
+          close: k.open,
+        }),
+      ).toBe(false)
+    expect(tickerFor(st, 'BTCUSDT')).toEqual(before)
+    // the open minute: an update with fewer trades than the stored one is older
+    const next = { ...day[29]!, interval: '1m' as const, openTime: day[29]!.openTime + 60_000, closed: false }
+    expect(mergeTick(st, { ...next, trades: 50 })).toBe(true)
+    expect(mergeTick(st, { ...next, trades: 40, volume: '0.1' })).toBe(false)
+    expect(mergeTick(st, { ...next, trades: 60 })).toBe(true)
+  })
+})

@@ -11,8 +11,11 @@ import type { Kline } from '../common/records.ts'
 export const DAY_MS = 86_400_000
 export const MINUTE_MS = 60_000
 
-/** [openTime, open, close, volume, quoteVolume, trades] of one 1m kline. */
-export type TickMinute = [number, string, string, string, string, number]
+/**
+ * [openTime, open, close, volume, quoteVolume, trades, closed 0|1] of one 1m kline (entries
+ * written before the closed flag have 6 elements: treated as open).
+ */
+export type TickMinute = [number, string, string, string, string, number, (0 | 1)?]
 
 /**
  * Summary of one symbol's window. The minutes themselves are separate entries
@@ -139,12 +142,13 @@ function advance(st: TickerStores, s: TickerState, m: TickMinute): void {
 
 /**
  * Adds or replaces a 1m kline: O(1) store reads and writes per update (plus the minutes the
- * window start passes). A duplicate changes nothing; a correction subtracts the old version.
+ * window start passes). A duplicate changes nothing; a correction subtracts the old version; an
+ * open update never replaces a closed minute or one with more trades (replays cannot regress).
  * Minutes older than the window are ignored, as are openTimes off the minute grid (the window is
  * walked minute by minute; Binance 1m klines are always on it). Returns false when nothing changed.
  */
 export function mergeTick(st: TickerStores, k: Kline): boolean {
-  const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades]
+  const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades, k.closed ? 1 : 0]
   if (m[0] % MINUTE_MS !== 0) return false
   const prev = st.getState(k.symbol)
   const s = prev === undefined ? undefined : 'minutes' in prev ? upgrade(st, prev) : { ...prev }
@@ -169,7 +173,10 @@ export function mergeTick(st: TickerStores, k: Kline): boolean {
     if (m[0] < s.last - DAY_MS + MINUTE_MS) return false // outside the window
     const old = st.getMinute(s.symbol, m[0])
     if (old) {
-      if (old.every((v, j) => v === m[j])) return false
+      // equal values: nothing changes (an entry written before the closed flag keeps none)
+      if ((old[6] === undefined || old[6] === m[6]) && old.every((v, j) => v === m[j])) return false
+      // an older open update (a replay after a crash) never replaces a closed or later minute
+      if (m[6] === 0 && (old[6] === 1 || m[5] < old[5])) return false
       take(s, old)
     }
     if (m[0] <= s.first) {
