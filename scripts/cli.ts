@@ -3,6 +3,7 @@
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration mistake.
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, type Help, type Option } from 'commander'
+import { configWarnings } from '../common/config.ts'
 import { ConfigError, StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import { buildOption, type CommandSpec, configFor, optionHelp } from './commands/command.ts'
@@ -26,6 +27,7 @@ function register(parent: Command, spec: CommandSpec): void {
   cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Command
     const options = self.opts()
+    for (const warning of configWarnings()) log.warn(warning)
     const config = configFor(spec, options)
     await action({ config, options, args: self.args, log: createLogger(spec.name) })
   })

@@ -1,13 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { type Config, loadConfig, settings } from '../../common/config.ts'
+import { type Config, loadConfig, type SettingKey, settings } from '../../common/config.ts'
 import { StreamsError } from '../../common/errors.ts'
 import type { Logger } from '../../common/log.ts'
 
 // One file per CLI command in this folder, each exporting a CommandSpec; index.ts lists them.
 // An option either stands for a setting of common/config.ts (`setting`: its default, env var and
 // validation come from there, and the flag wins over the variable) or is the command's own.
-
-export type SettingKey = keyof typeof settings
 
 export interface OptionSpec {
   /** Commander flags, e.g. `--port <n>` or `--write-raw`. */
@@ -110,8 +108,7 @@ export function configFor(spec: CommandSpec, opts: Record<string, unknown>): Con
     env[name] = String(value)
     flags[name] = o.flags.split(/[ ,]/)[0]!
   }
-  void flags // TODO(config schema): name the flag in validation messages
-  return loadConfig(env)
+  return loadConfig(env, {}, { flags })
 }
 
 /** `--trades-per-minute <n>` → `tradesPerMinute` (commander's option key). */
