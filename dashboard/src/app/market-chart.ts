@@ -62,13 +62,14 @@ function fromRow(symbol: string, r: (string | number)[]): Kline {
         <button type="button" [class.on]="sub() === 'RSI'" (click)="sub.set('RSI')" title="RSI 14">RSI</button>
         <button type="button" [class.on]="sub() === 'MACD'" (click)="sub.set('MACD')" title="MACD 12 26 9">MACD</button>
       </div>
-      <span class="legend muted">{{ legend() }}</span>
-      <cs-status />
+      <span class="spacer"></span>
+      <cs-status class="desk-status" />
     </div>
     <div class="chart-box">
       <div class="chart" echarts [options]="options" [autoResize]="true" (chartInit)="onInit($event)"
         (chartDataZoom)="onZoom($event)" data-testid="market-chart" [attr.data-count]="count()"
         [attr.data-symbol]="loadedKey()"></div>
+      <div class="legend" data-testid="legend">{{ legend() }}</div>
       @if (state() !== 'ready') {
         <div class="overlay" data-testid="chart-state">
           @switch (state()) {
@@ -85,7 +86,9 @@ function fromRow(symbol: string, r: (string | number)[]): Kline {
     :host { display: flex; flex-direction: column; min-height: 0; height: 100%; }
     .toolbar { display: flex; align-items: center; gap: 12px; padding: 4px 8px; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
     .group { display: flex; gap: 2px; }
-    .legend { flex: 1; font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+    .spacer { flex: 1; }
+    .legend { position: absolute; left: 10px; top: 4px; z-index: 1; font-family: var(--mono); font-size: 11px; color: var(--text); pointer-events: none; right: 80px; }
+    @media (max-width: 900px) { .desk-status { display: none; } .legend { font-size: 10px; } }
     .chart-box { position: relative; flex: 1; min-height: 0; }
     .chart { position: absolute; inset: 0; }
     .overlay { position: absolute; inset: 0; display: grid; place-items: center; color: var(--muted); pointer-events: none; text-align: center; padding: 16px; }
@@ -395,7 +398,7 @@ export class MarketChart implements OnDestroy {
         formatter: (params: unknown) => this.tooltip(params),
       },
       grid: [
-        { id: 'g0', left: 8, right: 72, top: 8, bottom: '30%' },
+        { id: 'g0', left: 8, right: 72, top: 22, bottom: '30%' },
         { id: 'g1', left: 8, right: 72, top: '74%', bottom: 44 },
       ],
       xAxis: [

@@ -12,7 +12,7 @@ import type { ECharts, EChartsCoreOption } from 'echarts/core'
 import { NgxEchartsDirective } from 'ngx-echarts'
 import { Api } from './api'
 import { colors } from './echarts'
-import { fmt, pct } from './format'
+import { fmt } from './format'
 import { Market } from './market'
 import type { Book, Level } from './model'
 
@@ -102,7 +102,7 @@ export class OrderBook implements OnDestroy {
   })
   readonly spread = computed(() => this.best().ask - this.best().bid)
   readonly mid = computed(() => (this.best().ask + this.best().bid) / 2)
-  readonly spreadPct = computed(() => pct((this.spread() / this.mid()) * 100))
+  readonly spreadPct = computed(() => `${fmt((this.spread() / this.mid()) * 100, 3)}%`)
   readonly options: EChartsCoreOption = {
     backgroundColor: 'transparent',
     animation: false,

@@ -85,7 +85,8 @@ const PAGE = 10
     .pager { display: flex; align-items: center; gap: 8px; padding: 6px 8px; }
     .small { margin-left: auto; font-size: 11px; }
     .empty { padding: 24px 8px; text-align: center; }
-    :host-context(.narrow-side) .wide { display: none; }
+    :host { container-type: inline-size; }
+    @container (max-width: 380px) { .wide { display: none; } }
   `,
 })
 export class RankingTable {
