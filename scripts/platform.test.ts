@@ -6,7 +6,7 @@ import { loadConfig } from '../common/config.ts'
 import type { Kline } from '../common/records.ts'
 import { type Platform, startPlatform } from './platform.ts'
 
-// What `npm start` runs, on ephemeral ports and a temp dir: replay → ingest → engine → status.
+// What `npm start` runs, on ephemeral ports and a temp dir: replay → ingest → engine → gateway.
 const dir = mkdtempSync(join(tmpdir(), 'cs-platform-'))
 let platform: Platform | undefined
 afterAll(async () => {
@@ -27,14 +27,19 @@ describe('platform command', () => {
     const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT']
     const config = loadConfig(
       {},
-      { dataDir: dir, symbols, replayPort: 0, gatewayPort: 0, replaySpeed: '600' },
+      { dataDir: dir, symbols, replayPort: 0, gatewayPort: 0, replaySpeed: '600', gatewayReader: 'stores' },
     )
     platform = await startPlatform(config, { initialMinutes: 30 })
-    const { url } = platform.status
+    const { url } = platform.gateway
     await until('health', async () => (await fetch(`${url}/health`)).status === 200)
     await until('5m candles of every symbol', async () => {
-      const body = (await (await fetch(url)).json()) as { latest5m: Record<string, Kline | null> }
-      return symbols.every((s) => body.latest5m[s]?.symbol === s)
+      const latest = async (s: string) => {
+        const body = (await (await fetch(`${url}/ohlc?symbol=${s}&interval=5m&limit=1`)).json()) as {
+          candles: Kline[]
+        }
+        return body.candles[0]?.symbol === s
+      }
+      return (await Promise.all(symbols.map(latest))).every(Boolean)
     })
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/cs_ingest_messages_in_total\{stream="btcusdt@kline_1m"\} [1-9]/)

@@ -2,14 +2,14 @@ import { join } from 'node:path'
 import { type Config, loadConfig } from '../common/config.ts'
 import { createLogger } from '../common/log.ts'
 import { KafkaStreams, openTransport, type Transport } from '../engine/index.ts'
-import { type StatusServer, startStatusServer } from '../gateway/status.ts'
+import { type Gateway, openReader, startGateway } from '../gateway/index.ts'
 import { type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
 import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import { platformTopology } from '../topologies/index.ts'
 
 // The whole platform in one process: (replay server →) ingest → engine (platform topology) →
-// status server. Embedded transport by default, so it needs no servers at all.
+// gateway (REST, Socket.IO, WebSocket, dashboard). Embedded transport by default, so it needs no servers at all.
 
 const log = createLogger('platform')
 
@@ -18,7 +18,7 @@ export interface Platform {
   transport: Transport
   ingest: IngestHandle
   streams: KafkaStreams
-  status: StatusServer
+  gateway: Gateway
   close(): Promise<void>
 }
 
@@ -48,7 +48,7 @@ export async function startPlatform(
     }
     const transport = await openTransport(config)
     stops.push(() => transport.close())
-    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000 }), {
+    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000, serving: true }), {
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
@@ -67,14 +67,18 @@ export async function startPlatform(
       ingestReady = true
       log.info('ingest ready', { symbols: config.symbols.length })
     })
-    const status = await startStatusServer(config.gatewayPort, {
-      streams,
+    const gateway = await startGateway({
+      port: config.gatewayPort,
       symbols: config.symbols,
-      ingestReady: () => ingestReady,
+      reader: await openReader(streams, config),
+      transport,
+      exchangeInfoUrl: urls.binanceRestUrl,
+      corsOrigins: config.corsOrigins,
+      checks: { ingest: () => ({ ok: ingestReady, detail: ingestReady ? 'ready' : 'catching up' }) },
     })
-    stops.push(() => status.close())
-    log.info('platform running', { status: status.url, transport: config.transport })
-    return { replay, transport, ingest, streams, status, close }
+    stops.push(() => gateway.close())
+    log.info('platform running', { gateway: gateway.url, transport: config.transport })
+    return { replay, transport, ingest, streams, gateway, close }
   } catch (e) {
     await close()
     throw e

@@ -2,6 +2,7 @@ import { StreamsBuilder, type Topology } from '../engine/index.ts'
 import { addCandles, type CandlesOptions, klines1m } from './candles.ts'
 import { addIndicators } from './indicators.ts'
 import { addRankings, type RankingsOptions } from './rankings.ts'
+import { addServing, type ServingOptions } from './serving.ts'
 
 // One function per topology, plus the platform's combined one (one 1m source feeding candles,
 // rankings and indicators). `topology.describe()` prints sources, processors, stores and sinks.
@@ -25,7 +26,10 @@ export function indicatorsTopology(options: { topicPrefix?: string } = {}): Topo
   return b.build()
 }
 
-export interface PlatformOptions extends CandlesOptions, RankingsOptions {}
+export interface PlatformOptions extends CandlesOptions, RankingsOptions {
+  /** Also keep 1m klines, order books and trades for the gateway (reads crypto_trades, crypto_orderbook). */
+  serving?: boolean | ServingOptions
+}
 
 export function platformTopology(options: PlatformOptions = {}): Topology {
   const b = new StreamsBuilder()
@@ -33,9 +37,15 @@ export function platformTopology(options: PlatformOptions = {}): Topology {
   const candles = addCandles(b, options, source)
   addRankings(b, source, options)
   addIndicators(b, [candles['5m'], candles['1h'], candles['4h'], candles['1d']], options.topicPrefix)
+  if (options.serving)
+    addServing(b, source, {
+      topicPrefix: options.topicPrefix,
+      ...(options.serving === true ? {} : options.serving),
+    })
   return b.build()
 }
 
 export { candleStore, candleTopic } from './candles.ts'
 export { INDICATOR_STORE } from './indicators.ts'
 export { RANKING_KEY, RANKING_STORE, TICKER_STORE } from './rankings.ts'
+export { KLINES_1M_STORE, ORDERBOOK_STORE, type ServingOptions, TRADES_STORE } from './serving.ts'

@@ -1,0 +1,7 @@
+export type { GatewayContext } from './context.ts'
+export { channelOf, type FeedEvent, LiveFeed } from './feed.ts'
+export type { CandleQuery, DependencyState, MarketReader, Prediction } from './reader.ts'
+export { SinkReader, type SinkReaderOptions } from './readers/sinks.ts'
+export { PREDICTIONS_STORE, StoreReader } from './readers/stores.ts'
+export { startGatewayRole } from './role.ts'
+export { type Gateway, type GatewayOptions, openReader, startGateway } from './server.ts'
