@@ -1,16 +1,25 @@
+import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import type { ProducedRecord } from '../engine/transport.ts'
+import { syncDir } from './fsync.ts'
 import type { StoreSpec } from './types.ts'
 
 // One LevelDB per store per task. Writes are staged in memory (last write per key wins) and
 // reach LevelDB in one batch at commit, after their changelog records are durable. Reads see
 // staged writes first. LevelDB keys and values are the changelog's keys and values, so a restore
 // copies records without decoding them.
+// The store's checkpoint (the changelog offset its data includes) is a LevelDB key written in the
+// same batch as the data it describes, so the two can never disagree: a store directory that is
+// lost, or replaced by an older copy, carries its own truth. A newly created store is marked
+// "no checkpoint" before anything else, so it is restored in full whatever files lie around it.
 
 const DELETED = Symbol('deleted')
 /** Metadata keys (JSON values, never V) start with U+0001. */
 const isMeta = (k: string) => k.charCodeAt(0) === 1
+/** The store's checkpoint: a changelog offset, or `null` (created, nothing restored yet). Never in the changelog. */
+const CHECKPOINT = '\u0001checkpoint'
 type Staged<V> = V | typeof DELETED
 
 export class LevelStore<V> {
@@ -20,6 +29,10 @@ export class LevelStore<V> {
   protected staged = new Map<string, Staged<V> | unknown>()
   /** The batch being written at commit: still visible to queries until LevelDB has it. */
   protected flushing: Map<string, Staged<V> | unknown> | null = null
+  /** Changelog offset the flushed data includes (set by the restore; undefined: no changelog). */
+  checkpointOffset: number | undefined
+  /** Changelog records produced for the staged writes (they move the checkpoint at flush). */
+  private producedForStaged = 0
 
   constructor(spec: StoreSpec, dir: string) {
     this.spec = spec
@@ -34,7 +47,27 @@ export class LevelStore<V> {
   }
 
   async open(): Promise<void> {
+    const created = !existsSync(join(this.dir, 'CURRENT'))
     await this.db.open()
+    if (created) {
+      await this.db.put(CHECKPOINT, 'null', { sync: true })
+      await syncDir(dirname(this.dir))
+    }
+  }
+
+  /**
+   * The checkpoint kept in LevelDB: an offset; `null` for a store created since (restore it in
+   * full); undefined for a store written before checkpoints lived in LevelDB.
+   */
+  storedCheckpoint(): number | null | undefined {
+    const raw = this.db.getSync(CHECKPOINT)
+    return raw === undefined ? undefined : (JSON.parse(raw) as number | null)
+  }
+
+  /** Sets the checkpoint, durably (with every earlier unsynced write: LevelDB syncs its whole log). */
+  async writeCheckpoint(offset: number): Promise<void> {
+    await this.db.put(CHECKPOINT, String(offset), { sync: true })
+    this.checkpointOffset = offset
   }
 
   async close(): Promise<void> {
@@ -45,7 +78,8 @@ export class LevelStore<V> {
   async wipe(): Promise<void> {
     await this.db.close()
     await rm(this.dir, { recursive: true, force: true })
-    await this.db.open()
+    await syncDir(dirname(this.dir))
+    await this.open()
   }
 
   get pendingWrites(): number {
@@ -144,6 +178,7 @@ export class LevelStore<V> {
         timestamp,
       })
     }
+    this.producedForStaged = out.length
     return out
   }
 
@@ -155,29 +190,34 @@ export class LevelStore<V> {
       if (v === DELETED) batch.del(k)
       else batch.put(k, isMeta(k) ? JSON.stringify(v) : this.spec.serde.serialize(v as V))
     }
+    // The changelog already holds these writes (they were produced before the flush).
+    const checkpoint =
+      this.checkpointOffset === undefined ? undefined : this.checkpointOffset + this.producedForStaged
+    if (checkpoint !== undefined) batch.put(CHECKPOINT, String(checkpoint))
     this.flushing = this.staged
     this.staged = new Map()
     try {
-      // sync: the checkpoint written next must never claim writes a power loss could take back.
+      // sync: a task checkpoint written next must never claim writes a power loss could take back.
       await batch.write({ sync: true })
     } finally {
       this.flushing = null
     }
+    this.producedForStaged = 0
+    if (checkpoint !== undefined) this.checkpointOffset = checkpoint
   }
 
-  /** Restore: applies raw changelog records (key, value | null) in one LevelDB batch. */
-  async applyRaw(records: { key: string; value: string | null }[]): Promise<void> {
+  /**
+   * Restore: applies raw changelog records (key, value | null) in one LevelDB batch, with the
+   * checkpoint `upTo` (the offset after them), so an interrupted restore resumes where it stopped.
+   */
+  async applyRaw(records: { key: string; value: string | null }[], upTo: number): Promise<void> {
     const batch = this.db.batch()
     for (const r of records) {
       if (r.value === null) batch.del(r.key)
       else batch.put(r.key, r.value)
     }
+    batch.put(CHECKPOINT, String(upTo))
     await batch.write()
-  }
-
-  /** Makes every earlier (unsynced) write durable: LevelDB syncs its whole log on a sync write. */
-  async syncToDisk(): Promise<void> {
-    await this.db.put('\u0001sync', String(Date.now()), { sync: true })
   }
 
   async approximateBytes(): Promise<number> {

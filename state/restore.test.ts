@@ -1,5 +1,6 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { registry } from '../common/metrics.ts'
 import { Emitted, StreamsBuilder, TimeWindows, type Windowed } from '../engine/index.ts'
@@ -115,6 +116,25 @@ describe('state restore', () => {
     expect(third.state).toEqual(second.state)
   })
 
+  it('restores a store in full when its directory is lost but the task checkpoint survives', async () => {
+    await bed.topic('ticks', 1)
+    const prices = Array.from({ length: 50 }, (_, i) => ({
+      key: `S${i}`,
+      value: { sym: `S${i}`, price: i, t: i * 1000 },
+      timestamp: i * 1000,
+    }))
+    await bed.produce('ticks', prices)
+    const first = await snapshot('r5')
+    expect(first.state.last).toHaveLength(50)
+    await bed.stop(first.streams)
+    // The store directory goes (a disk swap, an operator, a bad volume); the task's `.checkpoint` stays.
+    rmSync(join(bed.stateDir, 'r5', '0_0', 'last'), { recursive: true, force: true })
+    const before = await restoredRecords('last')
+    const second = await snapshot('r5')
+    expect(second.state.last).toEqual(first.state.last)
+    expect(await restoredRecords('last')).toBe(before + 50)
+  })
+
   it('treats a checkpoint beyond the changelog end as stale and restores in full', async () => {
     await bed.topic('ticks', 1)
     await bed.produce('ticks', ticks(0, 40))
@@ -122,10 +142,11 @@ describe('state restore', () => {
     await bed.stop(first.streams)
     const checkpointFile = join(bed.stateDir, 'r3', '0_0', '.checkpoint')
     const cp = JSON.parse(readFileSync(checkpointFile, 'utf8')) as Record<string, number>
-    writeFileSync(
-      checkpointFile,
-      JSON.stringify({ last: cp.last! + 1000, 'minute-counts': cp['minute-counts']! }),
-    )
+    // The store's own checkpoint (in its LevelDB) claims more than the changelog holds.
+    const db = new ClassicLevel(join(bed.stateDir, 'r3', '0_0', 'last'))
+    expect(await db.get('\u0001checkpoint')).toBe(String(cp.last))
+    await db.put('\u0001checkpoint', String(cp.last! + 1000))
+    await db.close()
     const before = await restoredRecords('last')
     const second = await snapshot('r3')
     expect(await restoredRecords('last')).toBe(before + cp.last!)

@@ -2,13 +2,18 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StreamsError } from '../common/errors.ts'
 import type { TopicPartition, Transport } from '../engine/transport.ts'
+import { syncDir } from './fsync.ts'
 import type { LevelStore } from './level-store.ts'
 
-// Recovery, in one place. A task's directory holds one LevelDB per store and a `.checkpoint`
-// file: per store, the changelog offset its local copy is known to include. On start:
-//   no checkpoint, or checkpoint beyond the changelog end (stale) → wipe, replay the changelog
-//   from 0;  otherwise → keep the local copy and replay the changelog tail from the checkpoint.
-// Replays go in LevelDB batches of whole transport reads; progress and time are reported.
+// Recovery, in one place. A task's directory holds one LevelDB per store; each store keeps its
+// checkpoint (the changelog offset its data includes) inside LevelDB, written in the same batch as
+// the data (level-store.ts). On start:
+//   no checkpoint (a store created now: its directory was new or lost), or a checkpoint beyond
+//   the changelog end (stale) → wipe, replay the changelog from 0;
+//   otherwise → keep the local copy and replay the changelog tail from the checkpoint.
+// The task's `.checkpoint` file (per store, the same offsets) is consulted only for a store
+// written before its checkpoint lived in LevelDB. Replays go in LevelDB batches of whole transport
+// reads, each with its checkpoint; progress and time are reported.
 
 export type Checkpoint = Record<string, number>
 const FILE = '.checkpoint'
@@ -33,6 +38,7 @@ export async function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): 
     await fh.close()
   }
   await rename(tmp, join(taskDir, FILE))
+  await syncDir(taskDir) // the rename itself must survive a crash
 }
 
 export interface RestoreProgress {
@@ -52,12 +58,14 @@ export async function restoreStore(
   store: LevelStore<unknown>,
   transport: Transport,
   changelog: TopicPartition,
-  checkpointed: number | undefined,
+  /** The task's `.checkpoint` entry: used only for a store without its own (written before those existed). */
+  legacyCheckpoint: number | undefined,
   options: { timeoutMs: number; onProgress?: (p: RestoreProgress) => void },
 ): Promise<RestoreResult> {
   const t0 = performance.now()
   const end = await transport.endOffset(changelog)
-  let from = checkpointed
+  const own = store.storedCheckpoint()
+  let from = own === undefined ? legacyCheckpoint : (own ?? undefined)
   let mode: RestoreResult['mode'] = 'tail'
   if (from === undefined || from > end) {
     await store.wipe()
@@ -65,8 +73,11 @@ export async function restoreStore(
     mode = 'full'
   }
   const total = end - from
-  if (total === 0)
+  if (total === 0) {
+    if (own !== end) await store.writeCheckpoint(end)
+    else store.checkpointOffset = end
     return { offset: end, records: 0, ms: performance.now() - t0, mode: mode === 'full' ? 'full' : 'none' }
+  }
   let restored = 0
   let offset = from
   options.onProgress?.({ restored, total })
@@ -76,9 +87,9 @@ export async function restoreStore(
       const r = batch[i]!
       ops[i] = { key: r.key, value: r.tombstone ? null : r.value }
     }
-    await store.applyRaw(ops)
     restored += batch.length
     offset = batch[batch.length - 1]!.offset + 1
+    await store.applyRaw(ops, offset)
     options.onProgress?.({ restored, total })
     if (performance.now() - t0 > options.timeoutMs)
       throw new StreamsError(
@@ -88,6 +99,7 @@ export async function restoreStore(
       )
     if (offset >= end) break
   }
-  await store.syncToDisk() // before the caller checkpoints this offset
-  return { offset: Math.max(offset, end), records: restored, ms: performance.now() - t0, mode }
+  const upTo = Math.max(offset, end)
+  await store.writeCheckpoint(upTo) // durable before the caller checkpoints this offset
+  return { offset: upTo, records: restored, ms: performance.now() - t0, mode }
 }
