@@ -73,20 +73,17 @@ describe('sinks across a Redis and MongoDB outage', () => {
       redisUrl: `redis://127.0.0.1:${redis.port}`,
       mongoDb: 'CRYPTO',
     })
-    for (const topic of input.keys())
-      await bed.topic(topic, (await source.transport.partitions(topic)) ?? 1)
+    for (const topic of input.keys()) await bed.topic(topic, (await source.transport.partitions(topic)) ?? 1)
     const produce = (records: ConsumedRecord[]) =>
-      bed.transport
-        .producer()
-        .send(
-          records.map(({ topic, key, value, timestamp, partition }) => ({
-            topic,
-            key,
-            value,
-            timestamp,
-            partition,
-          })),
-        )
+      bed.transport.producer().send(
+        records.map(({ topic, key, value, timestamp, partition }) => ({
+          topic,
+          key,
+          value,
+          timestamp,
+          partition,
+        })),
+      )
     const parts = slices(input, 4)
     const sinks = await startSinks({ config, transport: bed.transport, ...tuning })
     await produce(parts[0]!)

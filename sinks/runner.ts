@@ -191,6 +191,11 @@ export class SinkRunner {
     await sleep(ms, undefined, { signal: this.wake.signal }).catch(() => {})
   }
 
+  /** This group's committed offsets of the given partitions (`topic-partition` → next offset). */
+  committed(partitions: TopicPartition[]): Promise<Map<string, number>> {
+    return this.consumer.committed(partitions)
+  }
+
   /**
    * Resolves once this group's committed offsets reach the end offsets the input partitions had
    * when called (tests and draining); rejects after timeoutMs.
