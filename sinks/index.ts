@@ -26,6 +26,8 @@ export interface SinksOptions {
   redis?: boolean
   /** Prefix of every Redis key (default none). */
   keyPrefix?: string
+  /** Input topics are `<topicPrefix><topic>` (as the topologies' option; default none). */
+  topicPrefix?: string
   /** Consumer groups are `<groupPrefix>-mongo` / `-redis`; default `crypto-streams-sink`. */
   groupPrefix?: string
   /** Records per batch (memory bound per sink); default 2000. */
@@ -61,7 +63,11 @@ export async function startSinks(opts: SinksOptions): Promise<Sinks> {
   const group = opts.groupPrefix ?? 'crypto-streams-sink'
   const runners: SinkRunner[] = []
   const start = async (name: string, all: readonly string[], make: (topics: string[]) => SinkWriter) => {
-    const topics = await existing(transport, name, all)
+    const topics = await existing(
+      transport,
+      name,
+      all.map((t) => (opts.topicPrefix ?? '') + t),
+    )
     const writer = make(topics)
     const groupId = `${group}-${name}`
     try {
@@ -90,6 +96,7 @@ export async function startSinks(opts: SinksOptions): Promise<Sinks> {
             url: c.mongoUrl,
             db: c.mongoDb,
             topics,
+            ...(opts.topicPrefix ? { topicPrefix: opts.topicPrefix } : {}),
             ...(opts.mongoTimeoutMs ? { serverSelectionTimeoutMS: opts.mongoTimeoutMs } : {}),
           }),
       )
@@ -105,6 +112,7 @@ export async function startSinks(opts: SinksOptions): Promise<Sinks> {
             tradesKeep: c.redisTradesKeep,
             ...(opts.keyPrefix ? { keyPrefix: opts.keyPrefix } : {}),
             topics,
+            ...(opts.topicPrefix ? { topicPrefix: opts.topicPrefix } : {}),
           }),
       )
   } catch (err) {

@@ -53,10 +53,11 @@ export interface MongoPlan {
   coalesced: number
 }
 
-export function planBatch(records: ConsumedRecord[]): MongoPlan {
+/** `topicPrefix`: input topics are `<prefix><topic>` (benches, shared brokers). */
+export function planBatch(records: ConsumedRecord[], topicPrefix = ''): MongoPlan {
   const plan: MongoPlan = { docs: new Map(), rejected: [], coalesced: 0 }
   for (const r of records) {
-    const target = mongoTargets[r.topic]
+    const target = mongoTargets[r.topic.slice(topicPrefix.length)]
     if (!target || r.tombstone) continue
     let doc: MongoDoc
     try {

@@ -3,7 +3,7 @@ import type { ConsumedRecord } from '../../engine/transport.ts'
 import { sinkMetrics } from '../metrics.ts'
 import type { Rejected, SinkWriter } from '../runner.ts'
 import type { Version } from '../version.ts'
-import { decide, guardFilter, type MongoDoc, mongoTargets, planBatch } from './plan.ts'
+import { decide, guardFilter, type MongoDoc, mongoTargets, mongoTopics, planBatch } from './plan.ts'
 
 // Writes a batch to MongoDB: per collection, one find of the stored versions of the batch's
 // documents, then one bulkWrite of inserts (new documents) and guarded updates (newer versions).
@@ -17,6 +17,8 @@ export interface MongoSinkOptions {
   db: string
   /** Input topics (default: every topic with a collection). */
   topics?: string[]
+  /** Input topics are `<topicPrefix><topic>`. */
+  topicPrefix?: string
   /** How long an operation waits for the server before failing (then the runner retries). */
   serverSelectionTimeoutMS?: number
 }
@@ -26,10 +28,12 @@ export class MongoWriter implements SinkWriter {
   readonly topics: readonly string[]
   private readonly client: MongoClient
   private readonly db: Db
+  private readonly prefix: string
   private indexed = false
 
   constructor(opts: MongoSinkOptions) {
-    this.topics = opts.topics ?? Object.keys(mongoTargets)
+    this.prefix = opts.topicPrefix ?? ''
+    this.topics = opts.topics ?? mongoTopics.map((t) => this.prefix + t)
     this.client = new MongoClient(opts.url, {
       serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000,
       connectTimeoutMS: 5000,
@@ -42,7 +46,7 @@ export class MongoWriter implements SinkWriter {
   /** Unique (symbol, time) index per collection; idempotent, done before the first write. */
   private async ensureIndexes(): Promise<void> {
     for (const topic of this.topics) {
-      const t = mongoTargets[topic]
+      const t = mongoTargets[topic.slice(this.prefix.length)]
       if (!t) continue
       await this.db
         .collection(t.collection)
@@ -53,7 +57,7 @@ export class MongoWriter implements SinkWriter {
 
   async write(records: ConsumedRecord[]): Promise<Rejected[]> {
     if (!this.indexed) await this.ensureIndexes()
-    const plan = planBatch(records)
+    const plan = planBatch(records, this.prefix)
     for (const [collection, byId] of plan.docs) await this.writeCollection(collection, [...byId.values()])
     if (plan.coalesced > 0) sinkMetrics.skipped.inc({ sink: this.name, collection: 'batch' }, plan.coalesced)
     return plan.rejected

@@ -61,13 +61,14 @@ export const redisTopics = [
   topics.predictions,
 ] as const
 
-export function planBatch(records: ConsumedRecord[], keys: RedisKeys): RedisPlan {
+/** `topicPrefix`: input topics are `<prefix><topic>` (benches, shared brokers). */
+export function planBatch(records: ConsumedRecord[], keys: RedisKeys, topicPrefix = ''): RedisPlan {
   const plan: RedisPlan = { minutes: new Map(), latest: new Map(), trades: new Map(), rejected: [] }
   for (const r of records) {
     if (r.tombstone) continue
     try {
       const v: unknown = JSON.parse(r.value)
-      switch (r.topic) {
+      switch (r.topic.slice(topicPrefix.length)) {
         case topics.kline1m: {
           const k = parseKline(v)
           const w = { symbol: k.symbol, openTime: k.openTime, json: r.value, _v: r.offset, closed: k.closed }

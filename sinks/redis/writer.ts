@@ -17,6 +17,8 @@ export interface RedisSinkOptions {
   url: string
   keyPrefix?: string
   topics?: string[]
+  /** Input topics are `<topicPrefix><topic>`. */
+  topicPrefix?: string
   ttlSeconds: number
   kline1mKeep: number
   tradesKeep: number
@@ -49,7 +51,7 @@ export class RedisWriter implements SinkWriter {
 
   constructor(opts: RedisSinkOptions) {
     this.opts = opts
-    this.topics = opts.topics ?? redisTopics
+    this.topics = opts.topics ?? redisTopics.map((t) => (opts.topicPrefix ?? '') + t)
     this.keys = redisKeys(opts.keyPrefix)
     this.redis = new Redis(opts.url, {
       enableOfflineQueue: false,
@@ -78,7 +80,7 @@ export class RedisWriter implements SinkWriter {
 
   async write(records: ConsumedRecord[]): Promise<Rejected[]> {
     await this.ready().catch(() => {})
-    const plan = planBatch(records, this.keys)
+    const plan = planBatch(records, this.keys, this.opts.topicPrefix)
     const { ttlSeconds: ttl, kline1mKeep, tradesKeep } = this.opts
     const k = this.keys
     const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
