@@ -250,7 +250,9 @@ export class KStream<K, V> {
   ): KStream<string, VR> {
     const b = this.builder
     const side = (s: { nodeName: string; keyChanged: boolean }, name: string) =>
-      s.keyChanged ? new KGroupedStream(b, s.nodeName, true, name).input(name) : s.nodeName
+      (joined.repartition ?? s.keyChanged)
+        ? new KGroupedStream(b, s.nodeName, true, name).input(name)
+        : s.nodeName
     const n = addStreamJoin(
       b.topology,
       (kind) => b.nextName(kind),

@@ -64,6 +64,12 @@ export class JoinWindows {
 export interface StreamJoined {
   /** Names the buffers `<name>-this` / `<name>-other` (and their changelogs): stable. */
   name: string
+  /**
+   * false: the caller guarantees both sides are still partitioned by the join key (e.g. after a
+   * `process()` that keeps the key), so no repartition topic. Default: repartition a side whose
+   * key may have changed.
+   */
+  repartition?: boolean
 }
 
 /** Buffer entries of one bucket: [timestamp, value], in arrival order. */

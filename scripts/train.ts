@@ -1,0 +1,282 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../common/config.ts'
+import { ConfigError } from '../common/errors.ts'
+import { createLogger } from '../common/log.ts'
+import { type Kline, parseKline } from '../common/records.ts'
+import { topics } from '../common/topics.ts'
+import type { Transport } from '../engine/index.ts'
+import { openTransport } from '../engine/open.ts'
+import { type Bar, barOf } from '../processors/features.ts'
+import { type Model, POOLED, type Sample, samplesOf, trainModel } from '../processors/model.ts'
+import { ModelRegistry, publishModels } from '../processors/model-store.ts'
+import { dates, SPOT, spotDay } from '../processors/testdata.ts'
+
+// The training job: 1m history → one ridge model per symbol plus a pooled fallback → the
+// compacted crypto_models topic. History comes from crypto_kline_1m (closed klines) or from the
+// recorded data.binance.vision CSV files.
+//
+//   node scripts/cli.ts train --symbols BTCUSDT,ETHUSDT --days 30 [--source csv|topic] [--to YYYY-MM-DD]
+//
+// startModelScheduler() runs it inside the platform: at start when no model exists, then again
+// whenever event time has moved `everyMs` (a day) past the newest model's training window.
+
+const log = createLogger('train')
+const DAY = 86_400_000
+
+export interface TrainModelsOptions {
+  symbols: string[]
+  /** Training window length in days (ending at `to`). */
+  days?: number
+  source?: 'csv' | 'topic'
+  /** csv: last UTC day of the window (default: the newest recorded day of each symbol). */
+  to?: string
+  /** Where the topic source reads and where models are published (omit: train only). */
+  transport?: Transport
+  topicPrefix?: string
+  /** Preloaded history per symbol (oldest first): skips reading a source. */
+  history?: Map<string, Bar[]>
+  /** A symbol needs this many samples for its own model (else the pooled one serves it). */
+  minRows?: number
+  createdAt?: Date
+}
+
+export interface TrainResult {
+  version: string
+  models: Model[]
+  skipped: { symbol: string; reason: string }[]
+}
+
+export const versionOf = (d: Date): string => `v${d.toISOString().replace(/[-:.]/g, '')}`
+
+/** Newest recorded 1m day of a symbol in the CSV set, or undefined. */
+export function lastRecordedDay(symbol: string): string | undefined {
+  const dir = join(SPOT, symbol, '1m')
+  if (!existsSync(dir)) return undefined
+  return readdirSync(dir)
+    .map((f) => /(\d{4}-\d{2}-\d{2})\.csv\.gz$/.exec(f)?.[1])
+    .filter((d): d is string => d !== undefined)
+    .sort()
+    .at(-1)
+}
+
+export function csvHistory(symbol: string, days: number, to?: string): Bar[] {
+  const last = to ?? lastRecordedDay(symbol)
+  if (!last) return []
+  const from = new Date(Date.parse(last) - (days - 1) * DAY).toISOString().slice(0, 10)
+  return dates(from, last).flatMap((d) => spotDay(symbol, '1m', d).map(barOf))
+}
+
+/** Closed 1m klines of crypto_kline_1m, read incrementally; keeps the last `days` of each symbol. */
+export class KlineHistory {
+  private readonly bars = new Map<string, Map<number, Bar>>()
+  private readonly next = new Map<number, number>()
+  private readonly topic: string
+  private readonly keepMs: number
+  newest = Number.NEGATIVE_INFINITY
+
+  constructor(days: number, topicPrefix = '') {
+    this.topic = topicPrefix + topics.kline1m
+    this.keepMs = days * DAY
+  }
+
+  async update(transport: Transport): Promise<void> {
+    const n = (await transport.partitions(this.topic)) ?? 0
+    for (let p = 0; p < n; p++)
+      for await (const batch of transport.read({ topic: this.topic, partition: p }, this.next.get(p) ?? 0))
+        for (const r of batch) {
+          this.next.set(p, r.offset + 1)
+          if (r.tombstone || !r.value.includes('"closed":true')) continue // open updates: most records
+          let k: Kline
+          try {
+            k = parseKline(JSON.parse(r.value))
+          } catch {
+            continue // the engine dead-letters it; training just skips it
+          }
+          if (!k.closed || k.interval !== '1m') continue
+          let m = this.bars.get(k.symbol)
+          if (!m) this.bars.set(k.symbol, (m = new Map()))
+          m.set(k.openTime, barOf(k))
+          if (k.openTime > this.newest) this.newest = k.openTime
+        }
+    const cut = this.newest - this.keepMs
+    for (const m of this.bars.values()) for (const t of m.keys()) if (t <= cut) m.delete(t)
+  }
+
+  history(symbols?: string[]): Map<string, Bar[]> {
+    const out = new Map<string, Bar[]>()
+    for (const [s, m] of this.bars)
+      if (!symbols || symbols.includes(s))
+        out.set(
+          s,
+          [...m.values()].sort((a, b) => a.openTime - b.openTime),
+        )
+    return out
+  }
+}
+
+/** Trains per-symbol models and the pooled fallback; publishes them when a transport is given. */
+export async function trainModels(o: TrainModelsOptions): Promise<TrainResult> {
+  const days = o.days ?? 30
+  const created = o.createdAt ?? new Date()
+  const version = versionOf(created)
+  let history = o.history
+  if (!history) {
+    if ((o.source ?? 'csv') === 'topic') {
+      if (!o.transport) throw new ConfigError('INVALID', 'train --source topic needs a transport')
+      const h = new KlineHistory(days, o.topicPrefix)
+      await h.update(o.transport)
+      history = h.history(o.symbols)
+    } else history = new Map(o.symbols.map((s) => [s, csvHistory(s, days, o.to)]))
+  }
+  const minRows = o.minRows ?? 1000
+  const models: Model[] = []
+  const skipped: TrainResult['skipped'] = []
+  const pooled: Sample[] = []
+  for (const symbol of o.symbols) {
+    const rows = samplesOf(history.get(symbol) ?? [])
+    pooled.push(...rows)
+    if (rows.length < minRows) {
+      skipped.push({ symbol, reason: `${rows.length} samples < ${minRows}` })
+      continue
+    }
+    models.push(trainModel(rows, { version, symbol, createdAt: created.toISOString() }))
+  }
+  if (pooled.length >= minRows)
+    models.push(trainModel(pooled, { version, symbol: POOLED, createdAt: created.toISOString() }))
+  else skipped.push({ symbol: POOLED, reason: `${pooled.length} samples < ${minRows}` })
+  if (o.transport && models.length > 0)
+    await publishModels(o.transport, models, (o.topicPrefix ?? '') + topics.models)
+  log.info('trained', {
+    version,
+    models: models.map((m) => ({
+      symbol: m.symbol,
+      rows: m.metrics.trainRows,
+      heldOutHitRate: round(m.metrics.hitRate),
+    })),
+    skipped,
+  })
+  return { version, models, skipped }
+}
+
+const round = (v: number) => Math.round(v * 10_000) / 10_000
+
+export interface SchedulerOptions {
+  transport: Transport
+  symbols: string[]
+  /** Shared with addPredictions (it is refreshed here). Default: a new one. */
+  registry?: ModelRegistry
+  days?: number
+  /** Retrain when event time is this far past the newest model's training window (1 day). */
+  everyMs?: number
+  /** How often to look (wall clock, 60 s). */
+  checkMs?: number
+  /** When the topic holds too little history for a first model: train from the CSV files up to this day. */
+  csvFallbackTo?: string
+  topicPrefix?: string
+  minRows?: number
+}
+
+/**
+ * Keeps a model in crypto_models: trains at start when none exists (from crypto_kline_1m, or
+ * the recorded CSVs when the topic is still too short), then whenever event time has moved
+ * `everyMs` past the newest model's window; refreshes the registry after each run.
+ */
+export function startModelScheduler(o: SchedulerOptions): { registry: ModelRegistry; stop(): Promise<void> } {
+  const registry = o.registry ?? new ModelRegistry((o.topicPrefix ?? '') + topics.models)
+  const days = o.days ?? 30
+  const everyMs = o.everyMs ?? DAY
+  const history = new KlineHistory(days, o.topicPrefix)
+  let stopped = false
+  let running: Promise<void> = Promise.resolve()
+  const check = async () => {
+    await registry.refresh(o.transport)
+    await history.update(o.transport)
+    const newestModel = Math.max(...registry.all().map((m) => m.trainedTo), Number.NEGATIVE_INFINITY)
+    const none = registry.all().length === 0
+    if (!none && history.newest - newestModel < everyMs) return
+    const base = { symbols: o.symbols, days, transport: o.transport, minRows: o.minRows ?? 1000 }
+    let r = await trainModels({ ...base, history: history.history(o.symbols), ...pick(o.topicPrefix) })
+    if (r.models.length === 0 && none && o.csvFallbackTo)
+      r = await trainModels({ ...base, source: 'csv', to: o.csvFallbackTo, ...pick(o.topicPrefix) })
+    if (r.models.length > 0) await registry.refresh(o.transport)
+  }
+  const tick = () => {
+    running = running
+      .then(() => (stopped ? undefined : check()))
+      .catch((e: Error) => log.warn('model training failed', { error: e.message }))
+  }
+  tick()
+  const timer = setInterval(tick, o.checkMs ?? 60_000)
+  timer.unref()
+  return {
+    registry,
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      await running
+    },
+  }
+}
+
+const pick = (topicPrefix: string | undefined) => (topicPrefix ? { topicPrefix } : {})
+
+export function parseTrainArgs(argv: string[]): TrainModelsOptions & { source: 'csv' | 'topic' } {
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      symbols: { type: 'string' },
+      days: { type: 'string', default: '30' },
+      source: { type: 'string', default: 'csv' },
+      to: { type: 'string' },
+      'topic-prefix': { type: 'string' },
+      'min-rows': { type: 'string' },
+    },
+  })
+  const usage =
+    'usage: train --symbols A,B [--days 30] [--source csv|topic] [--to YYYY-MM-DD] [--topic-prefix P] [--min-rows N]'
+  if (!a.symbols) throw new ConfigError('INVALID', `--symbols is required\n${usage}`)
+  const days = Number(a.days)
+  if (!(Number.isInteger(days) && days >= 1))
+    throw new ConfigError('INVALID', `--days must be an integer ≥ 1\n${usage}`)
+  if (a.source !== 'csv' && a.source !== 'topic')
+    throw new ConfigError('INVALID', `--source must be csv or topic\n${usage}`)
+  if (a.to !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(a.to))
+    throw new ConfigError('INVALID', `--to must be YYYY-MM-DD\n${usage}`)
+  return {
+    symbols: a.symbols.split(',').map((s) => s.trim().toUpperCase()),
+    days,
+    source: a.source,
+    ...(a.to ? { to: a.to } : {}),
+    ...(a['topic-prefix'] ? { topicPrefix: a['topic-prefix'] } : {}),
+    ...(a['min-rows'] ? { minRows: Number(a['min-rows']) } : {}),
+  }
+}
+
+/** `train` command: trains, publishes to crypto_models on CS_TRANSPORT, prints a summary line per model. */
+export async function trainCommand(argv: string[]): Promise<TrainResult> {
+  const o = parseTrainArgs(argv)
+  const transport = await openTransport(loadConfig())
+  try {
+    const r = await trainModels({ ...o, transport })
+    for (const m of r.models)
+      process.stdout.write(
+        `${JSON.stringify({
+          version: m.version,
+          symbol: m.symbol,
+          trainedFrom: new Date(m.trainedFrom).toISOString(),
+          trainedTo: new Date(m.trainedTo).toISOString(),
+          rows: m.metrics.trainRows,
+          heldOutHitRate: round(m.metrics.hitRate),
+          heldOutMomentumHitRate: round(m.metrics.momentumHitRate),
+          heldOutBrier: round(m.metrics.brier),
+        })}\n`,
+      )
+    for (const s of r.skipped)
+      process.stdout.write(`${JSON.stringify({ skipped: s.symbol, reason: s.reason })}\n`)
+    return r
+  } finally {
+    await transport.close()
+  }
+}
