@@ -95,8 +95,8 @@ export class KlineHistory {
             continue // the engine dead-letters it; training just skips it
           }
           if (!k.closed || k.interval !== '1m') continue
-          let m = this.bars.get(k.symbol)
-          if (!m) this.bars.set(k.symbol, (m = new Map()))
+          const m = this.bars.get(k.symbol) ?? new Map<number, Bar>()
+          this.bars.set(k.symbol, m)
           m.set(k.openTime, barOf(k))
           if (k.openTime > this.newest) this.newest = k.openTime
         }

@@ -103,34 +103,37 @@ class PredictProcessor implements Processor<string, Kline, string, Prediction> {
     this.latest = ctx.getStateStore<Prediction>(PREDICTIONS_STORE)
   }
 
-  private skip(reason: SkipReason): void {
-    metrics.skipped.inc({ reason })
-  }
-
   process(r: StreamRecord<string, Kline>): void {
     const k = r.value
     if (!k.closed || k.interval !== '1m') return
+    this.candles.put(k.symbol, k.openTime, barOf(k))
+    const p = this.predict(k)
+    if (typeof p === 'string') {
+      metrics.skipped.inc({ reason: p })
+      return
+    }
+    this.latest.put(k.symbol, p)
+    metrics.made.inc({ symbol: k.symbol })
+    this.ctx.forward({ key: k.symbol, value: p, timestamp: r.timestamp })
+  }
+
+  private predict(k: Kline): Prediction | SkipReason {
     const sym = k.symbol
-    this.candles.put(sym, k.openTime, barOf(k))
     const prev = this.latest.get(sym)
-    if (prev && prev.openTime >= k.openTime) return this.skip('duplicate')
+    if (prev && prev.openTime >= k.openTime) return 'duplicate'
     const model = this.o.models.get(sym)
-    if (!model) return this.skip('no-model')
-    if (k.openTime < model.trainedTo) return this.skip('future-model') // it saw this candle's future
-    if (k.openTime - model.trainedTo > (this.o.maxModelAgeMs ?? 3 * 86_400_000))
-      return this.skip('stale-model')
+    if (!model) return 'no-model'
+    if (k.openTime < model.trainedTo) return 'future-model' // it saw this candle's future
+    if (k.openTime - model.trainedTo > (this.o.maxModelAgeMs ?? 3 * 86_400_000)) return 'stale-model'
     const window: Bar[] = []
     for (let i = LOOKBACK - 1; i >= 0; i--) {
       const b = this.candles.fetch(sym, k.openTime - i * MINUTE)
-      if (!b) return this.skip('missing-features')
+      if (!b) return 'missing-features'
       window.push(b)
     }
     const f = features(window)
-    if (!f.ok) return this.skip(f.reason)
-    const p = predictionOf(k, window, model, f.x)
-    this.latest.put(sym, p)
-    metrics.made.inc({ symbol: sym })
-    this.ctx.forward({ key: sym, value: p, timestamp: r.timestamp })
+    if (!f.ok) return f.reason
+    return predictionOf(k, window, model, f.x)
   }
 }
 
