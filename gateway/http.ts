@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express'
-import type { z } from 'zod'
+import { z } from 'zod'
 
 // One declaration per route: its path, its input schemas (query and path), a summary and the
 // handler. `register` mounts it with validation; openapi.ts turns the same list into the document.
@@ -46,10 +46,12 @@ export const restInvalid: InvalidInput = (issues) => {
   return new HttpError(400, 'INVALID_PARAMETER', message)
 }
 
+const NO_PARAMETERS = z.strictObject({})
+
 export function register(router: Router, specs: RouteSpec[], invalid: InvalidInput = restInvalid): void {
   for (const spec of specs) {
     router.get(spec.path, async (req, res) => {
-      const query = spec.query ? spec.query.safeParse(req.query) : { success: true as const, data: {} }
+      const query = (spec.query ?? NO_PARAMETERS).safeParse(req.query)
       if (!query.success) throw invalid(query.error.issues)
       const params = spec.params ? spec.params.safeParse(req.params) : { success: true as const, data: {} }
       // a bad path segment names a resource that does not exist
