@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
 
@@ -63,8 +64,11 @@ export const settings = {
     kind: 'string',
     default: '.data',
     doc: 'Embedded log, state stores and checkpoints',
-    format: z.string().min(1),
-    allowed: 'a directory path',
+    format: z
+      .string()
+      .min(1)
+      .refine((p) => !existsSync(p) || statSync(p).isDirectory()),
+    allowed: 'a directory path (not a file)',
   },
   kafkaBrokers: {
     env: 'KAFKA_BROKERS',
@@ -224,8 +228,8 @@ export const settings = {
     kind: 'string',
     default: '',
     doc: 'Recorded Binance data for the replay server, tests and benches (empty: the clone’s `data/binance`)',
-    format: z.string(),
-    allowed: 'a directory path',
+    format: z.string().refine((p) => p === '' || existsSync(p)),
+    allowed: 'an existing directory',
   },
 } as const satisfies Record<string, Setting>
 
@@ -326,6 +330,11 @@ function rawOf(s: Setting, env: NodeJS.ProcessEnv): Raw {
   const alias = s.aliases?.find(set)
   if (alias) return { value: env[alias]!, from: alias }
   return { value: s.default, from: 'default' }
+}
+
+/** Where each setting's value comes from: its variable, an alias, or `default`. */
+export function configSources(env: NodeJS.ProcessEnv = process.env): Record<SettingKey, string> {
+  return Object.fromEntries(keys.map((k) => [k, rawOf(all[k], env).from])) as Record<SettingKey, string>
 }
 
 /** Thrown when settings are invalid: one line per setting in `lines` (and the message). */

@@ -1,11 +1,5 @@
-import { type CommandSpec, invalid } from './command.ts'
+import { type CommandSpec, utcDay } from './command.ts'
 import { checkKafka } from './preflight.ts'
-
-const day = (raw: string) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`)))
-    throw invalid(`must be a UTC date YYYY-MM-DD, got "${raw}"`)
-  return raw
-}
 
 export const backfill: CommandSpec = {
   name: 'backfill',
@@ -13,8 +7,13 @@ export const backfill: CommandSpec = {
     'rebuild candle finals (5m/1h/4h/1d) and indicators for one symbol and a UTC date range (topologies/README.md)',
   options: [
     { flags: '--symbol <symbol>', description: 'symbol, e.g. BTCUSDT', required: true },
-    { flags: '--from <date>', description: 'first UTC day, YYYY-MM-DD', required: true, parse: day },
-    { flags: '--to <date>', description: 'last UTC day (inclusive), YYYY-MM-DD', required: true, parse: day },
+    { flags: '--from <date>', description: 'first UTC day, YYYY-MM-DD', required: true, parse: utcDay },
+    {
+      flags: '--to <date>',
+      description: 'last UTC day (inclusive), YYYY-MM-DD',
+      required: true,
+      parse: utcDay,
+    },
     {
       flags: '--source <source>',
       description: 'read 1m klines from the raw topic or the recorded CSV files',

@@ -42,6 +42,15 @@ export interface CommandSpec {
 /** A usage mistake in an option's value (exit code 2, no stack). */
 export const invalid = (message: string) => new InvalidArgumentError(message)
 
+/** A `YYYY-MM-DD` option value that is a real UTC day. */
+export function utcDay(raw: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Number.NaN
+  // Date.parse rolls 2024-02-30 over to March: a real date prints back the same.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== raw)
+    throw invalid(`must be a UTC date YYYY-MM-DD, got "${raw}"`)
+  return raw
+}
+
 /** Resolves on SIGINT / SIGTERM: long-running roles stop cleanly then. */
 export const untilSignal = () =>
   new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import { type CommandSpec, invalid, optionalModule } from './command.ts'
+import { type CommandSpec, optionalModule, utcDay } from './command.ts'
 
 // `data fetch`: Binance's public daily kline archives → the recorded-data layout the replay
 // server, tests and benches read (scripts/data-fetch.ts).
@@ -12,11 +12,6 @@ type FetchArchives = (o: {
   concurrency?: number
 }) => Promise<{ downloaded: number; skipped: number; missing: string[] }>
 
-const day = (raw: string) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`)))
-    throw invalid(`must be a UTC date YYYY-MM-DD, got "${raw}"`)
-  return raw
-}
 const list = (raw: string) =>
   raw
     .split(',')
@@ -28,8 +23,13 @@ const fetchCommand: CommandSpec = {
   description: 'download data.binance.vision daily kline archives (checksums verified, resumable)',
   options: [
     { flags: '--symbols <list>', setting: 'symbols' },
-    { flags: '--from <date>', description: 'first UTC day, YYYY-MM-DD', required: true, parse: day },
-    { flags: '--to <date>', description: 'last UTC day (inclusive), YYYY-MM-DD', required: true, parse: day },
+    { flags: '--from <date>', description: 'first UTC day, YYYY-MM-DD', required: true, parse: utcDay },
+    {
+      flags: '--to <date>',
+      description: 'last UTC day (inclusive), YYYY-MM-DD',
+      required: true,
+      parse: utcDay,
+    },
     { flags: '--intervals <list>', description: 'kline intervals, comma separated', default: '1m' },
     { flags: '--base-url <url>', description: 'archive host', default: 'https://data.binance.vision' },
     {

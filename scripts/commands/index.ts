@@ -1,5 +1,6 @@
 import { backfill } from './backfill.ts'
 import type { CommandSpec } from './command.ts'
+import { config } from './config.ts'
 import { data } from './data.ts'
 import { gateway } from './gateway.ts'
 import { ingest } from './ingest.ts'
@@ -23,4 +24,5 @@ export const commands: CommandSpec[] = [
   retention,
   replay,
   data,
+  config,
 ]

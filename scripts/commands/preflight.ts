@@ -7,6 +7,17 @@ import { ConfigError, StreamsError } from '../../common/errors.ts'
 const KAFKA_PROBE_MS = 10_000
 const BINANCE_PROBE_MS = 10_000
 
+/** The innermost reason of an error chain (`cause`, or the first of `errors`), e.g. ECONNREFUSED. */
+export function rootCause(e: unknown): string {
+  let cur = e as { message?: string; cause?: unknown; errors?: unknown[] } | undefined
+  while (cur && typeof cur === 'object') {
+    const next = cur.cause ?? cur.errors?.[0]
+    if (!next || typeof next !== 'object') break
+    cur = next as typeof cur
+  }
+  return cur?.message ?? String(e)
+}
+
 /** With CS_TRANSPORT=kafka: the brokers answer a metadata request within 10 s. */
 export async function checkKafka(config: Pick<Config, 'transport' | 'kafkaBrokers'>): Promise<void> {
   if (config.transport !== 'kafka') return
@@ -18,7 +29,7 @@ export async function checkKafka(config: Pick<Config, 'transport' | 'kafkaBroker
     throw new StreamsError(
       'SERVICE',
       'KAFKA_UNREACHABLE',
-      `Kafka is not reachable at ${address} (KAFKA_BROKERS): start a local broker with ` +
+      `Kafka is not reachable at ${address} (KAFKA_BROKERS: ${rootCause(e)}): start a local broker with ` +
         '`npm run services -- start kafka`, point KAFKA_BROKERS at a running cluster, or run ' +
         'without Kafka with CS_TRANSPORT=embedded',
       { cause: e },
