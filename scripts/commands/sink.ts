@@ -1,25 +1,38 @@
 import type { Config } from '../../common/config.ts'
+import type { Transport } from '../../engine/transport.ts'
 import { type CommandSpec, optionalModule, untilSignal } from './command.ts'
 import { checkKafka } from './preflight.ts'
 
-// The sink role: derived topics → MongoDB and Redis. The implementation lives in sinks/ (wire
-// the real entry point here when it changes).
-type StartSinks = (config: Config) => Promise<{ close(): Promise<void> }>
+// The sink role: derived topics → MongoDB and Redis (sinks/README.md). Instances with the same
+// config split the partitions (consumer groups crypto-streams-sink-mongo / -redis).
+type StartSinks = (opts: { config: Config; transport: Transport }) => Promise<{ close(): Promise<void> }>
 
 export const sink: CommandSpec = {
   name: 'sink',
-  description: 'sinks only: derived topics → MongoDB (MONGO_URL) and Redis (REDIS_URL)',
+  description: 'sinks only: derived topics → MongoDB (MONGO_URL, MONGO_DB) and Redis (REDIS_URL)',
   options: [
     { flags: '--transport <kind>', setting: 'transport' },
+    { flags: '--data-dir <dir>', setting: 'dataDir' },
     { flags: '--mongo-url <url>', setting: 'mongoUrl' },
+    { flags: '--mongo-db <name>', setting: 'mongoDb' },
     { flags: '--redis-url <url>', setting: 'redisUrl' },
   ],
   async action({ config, log }) {
     const startSinks = await optionalModule<StartSinks>('../../sinks/index.ts', 'sink', 'startSinks')
+    if (config.transport === 'embedded')
+      log.warn(
+        'sink alone on the embedded log reads only what this machine’s engine wrote there; for one process use `platform`',
+      )
     await checkKafka(config)
-    const sinks = await startSinks(config)
-    await untilSignal()
-    log.info('stopping')
-    await sinks.close()
+    const { openTransport } = await import('../../engine/index.ts')
+    const transport = await openTransport(config, 'crypto-streams-sink')
+    try {
+      const sinks = await startSinks({ config, transport })
+      await untilSignal()
+      log.info('stopping')
+      await sinks.close()
+    } finally {
+      await transport.close()
+    }
   },
 }
