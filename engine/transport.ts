@@ -36,10 +36,20 @@ export interface TopicSpec {
   partitions: number
   /** Changelog and table topics keep the last value per key. */
   compacted?: boolean
-  /** Non-compacted topics: drop records older than this (ms; -1 = forever). Embedded: by record time. */
+  /**
+   * Non-compacted topics: drop records older than this (ms; -1 = forever). Embedded: counted from
+   * when they were written. Kafka: from the record timestamp unless `timestampType` is
+   * 'LogAppendTime' (historical records written now are deleted at once under 'CreateTime').
+   */
   retentionMs?: number
   /** Non-compacted topics: keep about this many bytes per partition (-1 = no limit). */
   retentionBytes?: number
+  /**
+   * Kafka's `message.timestamp.type`: 'CreateTime' (default) keeps the producer's timestamps;
+   * 'LogAppendTime' replaces them with the time the log wrote the record (then time retention
+   * counts from the write, and event time must come from the value, not the record timestamp).
+   */
+  timestampType?: 'CreateTime' | 'LogAppendTime'
 }
 
 export interface Producer {

@@ -16,6 +16,7 @@ import { cleanSegments } from './cleaner.ts'
 import { type EncodedRecord, encodeFrames } from './codec.ts'
 import { EmbeddedError } from './errors.ts'
 import type { LogIO } from './io.ts'
+import { embeddedMetrics } from './metrics.ts'
 import { Segment, SegmentTornError } from './segment.ts'
 
 // One partition: a list of segment files (segment.ts), oldest first; only the last (active) one is
@@ -27,6 +28,8 @@ import { Segment, SegmentTornError } from './segment.ts'
 // A roll fsyncs the old segment first, so only the active segment is ever partly durable.
 // Retention deletes whole closed segments from the front (never the active one): the log start
 // offset moves forward and reads below it continue at it (Kafka's auto.offset.reset=earliest).
+// Time retention counts from when a segment was last written (Kafka's LogAppendTime), never from
+// the records' own timestamps: a backfill of 2022 data keeps what it wrote for retentionMs.
 // Compacted topics roll too, and on a roll (and on open) the cleaner (cleaner.ts) rewrites the
 // closed segments into one once the dirty part (written since the last clean) is at least as big as
 // the cleaned part (Kafka's min.cleanable.dirty.ratio 0.5): so the log stays within a few times its
@@ -38,21 +41,28 @@ export interface PartitionOptions {
   /** The active segment rolls before a batch would take it past this size. */
   segmentBytes: number
   /**
-   * Delete a closed segment once its newest record timestamp is more than this older than the
-   * reference time: min(newest timestamp in the partition, wall clock). By record time, not the
-   * clock alone, so a replay of 2024 data keeps its last retentionMs of event time; the clock caps
-   * it so one record stamped in the future does not wipe the log. Negative: no limit.
+   * Delete a closed segment once it was last written more than this long ago (append time, as
+   * Kafka's LogAppendTime: record timestamps do not count, so historical data written now is
+   * kept). Negative: no limit.
    */
   retentionMs: number
   /** Delete the oldest closed segments while the rest still holds this many bytes. Negative: no limit. */
   retentionBytes: number
-  /** Compacted topics: an already cleaned tombstone older than this (by record time, as above) is dropped. Negative: kept. */
+  /**
+   * Compacted topics: an already cleaned tombstone older than this is dropped. By record time
+   * (against min(newest record timestamp, clock)): a clean rewrites segments, so their write time
+   * says nothing about a tombstone's age. Negative: kept.
+   */
   deleteRetentionMs: number
+  /** Kafka's LogAppendTime: records get the time of the append as their timestamp. */
+  logAppendTime: boolean
   /** File writes (a seam for fault injection). */
   io: LogIO
 }
 
 const log = createLogger('embedded')
+/** Size retention deleting a segment written less than this ago is reported as deleting fresh writes. */
+const FRESH_MS = 3_600_000
 const SEGMENT = /^(\d+)(?:\.(\d{20}))?\.log$/
 
 export class PartitionLog {
@@ -157,6 +167,10 @@ export class PartitionLog {
    */
   append(records: EncodedRecord[]): number {
     this.checkOnline()
+    if (this.opts.logAppendTime) {
+      const now = Date.now()
+      records = records.map((r) => ({ ...r, timestamp: now }))
+    }
     const first = this.nextOffset
     const { buf, starts } = encodeFrames(records, first)
     const roll = this.active.count > 0 && this.active.size + buf.length > this.opts.segmentBytes
@@ -215,17 +229,39 @@ export class PartitionLog {
     if (compacted || this.segments.length < 2) return
     let total = 0
     for (const s of this.segments) total += s.size
-    const reference = this.referenceTime(now)
     while (this.segments.length > 1) {
       const s = this.segments[0]!
+      const age = now - s.appendTime
       const bySize = retentionBytes >= 0 && total - s.size >= retentionBytes
-      const byTime = retentionMs >= 0 && (s.count === 0 || reference - s.maxTimestamp > retentionMs)
+      const byTime = retentionMs >= 0 && (s.count === 0 || age > retentionMs)
       if (!bySize && !byTime) break
       this.segments.shift()
       total -= s.size
       unlinkSync(s.path)
       this.retire(s)
+      const reason = byTime ? 'time' : age < FRESH_MS ? 'size-fresh' : 'size'
+      embeddedMetrics.retentionDeleted.inc({ topic: this.topic, reason }, s.size)
+      if (reason === 'size-fresh') this.warnFresh(s, age)
     }
+  }
+
+  private lastFreshWarning = Number.NEGATIVE_INFINITY
+
+  /** Size retention removed records written moments ago (a backfill or burst bigger than retentionBytes). */
+  private warnFresh(s: Segment, age: number): void {
+    const now = Date.now()
+    if (now - this.lastFreshWarning < 60_000) return
+    this.lastFreshWarning = now
+    log.warn(
+      'size retention deletes fresh writes: consumers that are behind lose records; raise retentionBytes',
+      {
+        topic: this.topic,
+        partition: this.partition,
+        retentionBytes: this.opts.retentionBytes,
+        segmentBase: s.base,
+        writtenMsAgo: Math.round(age),
+      },
+    )
   }
 
   /** Closes a segment no longer in the list, once a group-commit fdatasync still running on it ends. */
@@ -235,7 +271,7 @@ export class PartitionLog {
     else close()
   }
 
-  /** Newest record timestamp, capped by the clock (the reference of time retention). */
+  /** Newest record timestamp, capped by the clock (the reference of tombstone retention). */
   private referenceTime(now: number): number {
     let newest = Number.NEGATIVE_INFINITY
     for (const s of this.segments) if (s.maxTimestamp > newest) newest = s.maxTimestamp

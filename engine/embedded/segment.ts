@@ -23,8 +23,13 @@ export class Segment {
   /** Bytes of valid frames (the file is truncated to this on open). */
   size = 0
   lastOffset = -1
-  /** Newest record timestamp in the segment (time retention), -Infinity when empty. */
+  /** Newest record timestamp in the segment (tombstone retention), -Infinity when empty. */
   maxTimestamp = Number.NEGATIVE_INFINITY
+  /**
+   * When the segment was last written (epoch ms; time retention counts from it, Kafka's
+   * LogAppendTime): the file's modification time on open, the clock on each append.
+   */
+  appendTime = 0
   /** What readers may see: frames and bytes made durable. */
   private durableCount = 0
   private durableSize = 0
@@ -55,6 +60,7 @@ export class Segment {
     })
     if (end < fileSize) ftruncateSync(this.fd, end)
     this.size = end
+    this.appendTime = fstatSync(this.fd).mtimeMs
     this.markDurable(this.count, end)
   }
 
@@ -132,6 +138,7 @@ export class Segment {
     this.size = base + buf.length
     this.lastOffset = firstOffset + starts.length - 1
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp
+    this.appendTime = Date.now()
   }
 
   /** Lets readers see the first `count` frames (`size` bytes), once they are on disk. */

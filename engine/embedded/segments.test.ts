@@ -1,6 +1,7 @@
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { registry } from '../../common/metrics.ts'
 import { tempDirs } from '../../test/tmpdirs.ts'
 import type { ConsumedRecord, Consumer, TopicPartition } from '../transport.ts'
 import { type EmbeddedOptions, EmbeddedTransport } from './transport.ts'
@@ -9,6 +10,7 @@ const tmp = tempDirs('cs-segments-')
 
 const tp: TopicPartition = { topic: 't', partition: 0 }
 const T2024 = Date.UTC(2024, 0, 1)
+const T2022 = Date.UTC(2022, 0, 1)
 /** Small segments, no retention unless a test sets it. */
 const small = (dir: string, more: Partial<EmbeddedOptions> = {}) =>
   new EmbeddedTransport({ dir, segmentBytes: 4096, retentionMs: -1, retentionBytes: -1, ...more })
@@ -43,6 +45,10 @@ const segmentFiles = (dir: string) =>
   readdirSync(join(dir, 'topics', 't'))
     .filter((f) => /^0\..*log$/.test(f))
     .sort()
+async function deletedBytes(reason: string): Promise<number> {
+  const m = await registry.getSingleMetric('cs_embedded_retention_deleted_bytes_total')?.get()
+  return m?.values.find((v) => v.labels.topic === 't' && v.labels.reason === reason)?.value ?? 0
+}
 const n = (r: ConsumedRecord) => (JSON.parse(r.value) as { n: number }).n
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
 
@@ -85,7 +91,10 @@ describe('embedded log segments and retention', () => {
     await t1.createTopics([{ name: 't', partitions: 1 }])
     const c1 = await t1.consumer({ groupId: 'slow', topics: ['t'] })
     expect(await c1.poll(10, 0)).toEqual([]) // assigned at 0 before anything is deleted
+    const fresh0 = await deletedBytes('size-fresh')
     await produce(t1, 2000)
+    // Written moments ago and deleted by size: reported (warning + metric).
+    expect(await deletedBytes('size-fresh')).toBeGreaterThan(fresh0)
     const tdir = join(dir, 'topics', 't')
     const bytes = segmentFiles(dir).reduce((s, f) => s + statSync(join(tdir, f)).size, 0)
     expect(bytes).toBeGreaterThanOrEqual(16_384)
@@ -109,31 +118,69 @@ describe('embedded log segments and retention', () => {
     await t2.close()
   })
 
-  it('deletes by record time relative to the newest record, so replayed 2024 data is kept', async () => {
+  it('keeps a backfill of 2022–2023 records: time retention counts from when they were written', async () => {
+    const dir = tmp()
+    const t1 = small(dir, { retentionMs: 7 * 86_400_000 })
+    await t1.createTopics([{ name: 't', partitions: 1 }])
+    // 2000 records 6 h of event time apart: 2022-01-01 … 2023-05-16, all written now.
+    const p = t1.producer()
+    for (let i = 0; i < 2000; i += 25)
+      await p.send(
+        Array.from({ length: 25 }, (_, j) => ({
+          topic: 't',
+          key: `k${j % 5}`,
+          value: `{"n":${i + j},"pad":"${'x'.repeat(60)}"}`,
+          timestamp: T2022 + (i + j) * 6 * 3600_000,
+        })),
+      )
+    expect(segmentFiles(dir).length).toBeGreaterThan(20)
+    expect(await t1.startOffset(tp)).toBe(0)
+    expect((await readAll(t1)).map(n)).toEqual(range(0, 2000))
+    await t1.close()
+    const t2 = small(dir, { retentionMs: 7 * 86_400_000 }) // and on open
+    expect(await t2.startOffset(tp)).toBe(0)
+    expect((await readAll(t2)).map(n)).toEqual(range(0, 2000))
+    await t2.close()
+  })
+
+  it('deletes closed segments written more than retentionMs ago (the topic keeps its own retention)', async () => {
     const dir = tmp()
     const t1 = small(dir, { retentionMs: 24 * 3600_000 }) // transport default, overridden below
-    // One batch (25 s of event time) per segment; keep 5 minutes of it.
     await t1.createTopics([{ name: 't', partitions: 1, retentionMs: 300_000 }])
     expect(JSON.parse(readFileSync(join(dir, 'topics', 't', 'meta.json'), 'utf8'))).toMatchObject({
       retentionMs: 300_000,
     })
-    await produce(t1, 2000) // event times 2024-01-01 00:00:00 … 00:33:19, the clock is years later
-    const start = await t1.startOffset(tp)
-    const all = await readAll(t1, 0)
-    expect(all[0]!.offset).toBe(start)
-    // Everything within 5 minutes of the newest record is kept; at most a segment more than that.
-    const newest = T2024 + 1999 * 1000
-    expect(all.filter((r) => r.timestamp >= newest - 300_000)).toHaveLength(301)
-    expect(all[0]!.timestamp).toBeLessThan(newest - 300_000)
-    expect(all[0]!.timestamp).toBeGreaterThan(newest - 300_000 - 30_000)
+    await produce(t1, 2000) // 2024 event times, years before the clock: kept, they were just written
+    expect(await t1.startOffset(tp)).toBe(0)
     await t1.close()
-
-    // The topic keeps its own retention after a reopen with other defaults.
+    // All closed segments but the last 5 were written 10 minutes ago.
+    const files = segmentFiles(dir)
+    const ordered = [files.at(-1)!, ...files.slice(0, -1)] // '0.log' is the first segment
+    const closed = ordered.slice(0, -1)
+    const tenMinutesAgo = new Date(Date.now() - 600_000)
+    for (const f of closed.slice(0, -5)) utimesSync(join(dir, 'topics', 't', f), tenMinutesAgo, tenMinutesAgo)
     const t2 = small(dir, { retentionMs: -1 })
-    expect(await t2.startOffset(tp)).toBe(start)
-    await produce(t2, 500, 2000)
-    expect(await t2.startOffset(tp)).toBeGreaterThan(start + 400)
+    const start = await t2.startOffset(tp)
+    expect(start).toBe(Number(closed.at(-5)!.slice(2, 22)))
+    expect((await readAll(t2)).map(n)).toEqual(range(start, 2000))
     await t2.close()
+  })
+
+  it('LogAppendTime topics: records carry the time they were written', async () => {
+    const dir = tmp()
+    const t = small(dir)
+    await t.createTopics([{ name: 't', partitions: 1, timestampType: 'LogAppendTime' }])
+    const before = Date.now()
+    await produce(t, 50)
+    const after = Date.now()
+    for (const r of await readAll(t)) {
+      expect(r.timestamp).toBeGreaterThanOrEqual(before)
+      expect(r.timestamp).toBeLessThanOrEqual(after)
+    }
+    await t.close()
+    expect(JSON.parse(readFileSync(join(dir, 'topics', 't', 'meta.json'), 'utf8'))).toMatchObject({
+      timestampType: 'LogAppendTime',
+    })
   })
 
   it('applies retention when opened with tighter limits, never deleting the active segment', async () => {

@@ -90,6 +90,7 @@ class EmbeddedLog {
       segmentBytes: compacted ? this.defaults.compactedSegmentBytes : this.defaults.segmentBytes,
       retentionMs: spec.retentionMs ?? this.defaults.retentionMs,
       retentionBytes: spec.retentionBytes ?? this.defaults.retentionBytes,
+      logAppendTime: spec.timestampType === 'LogAppendTime',
       deleteRetentionMs: this.defaults.deleteRetentionMs,
       io: this.defaults.io,
     }
@@ -111,6 +112,7 @@ class EmbeddedLog {
     // Unlimited is stored as -1 (Kafka's spelling; JSON has no Infinity).
     if (spec.retentionMs !== undefined) stored.retentionMs = limit(spec.retentionMs)
     if (spec.retentionBytes !== undefined) stored.retentionBytes = limit(spec.retentionBytes)
+    if (spec.timestampType !== undefined) stored.timestampType = spec.timestampType
     const tdir = join(this.dir, 'topics', spec.name)
     mkdirSync(tdir, { recursive: true })
     writeDurably(join(tdir, 'meta.json'), JSON.stringify(stored))
