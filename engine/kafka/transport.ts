@@ -93,8 +93,10 @@ export class KafkaTransport implements Transport {
   async createTopics(specs: TopicSpec[]): Promise<void> {
     for (const s of specs) {
       const configs = s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []
-      // Kafka measures retention.ms against the wall clock (the embedded log: against the newest record).
+      // Kafka expires a segment once its newest record timestamp is retention.ms behind the clock:
+      // with CreateTime, historical records written now go at once; LogAppendTime counts from the write.
       const limit = (n: number) => String(n >= 0 && Number.isFinite(n) ? Math.floor(n) : -1)
+      if (s.timestampType) configs.push({ name: 'message.timestamp.type', value: s.timestampType })
       if (!s.compacted && s.retentionMs !== undefined)
         configs.push({ name: 'retention.ms', value: limit(s.retentionMs) })
       if (!s.compacted && s.retentionBytes !== undefined)
