@@ -57,7 +57,9 @@ export const klineRow = (k: Kline): unknown[] => [
 ]
 
 export function binanceRoutes(ctx: GatewayContext): RouteSpec[] {
-  const symbol = z.string({ error: () => 'is required' }).refine((s) => ctx.symbols.includes(s))
+  const symbol = z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'not a string') })
+    .refine((s) => ctx.symbols.includes(s), { error: 'unknown symbol' })
   const klines = defineRoute({
     path: '/api/v3/klines',
     tag: 'binance',
