@@ -48,15 +48,13 @@ describe('sinks on Kafka', () => {
       ])
     const producer = kafka.producer()
     await producer.send(
-      [...input.values()]
-        .flat()
-        .map(({ topic, key, value, timestamp, partition }) => ({
-          topic: TOPICS + topic,
-          key,
-          value,
-          timestamp,
-          partition,
-        })),
+      [...input.values()].flat().map(({ topic, key, value, timestamp, partition }) => ({
+        topic: TOPICS + topic,
+        key,
+        value,
+        timestamp,
+        partition,
+      })),
     )
     await producer.close()
 
