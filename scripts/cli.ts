@@ -22,6 +22,7 @@ function register(parent: Command, spec: CommandSpec): void {
   if (spec.arguments) cmd.arguments(spec.arguments)
   for (const o of spec.options ?? []) cmd.addOption(buildOption(o))
   for (const sub of spec.subcommands ?? []) register(cmd, sub)
+  cmd.addHelpText('after', '\nAll commands: node scripts/cli.ts --help')
   const action = spec.action
   if (!action) return
   cmd.action(async (...params: unknown[]) => {
