@@ -123,3 +123,29 @@ export class GatewayBed {
     await this.bed.close()
   }
 }
+
+/** The part of a market before `time` and the part from it on (the "live" part of a test). */
+export function splitMarket(m: Market, time: number): [Market, Market] {
+  const before = (t: number) => t < time
+  return [
+    {
+      klines: m.klines.filter((k) => before(k.openTime)),
+      trades: m.trades.filter((t) => before(t.time)),
+      books: m.books.filter((b) => before(b.time)),
+    },
+    {
+      klines: m.klines.filter((k) => !before(k.openTime)),
+      trades: m.trades.filter((t) => !before(t.time)),
+      books: m.books.filter((b) => !before(b.time)),
+    },
+  ]
+}
+
+/** Resolves once `f()` holds (polling), or fails naming what it waited for. */
+export async function until(what: string, f: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
