@@ -1,24 +1,38 @@
 import { type Interval, intervalMs, type Kline, parseKline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
-import { Emitted, type KStream, type StreamsBuilder, TimeWindows, type Windowed } from '../engine/index.ts'
+import {
+  type KStream,
+  type Processor,
+  type ProcessorContext,
+  Stores,
+  type StreamRecord,
+  type StreamsBuilder,
+} from '../engine/index.ts'
 import {
   type CandleInterval,
   type CandleState,
   candleOf,
   initCandle,
   mergeMinute,
+  windowStart,
 } from '../processors/candles.ts'
+import type { LevelWindowStore } from '../state/window-store.ts'
 
 // crypto_kline_1m → crypto_kline_5m / 1h / 4h / 1d, every change emitted (closed=false while the
-// window is open, then the final with closed=true once its last input arrived closed).
+// window is open, then the final with closed=true once its last input arrived closed, or once its
+// end passed by the grace without it; a later input re-emits it closed=true, a correction).
 // 5m and 1h aggregate 1m klines; 4h and 1d aggregate the 1h candles (same rule, exact, and a
 // 1d window holds 24 entries instead of 1440). Stores `candles-<interval>` are window stores
 // keyed by symbol: value `.candle` is the Kline, the rest is the merge state.
 
 export interface StoredCandle extends CandleState {
   candle: Kline
-  /** false when the last input was a duplicate: nothing is emitted then. */
-  changed: boolean
+  /**
+   * Closed by grace: the window's end passed by `graceMs` (on the symbol's own event time, or on
+   * the wall clock while the symbol is quiet) without its last input. It stays closed: a minute
+   * arriving later updates it and re-emits it, `closed: true` again (a correction).
+   */
+  graceClosed?: boolean
 }
 
 export const candleStore = (interval: CandleInterval): string => `candles-${interval}`
@@ -30,11 +44,20 @@ export const candleTopic: Record<CandleInterval, string> = {
 }
 
 export interface CandlesOptions {
-  /** Prefix for every topic name (benches and tests on a shared broker); default none. */
+  /** Prefix for every topic name, inputs and outputs (benches and tests on a shared broker); default none. */
   topicPrefix?: string
-  /** Late inputs after window end + grace are dropped (counted); default 1 h. */
+  /**
+   * A window whose last input never arrives (an exchange outage, a halted symbol) is closed with
+   * the inputs it has once its end has passed by this much; default 10 min.
+   */
   graceMs?: number
-  /** How long closed windows stay queryable per interval. */
+  /**
+   * A symbol with no input for this long (wall clock) is quiet: its windows close on the task's
+   * stream time, or, when the whole task is quiet, on stream time moved on by the idle wall clock
+   * (minus this slack); default 60 s (Binance updates an open kline about every 2 s).
+   */
+  idleCloseMs?: number
+  /** How long windows stay stored (and accept inputs) per interval. */
   retentionMs?: Partial<Record<CandleInterval, number>>
 }
 
@@ -45,39 +68,148 @@ const DEFAULT_RETENTION: Record<CandleInterval, number> = {
   '1d': 400 * 86_400_000,
 }
 
-function windowed(
+/**
+ * One candle interval over a window store (key symbol, window start = openTime). Every input that
+ * changes a window emits it. Nothing inside retention is dropped: the merge is keyed by input
+ * openTime and idempotent, so a minute arriving hours late (a backfill after a reconnect) still
+ * lands. A window is final (`closed: true`) when its last input arrived closed, or by grace (see
+ * StoredCandle.graceClosed). Event time is per symbol: one symbol's live data never closes or
+ * drops another's backfill, though they share a partition.
+ */
+class CandleProcessor implements Processor<string, Kline, string, Kline> {
+  private readonly interval: CandleInterval
+  private readonly size: number
+  private readonly stepMs: number
+  private readonly graceMs: number
+  private readonly idleCloseMs: number
+  private readonly retentionMs: number
+  private ctx!: ProcessorContext<string, Kline>
+  private store!: LevelWindowStore<StoredCandle>
+  /** Per symbol: latest input event time, wall clock of the latest input, windows not yet final. */
+  private readonly keyTime = new Map<string, number>()
+  private readonly keyWall = new Map<string, number>()
+  private readonly open = new Map<string, Set<number>>()
+
+  constructor(interval: CandleInterval, stepMs: number, options: CandlesOptions) {
+    this.interval = interval
+    this.size = intervalMs[interval]
+    this.stepMs = stepMs
+    this.graceMs = options.graceMs ?? 600_000
+    this.idleCloseMs = options.idleCloseMs ?? 60_000
+    this.retentionMs = options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval]
+  }
+
+  init(ctx: ProcessorContext<string, Kline>): void {
+    this.ctx = ctx
+    this.store = ctx.getWindowStore<StoredCandle>(
+      candleStore(this.interval),
+    ) as LevelWindowStore<StoredCandle>
+    // After a restore: the windows still open, and each symbol's event time, from the stored states.
+    const now = Date.now()
+    for (const [key, start] of this.store.windowsByStart(
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+    )) {
+      const s = this.store.fetch(key, start)
+      if (!s) continue
+      const last = s.minutes[s.minutes.length - 1]
+      if (last) this.keyTime.set(key, Math.max(this.keyTime.get(key) ?? last[0], last[0]))
+      if (!s.candle.closed) this.openSet(key).add(start)
+      this.keyWall.set(key, now)
+    }
+    ctx.schedule(Math.min(this.idleCloseMs, 1000), 'wall-clock', (t) => this.closeQuiet(t))
+  }
+
+  private openSet(key: string): Set<number> {
+    let set = this.open.get(key)
+    if (!set) {
+      set = new Set()
+      this.open.set(key, set)
+    }
+    return set
+  }
+
+  process(r: StreamRecord<string, Kline>): void {
+    const k = r.value
+    const key = r.key
+    const time = Math.max(this.keyTime.get(key) ?? r.timestamp, r.timestamp)
+    this.keyTime.set(key, time)
+    this.keyWall.set(key, Date.now())
+    const start = windowStart(k.openTime, this.size)
+    const now = Math.max(this.ctx.streamTime(), time)
+    if (start + this.size <= now - this.retentionMs) {
+      this.ctx.recordLate(r) // older than what the store keeps
+      return
+    }
+    const s = this.store.fetch(key, start) ?? {
+      ...initCandle(key, this.interval, this.size, start, this.stepMs),
+      candle: undefined as unknown as Kline,
+    }
+    if (mergeMinute(s, k) || s.candle === undefined) {
+      if (!s.graceClosed && start + this.size + this.graceMs <= time) s.graceClosed = true
+      this.emit(key, s, r.timestamp)
+    }
+    this.closeUpTo(key, time)
+    this.store.expire(now)
+  }
+
+  private emit(key: string, s: StoredCandle, timestamp: number): void {
+    const c = candleOf(s) as Kline
+    if (s.graceClosed) c.closed = true
+    s.candle = c
+    this.store.put(key, s.openTime, s)
+    if (c.closed) this.open.get(key)?.delete(s.openTime)
+    else this.openSet(key).add(s.openTime)
+    this.ctx.forward({ key, value: c, timestamp })
+  }
+
+  /** Closes the symbol's open windows whose end + grace ≤ `time` with the inputs they have. */
+  private closeUpTo(key: string, time: number): void {
+    const set = this.open.get(key)
+    if (!set || set.size === 0) return
+    for (const start of [...set]) {
+      if (start + this.size + this.graceMs > time) continue
+      const s = this.store.fetch(key, start)
+      if (!s) {
+        set.delete(start)
+        continue
+      }
+      s.graceClosed = true
+      this.emit(key, s, Math.min(time, start + this.size - 1))
+    }
+  }
+
+  /** Quiet symbols close on the task's stream time, moved on by the wall clock while the task idles. */
+  private closeQuiet(now: number): void {
+    const streamTime = this.ctx.streamTime()
+    if (streamTime === Number.NEGATIVE_INFINITY) return
+    const taskTime = streamTime + Math.max(0, this.ctx.inputIdleMs(now) - this.idleCloseMs)
+    for (const [key, set] of this.open) {
+      if (set.size === 0 || now - (this.keyWall.get(key) ?? 0) <= this.idleCloseMs) continue
+      this.closeUpTo(key, Math.max(this.keyTime.get(key) ?? taskTime, taskTime))
+    }
+  }
+}
+
+function candles(
+  builder: StreamsBuilder,
   input: KStream<string, Kline>,
   interval: CandleInterval,
   stepMs: number,
   options: CandlesOptions,
 ): KStream<string, Kline> {
-  const size = intervalMs[interval]
   const store = candleStore(interval)
-  return (
-    input
-      // inputs are keyed by symbol already (1m source, or 1h candles whose Windowed key was mapped
-      // back to the symbol in the same task): no repartition topic
-      .groupByKey({ name: store, repartition: false })
-      .windowedBy(TimeWindows.ofSizeAndGrace(size, options.graceMs ?? 3_600_000))
-      .emitStrategy(Emitted.onUpdate())
-      .aggregate<StoredCandle | null>(
-        () => null,
-        (symbol, k, agg) => {
-          const s =
-            agg ??
-            ({
-              ...initCandle(symbol, interval, size, k.openTime - (k.openTime % size), stepMs),
-            } as StoredCandle)
-          s.changed = mergeMinute(s, k)
-          if (s.changed) s.candle = candleOf(s) as Kline
-          return s
-        },
-        { name: store, retentionMs: options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval] },
-      )
-      .toStream()
-      .filter((_k: Windowed<string>, v) => v?.changed === true)
-      .map((k: Windowed<string>, v) => [k.key, (v as StoredCandle).candle], `candles-${interval}-out`)
+  builder.addStateStore(
+    Stores.window<StoredCandle>(store, {
+      windowSizeMs: intervalMs[interval],
+      retentionMs: options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval],
+    }),
   )
+  // inputs are keyed by symbol already (1m source, or 1h candles in the same task): no repartition
+  return input.process<string, Kline>(() => new CandleProcessor(interval, stepMs, options), {
+    stores: [store],
+    name: `candles-${interval}`,
+  })
 }
 
 /** Adds the candle chain to `builder`; returns the four output streams (keyed by symbol). */
@@ -88,13 +220,14 @@ export function addCandles(
 ): Record<CandleInterval, KStream<string, Kline>> {
   const oneMinute = source.filter((_s, k) => k.interval === '1m', 'candles-1m-only')
   const out = {
-    '5m': windowed(oneMinute, '5m', 60_000, options),
-    '1h': windowed(oneMinute, '1h', 60_000, options),
+    '5m': candles(builder, oneMinute, '5m', 60_000, options),
+    '1h': candles(builder, oneMinute, '1h', 60_000, options),
   } as Record<CandleInterval, KStream<string, Kline>>
-  out['4h'] = windowed(out['1h'], '4h', 3_600_000, options)
-  out['1d'] = windowed(out['1h'], '1d', 3_600_000, options)
+  out['4h'] = candles(builder, out['1h'], '4h', 3_600_000, options)
+  out['1d'] = candles(builder, out['1h'], '1d', 3_600_000, options)
+  const prefix = options.topicPrefix ?? ''
   for (const iv of Object.keys(out) as CandleInterval[])
-    out[iv].to(candleTopic[iv], { name: `candles-${iv}-sink` })
+    out[iv].to(prefix + candleTopic[iv], { name: `candles-${iv}-sink` })
   return out
 }
 

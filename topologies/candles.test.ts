@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createLogger } from '../common/log.ts'
+import type { Kline } from '../common/records.ts'
+import { topics } from '../common/topics.ts'
+import { StreamTask } from '../engine/task.ts'
+import { TestBed } from '../engine/testing.ts'
+import type { ConsumedRecord } from '../engine/transport.ts'
+import { aggregate, type Candle } from '../processors/candles.ts'
+import { parseCsv, spotDay } from '../processors/testdata.ts'
+import { candleStore, candlesTopology } from './index.ts'
+
+// The candle chain under the faults of issue 13: backfills after a reconnect (defect 1), replays
+// after a crash (defect 2), windows whose last minute never comes (defect 10), and topicPrefix
+// on the outputs (issue 17).
+
+const IVS = ['5m', '1h', '4h', '1d'] as const
+const candleTopics = [topics.kline5m, topics.kline1h, topics.kline4h, topics.kline1d]
+const msg = (k: Candle | Kline) => ({
+  key: k.symbol,
+  value: { ...k, interval: '1m' },
+  timestamp: k.openTime,
+})
+
+/** Latest record per (symbol, interval, openTime): what a consumer that upserts holds. */
+function upserted(all: Kline[]): Map<string, Kline> {
+  const out = new Map<string, Kline>()
+  for (const k of all) out.set(`${k.symbol}|${k.interval}|${k.openTime}`, k)
+  return out
+}
+
+/**
+ * BTCUSDT 1m of 2018-01-04 from data.binance.vision (the Jan-Kluger/backtest_and_deploy copy, as
+ * SOURCES.md section 1): Binance has no minutes 03:01–05:05 that day, so its 4h candle at 00:00
+ * holds 181 of 240 minutes (closeTime of 03:00 cut at 03:00:14.838).
+ */
+const outage = parseCsv(
+  gunzipSync(
+    readFileSync(new URL('../processors/fixtures/BTCUSDT-1m-2018-01-04.csv.gz', import.meta.url)),
+  ).toString('utf8'),
+  'BTCUSDT',
+  '1m',
+)
+
+let bed: TestBed
+beforeEach(() => {
+  bed = new TestBed('cs-candles-')
+})
+afterEach(async () => {
+  await bed.close()
+})
+
+describe('backfill after a reconnect (issue 13, defect 1)', () => {
+  it('minutes backfilled hours late, after another symbol went live, all land: every final equals the clean run', async () => {
+    // Two symbols on one partition, 2024-01-03 00:00–06:59. Ingest was down 02:00–04:59; on
+    // reconnect ETHUSDT's live open update of 05:00 came first, then both backfills, then live.
+    const day = (s: string) => spotDay(s, '1m', '2024-01-03').slice(0, 420)
+    const btc = day('BTCUSDT')
+    const eth = day('ETHUSDT')
+    const byTime = (a: Candle, b: Candle) => a.openTime - b.openTime || (a.symbol < b.symbol ? -1 : 1)
+    const before = [...btc.slice(0, 120), ...eth.slice(0, 120)].sort(byTime)
+    const live = { ...eth[300]!, closed: false, close: eth[300]!.open, volume: '1.00000000', trades: 3 }
+    const after = [...btc.slice(300), ...eth.slice(300)].sort(byTime)
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, [
+      ...before.map(msg),
+      msg(live),
+      ...btc.slice(120, 300).map(msg),
+      ...eth.slice(120, 300).map(msg),
+      ...after.map(msg),
+    ])
+    const streams = await bed.start(candlesTopology(), { applicationId: 'candles-backfill' })
+    await streams.flush()
+    const got = upserted((await Promise.all(candleTopics.map((t) => bed.values<Kline>(t)))).flat())
+    for (const iv of ['5m', '1h', '4h'] as const)
+      for (const c of aggregate([...btc, ...eth], iv).filter((x) => x.closed))
+        expect(got.get(`${c.symbol}|${iv}|${c.openTime}`), `${c.symbol} ${iv} ${c.openTime}`).toEqual(c)
+    // the 1h finals of the outage hours exist, closed, for both symbols
+    for (const s of ['BTCUSDT', 'ETHUSDT'])
+      for (let h = 2; h < 5; h++)
+        expect(got.get(`${s}|1h|${btc[0]!.openTime + h * 3_600_000}`)?.closed).toBe(true)
+  })
+})
+
+describe('replay after a crash (issue 13, defect 2)', () => {
+  it('re-delivered older open updates never emit a smaller closed candle', async () => {
+    const t0 = Date.parse('2024-01-03T00:00:00Z')
+    const k = (i: number, v: number, closed: boolean) => ({
+      symbol: 'BTCUSDT',
+      interval: '1m' as const,
+      openTime: t0 + i * 60_000,
+      closeTime: t0 + i * 60_000 + 59_999,
+      open: '100.00',
+      high: '101.00',
+      low: '99.00',
+      close: '100.50',
+      volume: `${v}.00`,
+      quoteVolume: `${v * 100}.00`,
+      trades: v,
+      takerBuyBase: '0.00',
+      takerBuyQuote: '0.00',
+      closed,
+    })
+    const live = []
+    for (let i = 0; i < 5; i++) live.push(k(i, 10, false), k(i, 20, false), k(i, 30, false), k(i, 40, true))
+    await bed.topic(topics.kline1m)
+    // the input from minute 2's updates on, delivered again (uncommitted when the instance died)
+    await bed.produce(topics.kline1m, [...live, ...live.slice(8)].map(msg))
+    const streams = await bed.start(candlesTopology(), { applicationId: 'candles-replay' })
+    await streams.flush()
+    const closed5m = (await bed.values<Kline>(topics.kline5m)).filter((c) => c.closed)
+    expect(closed5m.map((c) => c.volume)).toEqual(['200.00'])
+  })
+})
+
+describe('a window whose last minute never comes (issue 13, defect 10)', () => {
+  it('Binance 2018-01-04 (no minutes 03:01–05:05): every window closes with the minutes it has; a late minute is a correction', async () => {
+    expect(outage).toHaveLength(1315)
+    const held = outage[90]! // 01:30, delivered after the rest (a backfill)
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, outage.filter((k) => k !== held).map(msg))
+    const streams = await bed.start(candlesTopology(), { applicationId: 'candles-outage' })
+    await streams.flush()
+    await bed.produce(topics.kline1m, [msg(held)])
+    await streams.flush()
+    const all = (await Promise.all(candleTopics.map((t) => bed.values<Kline>(t)))).flat()
+    const got = upserted(all)
+    for (const iv of IVS) {
+      const expected = aggregate(outage, iv).map((c) => ({ ...c, closed: true }))
+      const ours = [...got.values()].filter((c) => c.interval === iv).sort((a, b) => a.openTime - b.openTime)
+      const have = new Set(ours.map((c) => c.openTime))
+      expect(
+        expected.filter((c) => !have.has(c.openTime)).map((c) => new Date(c.openTime).toISOString()),
+        iv,
+      ).toEqual([])
+      expect(ours, iv).toEqual(expected)
+    }
+    const h4 = got.get(`BTCUSDT|4h|${Date.parse('2018-01-04T00:00:00Z')}`)!
+    expect(h4.trades).toBe(outage.slice(0, 181).reduce((n, k) => n + k.trades, 0))
+    // 1h 01:00 closed first without 01:30, then was corrected (closed again)
+    const h1 = all.filter(
+      (c) => c.interval === '1h' && c.openTime === Date.parse('2018-01-04T01:00:00Z') && c.closed,
+    )
+    expect(h1).toHaveLength(2)
+    expect(h1[0]!.trades).toBe(h1[1]!.trades - held.trades)
+  })
+
+  it('with no input at all (the exchange is down), the wall clock closes the window once its end passed by the grace', async () => {
+    const app = 'candles-quiet'
+    const topology = candlesTopology({ idleCloseMs: 1_000 })
+    await bed.transport.createTopics([
+      { name: topics.kline1m, partitions: 1 },
+      ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
+    ])
+    const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
+      applicationId: app,
+      stateDir: bed.stateDir,
+      transport: bed.transport,
+      restoreTimeoutMs: 10_000,
+      processingErrors: 'fail',
+      log: createLogger('test'),
+    })
+    await task.open()
+    const first4h = outage.slice(0, 181) // up to 03:00, then nothing
+    first4h.forEach((k, offset) => {
+      const m = msg(k)
+      task.process({
+        topic: topics.kline1m,
+        partition: 0,
+        offset,
+        key: m.key,
+        value: JSON.stringify(m.value),
+        timestamp: m.timestamp,
+      } satisfies ConsumedRecord)
+    })
+    const closed4h = () =>
+      task.out
+        .map((r) => JSON.parse(r.value as string) as Kline)
+        .filter((c) => c.interval === '4h' && c.closed)
+    // 03:00 + idle: the 4h window [00:00, 04:00) closes when event time would be 04:10 (grace 10 min)
+    const t0 = Date.now()
+    let t = t0
+    for (; t < t0 + 69 * 60_000; t += 1_000) task.punctuate('wall-clock', t)
+    expect(closed4h()).toEqual([])
+    for (; t < t0 + 72 * 60_000; t += 1_000) task.punctuate('wall-clock', t)
+    expect(closed4h()).toEqual([{ ...aggregate(first4h, '4h')[0]!, closed: true }])
+    await task.close()
+  })
+})
+
+describe('topicPrefix (issue 17)', () => {
+  const prefixed = new TestBed('cs-candles-prefix-')
+  afterAll(() => prefixed.close())
+
+  it('a prefixed candle topology reads and writes only prefixed topics', async () => {
+    const p = 'bench7.'
+    const topology = candlesTopology({ topicPrefix: p })
+    for (const sub of topology.subtopologies())
+      for (const t of [...sub.sourceTopics, ...sub.sinkTopics])
+        if (!t.internal) expect(t.name.startsWith(p), t.name).toBe(true)
+    await prefixed.topic(p + topics.kline1m)
+    await prefixed.produce(p + topics.kline1m, outage.slice(0, 10).map(msg))
+    const streams = await prefixed.start(topology, { applicationId: 'candles-prefix' })
+    await streams.flush()
+    expect((await prefixed.values<Kline>(p + topics.kline5m)).length).toBeGreaterThan(0)
+    for (const t of candleTopics) expect(await prefixed.transport.partitions(t)).toBeUndefined()
+  })
+})
