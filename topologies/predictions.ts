@@ -24,6 +24,7 @@ import {
   score,
   updateBoard,
 } from '../processors/scoring.ts'
+import type { LevelWindowStore } from '../state/window-store.ts'
 
 // Closed 1m candles → 5-minute forecasts → crypto_predictions; each forecast joined with the
 // candle 5 minutes later (a windowed stream-stream join) → crypto_prediction_scores, with rolling
@@ -107,6 +108,7 @@ class PredictProcessor implements Processor<string, Kline, string, Prediction> {
     const k = r.value
     if (!k.closed || k.interval !== '1m') return
     this.candles.put(k.symbol, k.openTime, barOf(k))
+    ;(this.candles as LevelWindowStore<Bar>).expire(this.ctx.streamTime()) // minutes older than the retention
     const p = this.predict(k)
     if (typeof p === 'string') {
       metrics.skipped.inc({ reason: p })
