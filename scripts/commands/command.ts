@@ -51,11 +51,25 @@ export function utcDay(raw: string): string {
   return raw
 }
 
-/** Resolves on SIGINT / SIGTERM: long-running roles stop cleanly then. */
+/**
+ * Resolves on SIGINT / SIGTERM: long-running roles stop cleanly then. A second signal while
+ * stopping exits at once (exit code 130), for an operator who does not want to wait.
+ */
 export const untilSignal = () =>
   new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+    const first = () => {
+      process.off('SIGINT', first)
+      process.off('SIGTERM', first)
+      const again = () => {
+        process.stderr.write('second signal: exiting without a clean stop\n')
+        process.exit(130)
+      }
+      process.once('SIGINT', again)
+      process.once('SIGTERM', again)
+      resolve()
+    }
+    process.on('SIGINT', first)
+    process.on('SIGTERM', first)
   })
 
 /**

@@ -38,7 +38,6 @@ export const ingest: CommandSpec = {
       const { startIngest } = await import('../../ingest/index.ts')
       const handle = await startIngest({ transport, config: { symbols: config.symbols, ...urls } })
       stops.push(() => handle.close())
-      void handle.ready.then(() => log.info('ingest ready', { symbols: config.symbols.length }))
       await untilSignal()
       log.info('stopping')
     } finally {
