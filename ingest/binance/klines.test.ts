@@ -56,4 +56,16 @@ describe('KlineGate', () => {
     await g.backfill('BTCUSDT')
     expect(out.map((k) => k.openTime)).toEqual(Array.from({ length: 59 }, (_, i) => t(1241 + i)))
   })
+
+  it('holds back open updates of a symbol until its backfill is in (issue 13, defect 1)', async () => {
+    const { g, out } = gate(t(100))
+    const live = { ...(await rest.klines1m('BTCUSDT', t(1300), t(1300)))[0]!, closed: false }
+    const done = g.backfill('BTCUSDT') // after a reconnect: 1199 minutes to fetch
+    expect(g.acceptsOpen(live)).toBe(false)
+    await done
+    expect(out).toHaveLength(1199)
+    expect(g.acceptsOpen(live)).toBe(true)
+    // no history at all: nothing live before the first backfill
+    expect(gate().g.acceptsOpen(live)).toBe(false)
+  })
 })

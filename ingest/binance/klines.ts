@@ -3,7 +3,8 @@ import type { BinanceRest } from './rest.ts'
 
 // Per-symbol gate for closed 1m klines: each openTime is produced exactly once and in order.
 // A closed kline that skips minutes (after a disconnect, or at start) first pulls the missing
-// ones from REST. Work for one symbol is serialized on a promise chain.
+// ones from REST. Work for one symbol is serialized on a promise chain; open-candle updates of a
+// symbol are held back while it has closed-kline work queued (its backfill comes first).
 
 const MINUTE = 60_000
 
@@ -18,6 +19,8 @@ export interface KlineGateOptions {
 export class KlineGate {
   private readonly last = new Map<string, number>()
   private readonly chains = new Map<string, Promise<void>>()
+  /** Queued or running closed-kline work (a backfill, a gap fill) per symbol. */
+  private readonly busy = new Map<string, number>()
   private readonly o: KlineGateOptions
 
   constructor(o: KlineGateOptions, recovered: Map<string, number>) {
@@ -30,7 +33,13 @@ export class KlineGate {
   }
 
   private run(symbol: string, f: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(symbol) ?? Promise.resolve()).then(f)
+    this.busy.set(symbol, (this.busy.get(symbol) ?? 0) + 1)
+    const done = () => {
+      const n = (this.busy.get(symbol) ?? 1) - 1
+      if (n > 0) this.busy.set(symbol, n)
+      else this.busy.delete(symbol)
+    }
+    const next = (this.chains.get(symbol) ?? Promise.resolve()).then(f).finally(done)
     this.chains.set(
       symbol,
       next.catch(() => {}),
@@ -43,10 +52,16 @@ export class KlineGate {
     await Promise.all(this.chains.values())
   }
 
-  /** Open-candle updates pass when they are newer than the last closed one. */
+  /**
+   * Open-candle updates pass when they are newer than the last closed one, and only once the
+   * symbol's closed history is in: never while its backfill (at start, after a reconnect or a gap)
+   * is queued or running, nor before it ever ran. A live update published first would put the
+   * symbol's event time hours ahead of the minutes still to come.
+   */
   acceptsOpen(k: Kline): boolean {
+    if (this.busy.has(k.symbol)) return false
     const last = this.last.get(k.symbol)
-    return last === undefined || k.openTime > last
+    return last !== undefined && k.openTime > last
   }
 
   closed(k: Kline): Promise<void> {
