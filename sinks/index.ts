@@ -1,4 +1,5 @@
 import type { Config } from '../common/config.ts'
+import { StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import type { Transport } from '../engine/transport.ts'
 import { mongoTopics } from './mongo/plan.ts'
@@ -68,6 +69,12 @@ export async function startSinks(opts: SinksOptions): Promise<Sinks> {
       name,
       all.map((t) => (opts.topicPrefix ?? '') + t),
     )
+    if (topics.length === 0)
+      throw new StreamsError(
+        'SINK',
+        'NO_INPUT_TOPICS',
+        `sink ${name}: none of its input topics exist on Kafka yet; start the engine (platform or process) first`,
+      )
     const writer = make(topics)
     const groupId = `${group}-${name}`
     try {
