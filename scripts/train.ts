@@ -1,13 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { loadConfig } from '../common/config.ts'
 import { ConfigError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import { type Kline, parseKline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Transport } from '../engine/index.ts'
-import { openTransport } from '../engine/open.ts'
 import { type Bar, barOf } from '../processors/features.ts'
 import { type Model, POOLED, type Sample, samplesOf, trainModel } from '../processors/model.ts'
 import { ModelRegistry, publishModels } from '../processors/model-store.ts'
@@ -18,6 +15,7 @@ import { dates, SPOT, spotDay } from '../processors/testdata.ts'
 // recorded data.binance.vision CSV files.
 //
 //   node scripts/cli.ts train --symbols BTCUSDT,ETHUSDT --days 30 [--source csv|topic] [--to YYYY-MM-DD]
+//   (scripts/commands/train.ts)
 //
 // startModelScheduler() runs it inside the platform: at start when no model exists, then again
 // whenever event time has moved `everyMs` (a day) past the newest model's training window.
@@ -183,7 +181,12 @@ export interface SchedulerOptions {
  * the recorded CSVs when the topic is still too short), then whenever event time has moved
  * `everyMs` past the newest model's window; refreshes the registry after each run.
  */
-export function startModelScheduler(o: SchedulerOptions): { registry: ModelRegistry; stop(): Promise<void> } {
+export function startModelScheduler(o: SchedulerOptions): {
+  registry: ModelRegistry
+  /** Runs a check now (after any running one); resolves when it is done. */
+  checkNow(): Promise<void>
+  stop(): Promise<void>
+} {
   const registry = o.registry ?? new ModelRegistry((o.topicPrefix ?? '') + topics.models)
   const days = o.days ?? 30
   const everyMs = o.everyMs ?? DAY
@@ -206,12 +209,14 @@ export function startModelScheduler(o: SchedulerOptions): { registry: ModelRegis
     running = running
       .then(() => (stopped ? undefined : check()))
       .catch((e: Error) => log.warn('model training failed', { error: e.message }))
+    return running
   }
   tick()
   const timer = setInterval(tick, o.checkMs ?? 60_000)
   timer.unref()
   return {
     registry,
+    checkNow: tick,
     async stop() {
       stopped = true
       clearInterval(timer)
@@ -222,61 +227,21 @@ export function startModelScheduler(o: SchedulerOptions): { registry: ModelRegis
 
 const pick = (topicPrefix: string | undefined) => (topicPrefix ? { topicPrefix } : {})
 
-export function parseTrainArgs(argv: string[]): TrainModelsOptions & { source: 'csv' | 'topic' } {
-  const { values: a } = parseArgs({
-    args: argv,
-    options: {
-      symbols: { type: 'string' },
-      days: { type: 'string', default: '30' },
-      source: { type: 'string', default: 'csv' },
-      to: { type: 'string' },
-      'topic-prefix': { type: 'string' },
-      'min-rows': { type: 'string' },
-    },
-  })
-  const usage =
-    'usage: train --symbols A,B [--days 30] [--source csv|topic] [--to YYYY-MM-DD] [--topic-prefix P] [--min-rows N]'
-  if (!a.symbols) throw new ConfigError('INVALID', `--symbols is required\n${usage}`)
-  const days = Number(a.days)
-  if (!(Number.isInteger(days) && days >= 1))
-    throw new ConfigError('INVALID', `--days must be an integer ≥ 1\n${usage}`)
-  if (a.source !== 'csv' && a.source !== 'topic')
-    throw new ConfigError('INVALID', `--source must be csv or topic\n${usage}`)
-  if (a.to !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(a.to))
-    throw new ConfigError('INVALID', `--to must be YYYY-MM-DD\n${usage}`)
-  return {
-    symbols: a.symbols.split(',').map((s) => s.trim().toUpperCase()),
-    days,
-    source: a.source,
-    ...(a.to ? { to: a.to } : {}),
-    ...(a['topic-prefix'] ? { topicPrefix: a['topic-prefix'] } : {}),
-    ...(a['min-rows'] ? { minRows: Number(a['min-rows']) } : {}),
-  }
-}
-
-/** `train` command: trains, publishes to crypto_models on CS_TRANSPORT, prints a summary line per model. */
-export async function trainCommand(argv: string[]): Promise<TrainResult> {
-  const o = parseTrainArgs(argv)
-  const transport = await openTransport(loadConfig())
-  try {
-    const r = await trainModels({ ...o, transport })
-    for (const m of r.models)
-      process.stdout.write(
-        `${JSON.stringify({
-          version: m.version,
-          symbol: m.symbol,
-          trainedFrom: new Date(m.trainedFrom).toISOString(),
-          trainedTo: new Date(m.trainedTo).toISOString(),
-          rows: m.metrics.trainRows,
-          heldOutHitRate: round(m.metrics.hitRate),
-          heldOutMomentumHitRate: round(m.metrics.momentumHitRate),
-          heldOutBrier: round(m.metrics.brier),
-        })}\n`,
-      )
-    for (const s of r.skipped)
-      process.stdout.write(`${JSON.stringify({ skipped: s.symbol, reason: s.reason })}\n`)
-    return r
-  } finally {
-    await transport.close()
-  }
+/** One JSON line per model (and per skipped symbol) on stdout. */
+export function printTrainResult(r: TrainResult): void {
+  for (const m of r.models)
+    process.stdout.write(
+      `${JSON.stringify({
+        version: m.version,
+        symbol: m.symbol,
+        trainedFrom: new Date(m.trainedFrom).toISOString(),
+        trainedTo: new Date(m.trainedTo).toISOString(),
+        rows: m.metrics.trainRows,
+        heldOutHitRate: round(m.metrics.hitRate),
+        heldOutMomentumHitRate: round(m.metrics.momentumHitRate),
+        heldOutBrier: round(m.metrics.brier),
+      })}\n`,
+    )
+  for (const s of r.skipped)
+    process.stdout.write(`${JSON.stringify({ skipped: s.symbol, reason: s.reason })}\n`)
 }

@@ -1,9 +1,8 @@
-import type { Config } from '../../common/config.ts'
-import { type CommandSpec, invalid, optionalModule } from './command.ts'
+import { type CommandSpec, invalid, utcDay } from './command.ts'
+import { checkKafka } from './preflight.ts'
 
-// The training job: fits the 5-minute forecast model on history and stores a new version. The
-// implementation lives in predict/ (wire the real entry point here when it changes).
-type Train = (config: Config, options: { days: number }) => Promise<unknown>
+// The training job: fits the 5-minute forecast models (one per symbol plus a pooled fallback) on
+// history and publishes a new version to the compacted crypto_models topic (scripts/train.ts).
 
 const positiveInt = (raw: string) => {
   const n = Number(raw)
@@ -17,11 +16,37 @@ export const train: CommandSpec = {
   options: [
     { flags: '--symbols <list>', setting: 'symbols' },
     { flags: '--days <n>', description: 'training window in days', default: '30', parse: positiveInt },
+    {
+      flags: '--source <source>',
+      description: 'history: closed klines of crypto_kline_1m, or the recorded CSV files',
+      default: 'csv',
+      choices: ['csv', 'topic'],
+    },
+    {
+      flags: '--to <date>',
+      description: 'csv: last UTC day of the window (default: newest recorded)',
+      parse: utcDay,
+    },
+    { flags: '--topic-prefix <prefix>', description: 'prefix of every topic read and written', default: '' },
     { flags: '--transport <kind>', setting: 'transport' },
   ],
-  async action({ config, options }) {
-    const run = await optionalModule<Train>('../../predict/index.ts', 'train', 'train')
-    const result = await run(config, { days: Number(options.days) })
-    if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+  async action({ config, options: o }) {
+    await checkKafka(config)
+    const { printTrainResult, trainModels } = await import('../train.ts')
+    const { openTransport } = await import('../../engine/open.ts')
+    const transport = await openTransport(config)
+    try {
+      const result = await trainModels({
+        symbols: config.symbols,
+        days: Number(o.days),
+        source: o.source as 'csv' | 'topic',
+        ...(o.to ? { to: o.to as string } : {}),
+        topicPrefix: o.topicPrefix as string,
+        transport,
+      })
+      printTrainResult(result)
+    } finally {
+      await transport.close()
+    }
   },
 }
