@@ -229,5 +229,27 @@ export function aggregate(klines: Iterable<Kline | Candle>, interval: string, st
     .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.openTime - b.openTime))
 }
 
+/**
+ * The finals a batch (backfill) emits, as the live topology would: complete candles, and those
+ * whose end has passed by `graceMs` before `now` or before the symbol's latest input, closed with
+ * the minutes they have (Binance publishes such candles after an outage).
+ */
+export function finals(
+  klines: (Kline | Candle)[],
+  interval: string,
+  { graceMs = 600_000, now = Date.now(), stepMs = 60_000 } = {},
+): Candle[] {
+  const size = intervalSizes[interval] as number
+  const latest = new Map<string, number>()
+  for (const k of klines) latest.set(k.symbol, Math.max(latest.get(k.symbol) ?? k.openTime, k.openTime))
+  return aggregate(klines, interval, stepMs)
+    .map((c) =>
+      c.closed || c.openTime + size + graceMs > Math.max(now, latest.get(c.symbol) as number)
+        ? c
+        : { ...c, closed: true },
+    )
+    .filter((c) => c.closed)
+}
+
 export type CandleInterval = Extract<Interval, '5m' | '1h' | '4h' | '1d'>
 export const candleIntervals: CandleInterval[] = ['5m', '1h', '4h', '1d']

@@ -136,3 +136,14 @@ export function rocketalerts(file: string): Ohlcv[] {
     }
   })
 }
+
+/**
+ * BTCUSDT 1m klines of 2018-01-04, a day with an exchange outage: Binance has no minutes
+ * 03:01–05:05, so its 4h candle at 00:00 holds 181 of 240 minutes. The data.binance.vision daily
+ * file, as copied in Jan-Kluger/backtest_and_deploy (SOURCES.md section 1), kept in the repository
+ * (processors/fixtures/) because the shared set starts in 2024.
+ */
+export function outageDay(): Candle[] {
+  const f = new URL('./fixtures/BTCUSDT-1m-2018-01-04.csv.gz', import.meta.url)
+  return parseCsv(gunzipSync(readFileSync(f)).toString('utf8'), 'BTCUSDT', '1m')
+}

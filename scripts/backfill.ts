@@ -5,7 +5,7 @@ import { type Kline, parseKline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Transport } from '../engine/index.ts'
 import { openTransport } from '../engine/open.ts'
-import { aggregate, type Candle, type CandleInterval, candleIntervals } from '../processors/candles.ts'
+import { type CandleInterval, candleIntervals, finals } from '../processors/candles.ts'
 import { IndicatorBook, initIndicators } from '../processors/indicators.ts'
 import { dates, spotDay } from '../processors/testdata.ts'
 import { candleTopic } from '../topologies/candles.ts'
@@ -101,13 +101,14 @@ export async function backfill(o: BackfillOptions, transport?: Transport): Promi
     const book = new IndicatorBook()
     const indicators: { key: string; value: unknown; timestamp: number }[] = []
     for (const iv of candleIntervals as CandleInterval[]) {
-      const finals = aggregate(klines, iv).filter((c: Candle) => c.closed)
+      // complete windows, and those whose last minute never came (an outage): closed by grace
+      const closed = finals(klines, iv)
       await send(
         o.topicPrefix + candleTopic[iv],
-        finals.map((c) => ({ key: c.symbol, value: c, timestamp: c.openTime })),
+        closed.map((c) => ({ key: c.symbol, value: c, timestamp: c.openTime })),
       )
       const st = initIndicators(o.symbol, iv)
-      for (const c of finals)
+      for (const c of closed)
         indicators.push({
           key: c.symbol,
           value: book.update(st, c.openTime, Number(c.close)),

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { gunzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
@@ -8,7 +6,7 @@ import { StreamTask } from '../engine/task.ts'
 import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
-import { parseCsv, spotDay } from '../processors/testdata.ts'
+import { outageDay, spotDay } from '../processors/testdata.ts'
 import { candleStore, candlesTopology } from './index.ts'
 
 // The candle chain under the faults of issue 13: backfills after a reconnect (defect 1), replays
@@ -30,18 +28,8 @@ function upserted(all: Kline[]): Map<string, Kline> {
   return out
 }
 
-/**
- * BTCUSDT 1m of 2018-01-04 from data.binance.vision (the Jan-Kluger/backtest_and_deploy copy, as
- * SOURCES.md section 1): Binance has no minutes 03:01–05:05 that day, so its 4h candle at 00:00
- * holds 181 of 240 minutes (closeTime of 03:00 cut at 03:00:14.838).
- */
-const outage = parseCsv(
-  gunzipSync(
-    readFileSync(new URL('../processors/fixtures/BTCUSDT-1m-2018-01-04.csv.gz', import.meta.url)),
-  ).toString('utf8'),
-  'BTCUSDT',
-  '1m',
-)
+/** Binance 2018-01-04: no minutes 03:01–05:05 (processors/testdata.ts). */
+const outage = outageDay()
 
 let bed: TestBed
 beforeEach(() => {
