@@ -47,5 +47,11 @@ export function platformTopology(options: PlatformOptions = {}): Topology {
 
 export { candleStore, candleTopic } from './candles.ts'
 export { INDICATOR_STORE } from './indicators.ts'
+export {
+  addPredictions,
+  PREDICTION_SCORES_STORE,
+  PREDICTIONS_STORE,
+  type PredictionOptions,
+} from './predictions.ts'
 export { RANKING_KEY, RANKING_STORE, TICKER_STORE } from './rankings.ts'
 export { KLINES_1M_STORE, ORDERBOOK_STORE, type ServingOptions, TRADES_STORE } from './serving.ts'
