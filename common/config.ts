@@ -46,7 +46,7 @@ const logLevels = z.string().refine((s) =>
 )
 const replayEpoch = Date.parse('2024-01-01T00:00:00Z')
 const instant = z.string().refine((s) => {
-  const ms = /^\d+$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : Number.NaN
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : Number.NaN
   return Number.isFinite(ms) && ms >= replayEpoch
 })
 const speed = z.string().refine((s) => s === 'max' || (s.trim() !== '' && Number(s) > 0))
@@ -167,7 +167,7 @@ export const settings = {
     default: '2024-01-02T00:00:00Z',
     doc: 'Replay start instant (virtual clock)',
     format: instant,
-    allowed: 'an ISO instant or epoch ms, at or after 2024-01-01T00:00:00Z',
+    allowed: 'an ISO date or instant, at or after 2024-01-01T00:00:00Z',
   },
   replayPort: {
     env: 'CS_REPLAY_PORT',

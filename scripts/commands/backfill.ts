@@ -24,7 +24,7 @@ export const backfill: CommandSpec = {
     { flags: '--topic-prefix <prefix>', description: 'prefix of every topic read and written', default: '' },
     { flags: '--transport <kind>', setting: 'transport' },
   ],
-  async action({ config, options: o }) {
+  async action({ config, options: o, log }) {
     await checkKafka(config)
     const { backfill: run } = await import('../backfill.ts')
     const { openTransport } = await import('../../engine/open.ts')
@@ -42,6 +42,13 @@ export const backfill: CommandSpec = {
         transport,
       )
       process.stdout.write(`${JSON.stringify(counts)}\n`)
+      if (Object.values(counts).every((n) => n === 0))
+        log.warn('nothing to backfill: no 1m klines for this symbol and range', {
+          symbol: o.symbol,
+          from: o.from,
+          to: o.to,
+          source: o.source === 'csv' ? 'recorded CSV files (CS_BINANCE_DATA)' : 'topic crypto_kline_1m',
+        })
     } finally {
       await transport.close()
     }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { ConfigError } from '../../common/errors.ts'
 import { type CommandSpec, invalid, untilSignal } from './command.ts'
 import { checkReplaySymbols } from './preflight.ts'
 
@@ -45,6 +47,8 @@ export const replay: CommandSpec = {
   ],
   async action({ config, options: o }) {
     await checkReplaySymbols(config.symbols, 'CS_SYMBOLS / --symbols')
+    if (o.dataDir !== undefined && !existsSync(o.dataDir as string))
+      throw new ConfigError('INVALID', `--data-dir: no such folder ${o.dataDir}`)
     const { startReplayServer } = await import('../../ingest/replay/index.ts')
     const speed = config.replaySpeed === 'max' ? 'max' : Number(config.replaySpeed)
     const server = await startReplayServer({
