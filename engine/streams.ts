@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { StreamsError } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import { deadLetterTopic } from '../common/topics.ts'
@@ -14,7 +17,17 @@ import type { LevelWindowStore } from '../state/window-store.ts'
 import { engineMetrics } from './metrics.ts'
 import { StreamTask } from './task.ts'
 import { resolveTopic, type Subtopology, type Topology, type TopologyDescription } from './topology.ts'
-import type { Consumer, Producer, TopicPartition, TopicSpec, Transport } from './transport.ts'
+import {
+  type Consumer,
+  hasCode,
+  isTaskMigrated,
+  type Offsets,
+  type Producer,
+  type TopicPartition,
+  type TopicSpec,
+  type TransactionalProducer,
+  type Transport,
+} from './transport.ts'
 
 // Runs a topology: one consumer (group = applicationId) over every source topic, one task per
 // (sub-topology, input partition), created on assignment and closed on revocation.
@@ -28,7 +41,20 @@ import type { Consumer, Producer, TopicPartition, TopicSpec, Transport } from '.
 //                           the changelog offsets the local state includes
 // A crash before 4 replays the input (duplicates downstream, never loss); a crash between 4 and
 // 5 leaves the local state behind the changelog, which the restore replays from the old
-// checkpoint (writes are idempotent: last value per key wins).
+// checkpoint (writes are idempotent: last value per key wins). Before 2 the consumer checks that
+// this member still owns its partitions (ensureActive), so a member the group moved past (paused
+// past its session timeout) drops its work instead of writing a changelog it no longer owns.
+//
+// Exactly-once (processingGuarantee 'exactly_once'): 1–4 are one transaction of the instance's
+// transactional producer (outputs, changelog records and input offsets visible together or not at
+// all, to read_committed readers), then 5. Local state only ever holds committed writes.
+//
+// Errors of a commit: "task migrated" (the group moved on, the producer was fenced) and retriable
+// ones (timeouts, coordinator moves, I/O) drop the uncommitted work of every task (closed without
+// flushing their staged writes), rewind the consumer to the committed offsets and carry on: the
+// tasks are opened and restored again and the input since the last commit is processed again.
+// Any other error, or retriable ones for longer than taskTimeoutMs, is fatal: state 'error',
+// `error` says why, waiters of flush() are rejected.
 
 export interface StreamsOptions {
   applicationId: string
@@ -48,6 +74,44 @@ export interface StreamsOptions {
   maxBufferedRecords?: number
   /** Partitions for sink topics this engine creates when missing (default: the task count). */
   sinkPartitions?: number
+  /** 'at_least_once' (default) or 'exactly_once' (transactional commits; see engine/README.md). */
+  processingGuarantee?: ProcessingGuarantee
+  /** How long commits may keep failing with retriable errors before the engine stops (default 5 min). */
+  taskTimeoutMs?: number
+}
+
+export type ProcessingGuarantee = 'at_least_once' | 'exactly_once'
+
+/** Errors after which the engine stops: retrying cannot help (configuration, authorization, closed clients). */
+const FATAL = [
+  'ENGINE_KAFKA_CLOSED',
+  'ENGINE_EMBEDDED_CLOSED',
+  'ENGINE_EMBEDDED_OFFLINE',
+  'ENGINE_KAFKA_UNKNOWN_TOPIC',
+  'ENGINE_KAFKA_INVALID',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'UNSUPPORTED_VERSION',
+]
+/** Transport errors worth a retry (after dropping the uncommitted work): timeouts, broker/coordinator moves, I/O. */
+const RETRIABLE = [
+  'ENGINE_KAFKA_TIMEOUT',
+  'ENGINE_KAFKA_FAILED',
+  'ENGINE_KAFKA_READ',
+  'ENGINE_KAFKA_NO_LEADER',
+  'EIO',
+  'ENOSPC',
+  'EAGAIN',
+  'EBUSY',
+]
+
+export function isRecoverable(err: unknown): boolean {
+  if (hasCode(err, FATAL)) return false
+  return isTaskMigrated(err) || hasCode(err, RETRIABLE)
 }
 
 export type StreamsState = 'created' | 'starting' | 'running' | 'closing' | 'closed' | 'error'
@@ -65,7 +129,10 @@ export class KafkaStreams {
   private loop: Promise<void> | undefined
   private lastCommit = Date.now()
   private lastLag = 0
-  private commitRequests: (() => void)[] = []
+  private commitRequests: { resolve: () => void; reject: (err: Error) => void }[] = []
+  private txn: TransactionalProducer | undefined
+  /** Since when commits keep failing with recoverable errors. */
+  private failingSince: number | undefined
   private iterationWaiters: (() => void)[] = []
   private _state: StreamsState = 'created'
   private _error: Error | undefined
@@ -83,6 +150,8 @@ export class KafkaStreams {
     this.topology = topology
     this.applicationId = options.applicationId
     this.opts = {
+      processingGuarantee: 'at_least_once',
+      taskTimeoutMs: 300_000,
       commitIntervalMs: 1000,
       maxPollRecords: 10_000,
       pollMs: 100,
@@ -123,13 +192,18 @@ export class KafkaStreams {
     this._state = 'starting'
     try {
       await this.createTopics()
-      this.producer = this.opts.transport.producer()
+      if (this.opts.processingGuarantee === 'exactly_once')
+        this.txn = this.opts.transport.transactionalProducer(`${this.applicationId}-${this.instanceId()}`)
+      else this.producer = this.opts.transport.producer()
       this.consumer = await this.opts.transport.consumer({
         groupId: this.applicationId,
         topics: [...this.subByTopic.keys()],
         from: this.opts.from,
+        // A task reads partition p of every source of its sub-topology: they go to one member.
+        copartitioned: this.subs.map((s) => s.sourceTopics.map((t) => resolveTopic(this.applicationId, t))),
         onAssign: (tps) => this.onAssign(tps),
         onRevoke: (tps) => this.onRevoke(tps),
+        onLost: (tps) => this.onLost(tps),
       })
       this._state = 'running'
       this.loop = this.run()
@@ -137,6 +211,23 @@ export class KafkaStreams {
       this._state = 'error'
       this._error = err as Error
       throw err
+    }
+  }
+
+  /**
+   * This instance's id, kept in its state directory (Kafka Streams' process id): the transactional
+   * id stays the same across restarts, so a restarted instance aborts what its previous run left open.
+   */
+  private instanceId(): string {
+    const dir = join(this.opts.stateDir, this.applicationId)
+    const file = join(dir, 'instance.id')
+    try {
+      return readFileSync(file, 'utf8').trim()
+    } catch {
+      mkdirSync(dir, { recursive: true })
+      const id = randomUUID()
+      writeFileSync(file, id)
+      return id
     }
   }
 
@@ -248,10 +339,35 @@ export class KafkaStreams {
     if (gone.size === 0) return
     await this.commit()
     for (const task of gone) {
+      // A failed commit may have dropped it already.
+      if (this.tasks.get(task.id) !== task) continue
       await task.close()
       this.tasks.delete(task.id)
     }
     this.log.info('revoked', { tasks: [...gone].map((t) => t.id) })
+  }
+
+  /** Partitions gone without a commit (another generation, or a rewind): their work is dropped. */
+  private async onLost(tps: TopicPartition[]): Promise<void> {
+    const gone = new Set<StreamTask>()
+    for (const tp of tps) {
+      const task = this.taskFor(tp)
+      if (task) gone.add(task)
+    }
+    for (const task of gone) {
+      this.tasks.delete(task.id)
+      await task.close() // staged store writes and buffered outputs are discarded
+    }
+    if (gone.size > 0) this.log.info('lost (uncommitted work dropped)', { tasks: [...gone].map((t) => t.id) })
+  }
+
+  /** After a failed commit: every task's uncommitted work goes; the consumer restarts from the committed offsets. */
+  private async dropTasks(): Promise<void> {
+    const tasks = [...this.tasks.values()]
+    this.tasks.clear()
+    for (const task of tasks)
+      await task.close().catch((err) => this.log.warn('task close', { task: task.id, err }))
+    this.consumer?.rewind()
   }
 
   private async run(): Promise<void> {
@@ -304,7 +420,8 @@ export class KafkaStreams {
       for (const w of this.iterationWaiters) w()
       this.iterationWaiters = []
       if (this._state === 'error') {
-        for (const r of this.commitRequests) r()
+        const err = this._error ?? new StreamsError('ENGINE', 'FAILED', 'engine failed')
+        for (const r of this.commitRequests) r.reject(err)
         this.commitRequests = []
       }
     }
@@ -317,10 +434,46 @@ export class KafkaStreams {
     return next
   }
 
-  /** The checkpoint, in the order documented at the top of this file. */
+  /** The checkpoint, in the order documented at the top of this file; failures as described there. */
   private async commitNow(): Promise<void> {
     const requests = this.commitRequests
     this.commitRequests = []
+    try {
+      if (await this.checkpoint()) this.failingSince = undefined
+      for (const r of requests) r.resolve()
+    } catch (err) {
+      const now = Date.now()
+      this.failingSince ??= now
+      if (isRecoverable(err) && now - this.failingSince <= this.opts.taskTimeoutMs) {
+        this.log.warn(
+          isTaskMigrated(err)
+            ? 'task migrated: dropping uncommitted work'
+            : 'commit failed: dropping uncommitted work, retrying from the last commit',
+          {
+            err: (err as Error).message,
+            tasks: [...this.tasks.keys()],
+          },
+        )
+        await this.dropTasks()
+        // flush() waiters check again whether the input is processed and committed.
+        for (const r of requests) r.resolve()
+        return
+      }
+      const fatal = err as Error
+      this._state = 'error'
+      this._error = fatal
+      this.log.error('stream thread stopped: fatal commit error', {
+        err: fatal.message,
+        code: (fatal as { code?: string }).code,
+        failingForMs: now - this.failingSince,
+      })
+      for (const r of requests) r.reject(fatal)
+      throw fatal
+    }
+  }
+
+  /** One commit; true if it committed input offsets. */
+  private async checkpoint(): Promise<boolean> {
     const t0 = performance.now()
     const now = Date.now()
     // 1 + 2: sink outputs (after processors forwarded what they held back), then changelog
@@ -332,12 +485,20 @@ export class KafkaStreams {
       task.out = []
     }
     for (const task of this.tasks.values()) for (const r of task.changelogRecords(now)) records.push(r)
-    if (records.length > 0) await this.producer!.send(records)
-    // 4: offsets.
-    const offsets: (TopicPartition & { offset: number })[] = []
+    const offsets: Offsets = []
     for (const task of this.tasks.values())
       for (const [topic, offset] of task.positions) offsets.push({ topic, partition: task.partition, offset })
-    if (offsets.length > 0) await this.consumer!.commit(offsets)
+    if (this.txn) {
+      // 1–4 in one transaction.
+      if (records.length > 0 || offsets.length > 0) await this.txn.commit(records, this.consumer!, offsets)
+    } else {
+      if (records.length > 0) {
+        await this.consumer!.ensureActive()
+        await this.producer!.send(records)
+      }
+      // 4: offsets.
+      if (offsets.length > 0) await this.consumer!.commit(offsets)
+    }
     // 5: local state + checkpoint.
     for (const task of this.tasks.values()) {
       await task.flushState()
@@ -346,7 +507,7 @@ export class KafkaStreams {
     this.lastCommit = Date.now()
     engineMetrics.commitLatency.observe({ app: this.applicationId }, (performance.now() - t0) / 1000)
     if (now - this.lastLag >= 5000) await this.reportSizes(offsets)
-    for (const r of requests) r()
+    return offsets.length > 0
   }
 
   private async reportSizes(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
@@ -369,7 +530,7 @@ export class KafkaStreams {
   }
 
   private requestCommit(): Promise<void> {
-    return new Promise((resolve) => this.commitRequests.push(resolve))
+    return new Promise((resolve, reject) => this.commitRequests.push({ resolve, reject }))
   }
 
   private checkRunning(): void {
@@ -427,6 +588,7 @@ export class KafkaStreams {
       this.tasks.clear()
       await this.consumer?.close()
       await this.producer?.close()
+      await this.txn?.close()
       this._state = 'closed'
     }
   }
@@ -442,6 +604,7 @@ export class KafkaStreams {
     this.tasks.clear()
     await this.consumer?.close()
     await this.producer?.close()
+    await this.txn?.close()
     this._state = 'closed'
   }
 

@@ -155,6 +155,11 @@ export class PartitionLog {
     return this.durableNextOffset
   }
 
+  /** Offset the next append will take (written but not yet durable records included). */
+  get nextAppendOffset(): number {
+    return this.nextOffset
+  }
+
   /** Offset of the oldest record kept (after retention), or the end offset when there is none. */
   get startOffset(): number {
     return this.segments[0]!.base

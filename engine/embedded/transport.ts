@@ -17,10 +17,12 @@ import type {
   ConsumedRecord,
   Consumer,
   ConsumerOptions,
+  Offsets,
   ProducedRecord,
   Producer,
   TopicPartition,
   TopicSpec,
+  TransactionalProducer,
   Transport,
 } from '../transport.ts'
 import { tpKey } from '../transport.ts'
@@ -59,6 +61,24 @@ interface Topic {
   partitions: PartitionLog[]
 }
 
+/** Offsets [start, end) a transaction writes in one partition. */
+interface TxnRange extends TopicPartition {
+  start: number
+  end: number
+}
+
+/** Written (fsynced) before a transaction's records: what to abort if its commit point is never reached. */
+interface TxnIntent {
+  transactionalId: string
+  groupId: string
+  /** The transaction's number; committed iff the group file's `txn:<id>` entry reaches it. */
+  n: number
+  ranges: TxnRange[]
+}
+
+/** The group file entry holding the last committed transaction of a transactional id. */
+const txnKey = (transactionalId: string) => `txn:${transactionalId}`
+
 /** One per directory per process (shared by every EmbeddedTransport opened on it). */
 class EmbeddedLog {
   readonly dir: string
@@ -80,6 +100,7 @@ class EmbeddedLog {
       const meta = join(dir, 'topics', name, 'meta.json')
       if (existsSync(meta)) this.openTopic(JSON.parse(readFileSync(meta, 'utf8')) as TopicSpec)
     }
+    this.recoverTransactions()
   }
 
   private openTopic(spec: TopicSpec): Topic {
@@ -133,7 +154,7 @@ class EmbeddedLog {
     return [...this.topics.keys()]
   }
 
-  private notify(): void {
+  notify(): void {
     const w = this.waiters
     this.waiters = []
     for (const f of w) f()
@@ -152,6 +173,100 @@ class EmbeddedLog {
       }, ms)
       this.waiters.push(done)
     })
+  }
+
+  // ---- transactions (exactly-once; see EmbeddedTransactionalProducer) ----
+
+  /** Per partition (tpKey): first offsets of transactions being committed; readers stop before them. */
+  private readonly inflight = new Map<string, number[]>()
+  /** Per partition: [start, end) ranges of transactions that never committed; readers skip them. */
+  private readonly aborted = new Map<string, [number, number][]>()
+
+  private get txnDir(): string {
+    return join(this.dir, 'txn')
+  }
+
+  /** read_committed end of a partition: the durable end, or the first offset of an open transaction. */
+  stableEnd(tp: TopicPartition, part: PartitionLog): number {
+    const open = this.inflight.get(tpKey(tp))
+    return open && open.length > 0 ? Math.min(part.endOffset, ...open) : part.endOffset
+  }
+
+  /**
+   * Records from `pos` up to the stable end, without those of aborted transactions; `next` is past
+   * every record looked at (aborted ones included).
+   */
+  readCommitted(tp: TopicPartition, part: PartitionLog, pos: number, max: number) {
+    const end = this.stableEnd(tp, part)
+    if (pos >= end) return { records: [] as ConsumedRecord[], next: pos }
+    const batch = part.read(pos, max).filter((r) => r.offset < end)
+    if (batch.length === 0) return { records: batch, next: pos }
+    const next = batch[batch.length - 1]!.offset + 1
+    const ranges = this.aborted.get(tpKey(tp))
+    const records = ranges
+      ? batch.filter((r) => !ranges.some(([a, b]) => r.offset >= a && r.offset < b))
+      : batch
+    return { records, next }
+  }
+
+  beginTxn(ranges: TxnRange[]): void {
+    for (const r of ranges) {
+      const k = tpKey(r)
+      this.inflight.set(k, [...(this.inflight.get(k) ?? []), r.start])
+    }
+  }
+
+  endTxn(ranges: TxnRange[]): void {
+    for (const r of ranges) {
+      const k = tpKey(r)
+      const left = (this.inflight.get(k) ?? []).filter((x) => x !== r.start)
+      if (left.length > 0) this.inflight.set(k, left)
+      else this.inflight.delete(k)
+    }
+    this.notify()
+  }
+
+  /** Marks ranges of a transaction that did not commit as aborted, durably. */
+  abortTxn(ranges: TxnRange[]): void {
+    for (const r of ranges) {
+      const part = this.topics.get(r.topic)?.partitions[r.partition]
+      // Offsets at or past the end were never written (a crash before the append); they will be reused.
+      const end = Math.min(r.end, part ? part.nextAppendOffset : r.end)
+      if (end <= r.start) continue
+      const k = tpKey(r)
+      this.aborted.set(k, [...(this.aborted.get(k) ?? []), [r.start, end]])
+    }
+    mkdirSync(this.txnDir, { recursive: true })
+    writeDurably(join(this.txnDir, 'aborted.json'), JSON.stringify(Object.fromEntries(this.aborted)))
+  }
+
+  writeIntent(intent: TxnIntent): string {
+    mkdirSync(this.txnDir, { recursive: true })
+    const f = join(this.txnDir, `${encodeURIComponent(intent.transactionalId)}.intent.json`)
+    writeDurably(f, JSON.stringify(intent))
+    return f
+  }
+
+  /**
+   * On open: a transaction whose intent is on disk committed iff its group file holds its number;
+   * otherwise its ranges are aborted (a crash between the append and the commit point).
+   */
+  private recoverTransactions(): void {
+    if (!existsSync(this.txnDir)) return
+    const abortedFile = join(this.txnDir, 'aborted.json')
+    if (existsSync(abortedFile))
+      for (const [k, v] of Object.entries(
+        JSON.parse(readFileSync(abortedFile, 'utf8')) as Record<string, [number, number][]>,
+      ))
+        this.aborted.set(k, v)
+    for (const name of readdirSync(this.txnDir)) {
+      if (!name.endsWith('.intent.json')) continue
+      const f = join(this.txnDir, name)
+      const intent = JSON.parse(readFileSync(f, 'utf8')) as TxnIntent
+      const committed = this.readGroup(intent.groupId)[txnKey(intent.transactionalId)] ?? 0
+      if (committed < intent.n) this.abortTxn(intent.ranges)
+      rmSync(f, { force: true })
+    }
   }
 
   readGroup(groupId: string): Record<string, number> {
@@ -317,6 +432,10 @@ export class EmbeddedTransport implements Transport {
     }
   }
 
+  transactionalProducer(transactionalId: string): TransactionalProducer {
+    return new EmbeddedTransactionalProducer(this.l, transactionalId)
+  }
+
   async consumer(options: ConsumerOptions): Promise<Consumer> {
     const log = this.l
     if (log.activeGroups.has(options.groupId))
@@ -328,8 +447,9 @@ export class EmbeddedTransport implements Transport {
     return new EmbeddedConsumer(log, options)
   }
 
+  /** read_committed end: stops before a transaction being committed. */
   async endOffset(tp: TopicPartition): Promise<number> {
-    return this.l.partition(tp).endOffset
+    return this.l.stableEnd(tp, this.l.partition(tp))
   }
 
   /** Log start offset: the oldest offset retention kept (embedded only; reads below it start here). */
@@ -338,14 +458,16 @@ export class EmbeddedTransport implements Transport {
   }
 
   async *read(tp: TopicPartition, fromOffset: number): AsyncIterable<ConsumedRecord[]> {
-    const part = this.l.partition(tp)
-    const end = part.endOffset
+    const log = this.l
+    const part = log.partition(tp)
+    const end = log.stableEnd(tp, part)
     let pos = fromOffset
     while (pos < end) {
-      const batch = part.read(pos, 10_000).filter((r) => r.offset < end)
-      if (batch.length === 0) break
-      pos = batch[batch.length - 1]!.offset + 1
-      yield batch
+      const { records, next } = log.readCommitted(tp, part, pos, 10_000)
+      if (next === pos) break
+      pos = next
+      const batch = records.filter((r) => r.offset < end)
+      if (batch.length > 0) yield batch
     }
   }
 
@@ -367,6 +489,7 @@ class EmbeddedConsumer implements Consumer {
   private readonly positions = new Map<string, { tp: TopicPartition; part: PartitionLog; pos: number }>()
   private cursor = 0
   private closed = false
+  private rewound = false
 
   constructor(log: EmbeddedLog, options: ConsumerOptions) {
     this.log = log
@@ -395,6 +518,13 @@ class EmbeddedConsumer implements Consumer {
 
   async poll(maxRecords: number, maxWaitMs: number): Promise<ConsumedRecord[]> {
     if (this.closed) throw new EmbeddedError('CLOSED', 'consumer is closed')
+    if (this.rewound) {
+      // Drop positions: every partition is lost and assigned again from its committed offset.
+      this.rewound = false
+      const tps = [...this.positions.values()].map((p) => p.tp)
+      this.positions.clear()
+      if (tps.length > 0) await this.opts.onLost?.(tps)
+    }
     await this.refreshAssignment()
     let out = this.take(maxRecords)
     if (out.length === 0 && maxWaitMs > 0) {
@@ -413,28 +543,47 @@ class EmbeddedConsumer implements Consumer {
     const out: ConsumedRecord[] = []
     const start = this.cursor++ % all.length
     const share = Math.max(1, Math.ceil(max / all.length))
-    for (let i = 0; i < all.length && out.length < max; i++) {
-      const p = all[(start + i) % all.length]!
-      const batch = p.part.read(p.pos, Math.min(share, max - out.length))
-      if (batch.length === 0) continue
-      p.pos = batch[batch.length - 1]!.offset + 1
-      for (const r of batch) out.push(r)
+    // read_committed: stops before open transactions, skips aborted ones.
+    const read = (p: (typeof all)[number], n: number) => {
+      const { records, next } = this.log.readCommitted(p.tp, p.part, p.pos, n)
+      p.pos = next
+      for (const r of records) out.push(r)
     }
+    for (let i = 0; i < all.length && out.length < max; i++)
+      read(all[(start + i) % all.length]!, Math.min(share, max - out.length))
     // Fill up from partitions that have more, if others were short.
-    for (let i = 0; i < all.length && out.length < max; i++) {
-      const p = all[(start + i) % all.length]!
-      const batch = p.part.read(p.pos, max - out.length)
-      if (batch.length === 0) continue
-      p.pos = batch[batch.length - 1]!.offset + 1
-      for (const r of batch) out.push(r)
-    }
+    for (let i = 0; i < all.length && out.length < max; i++)
+      read(all[(start + i) % all.length]!, max - out.length)
     return out
   }
 
-  async commit(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
+  async commit(offsets: Offsets): Promise<void> {
     if (offsets.length === 0) return
     for (const o of offsets) this.committedOffsets[tpKey(o)] = o.offset
     this.log.writeGroup(this.opts.groupId, this.committedOffsets)
+  }
+
+  /** The commit point of a transaction: its offsets and its number in one atomic, durable group file. */
+  commitTxn(offsets: Offsets, transactionalId: string, n: number): void {
+    const next = { ...this.committedOffsets, [txnKey(transactionalId)]: n }
+    for (const o of offsets) next[tpKey(o)] = o.offset
+    this.log.writeGroup(this.opts.groupId, next)
+    Object.assign(this.committedOffsets, next)
+  }
+
+  lastTxn(transactionalId: string): number {
+    return this.committedOffsets[txnKey(transactionalId)] ?? 0
+  }
+
+  get groupId(): string {
+    return this.opts.groupId
+  }
+
+  /** The only member of its group: never migrated. */
+  async ensureActive(): Promise<void> {}
+
+  rewind(): void {
+    this.rewound = true
   }
 
   async committed(partitions: TopicPartition[]): Promise<Map<string, number>> {
@@ -455,4 +604,88 @@ class EmbeddedConsumer implements Consumer {
     this.closed = true
     this.log.activeGroups.delete(this.opts.groupId)
   }
+}
+
+/**
+ * Exactly-once on the embedded log: one commit = outputs + changelog records + input offsets, atomic
+ * and durable. Steps: (1) an intent naming the offset ranges about to be written is fsynced;
+ * (2) the records are appended and fsynced, hidden from read_committed readers (consumers, read(),
+ * endOffset) while in flight; (3) the commit point: the group file, replaced atomically, gets the
+ * offsets and the transaction's number together; (4) the ranges become visible. A failure before
+ * (3) marks the ranges aborted (readers skip them, durably listed in txn/aborted.json); a crash
+ * before (3) leaves the intent, and the next open aborts its ranges (committed iff the group file
+ * holds its number).
+ */
+class EmbeddedTransactionalProducer implements TransactionalProducer {
+  private readonly log: EmbeddedLog
+  private readonly transactionalId: string
+  private closed = false
+
+  constructor(log: EmbeddedLog, transactionalId: string) {
+    this.log = log
+    this.transactionalId = transactionalId
+  }
+
+  async commit(records: ProducedRecord[], consumer: Consumer, offsets: Offsets): Promise<void> {
+    if (this.closed) throw new EmbeddedError('CLOSED', 'transactional producer is closed')
+    if (!(consumer instanceof EmbeddedConsumer))
+      throw new EmbeddedError('INVALID', 'exactly-once commits need a consumer of the same embedded log')
+    const log = this.log
+    const n = consumer.lastTxn(this.transactionalId) + 1
+    const byPartition = groupByPartition(log, records)
+    const ranges: TxnRange[] = []
+    for (const [part, list] of byPartition) {
+      const start = part.nextAppendOffset
+      ranges.push({ topic: part.topic, partition: part.partition, start, end: start + list.length })
+    }
+    const intent =
+      ranges.length > 0
+        ? log.writeIntent({ transactionalId: this.transactionalId, groupId: consumer.groupId, n, ranges })
+        : undefined
+    log.beginTxn(ranges)
+    try {
+      for (const [part, list] of byPartition) part.append(list)
+      await Promise.all([...byPartition.keys()].map((p) => p.sync()))
+      consumer.commitTxn(offsets, this.transactionalId, n)
+    } catch (err) {
+      try {
+        log.abortTxn(ranges)
+        if (intent) rmSync(intent, { force: true })
+      } finally {
+        log.endTxn(ranges)
+      }
+      throw err
+    }
+    log.endTxn(ranges)
+    if (intent) rmSync(intent, { force: true })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}
+
+/** Records grouped by partition (murmur2 of the key unless given), order kept within each. */
+function groupByPartition(log: EmbeddedLog, records: ProducedRecord[]): Map<PartitionLog, EncodedRecord[]> {
+  const byPartition = new Map<PartitionLog, EncodedRecord[]>()
+  const now = Date.now()
+  let lastTopic: string | undefined
+  let topic: ReturnType<EmbeddedLog['topic']>
+  for (const r of records) {
+    if (r.topic !== lastTopic) {
+      topic = log.topic(r.topic) ?? log.createTopic({ name: r.topic, partitions: log.defaultPartitions })
+      lastTopic = r.topic
+    }
+    const n = topic!.spec.partitions
+    const p = r.partition ?? partitionFor(r.key, n)
+    const part = topic!.partitions[p]
+    if (!part) throw new EmbeddedError('UNKNOWN_PARTITION', `no partition ${r.topic}-${p}`)
+    let list = byPartition.get(part)
+    if (!list) {
+      list = []
+      byPartition.set(part, list)
+    }
+    list.push({ key: r.key, value: r.value, timestamp: r.timestamp ?? now, headers: r.headers })
+  }
+  return byPartition
 }

@@ -1,12 +1,20 @@
-import { Consumer as KafkaClientConsumer, stringDeserializers } from '@platformatic/kafka'
+import {
+  type GroupPartitionsAssigner,
+  type GroupPartitionsAssignments,
+  Consumer as KafkaClientConsumer,
+  stringDeserializers,
+} from '@platformatic/kafka'
 import { createLogger } from '../../common/log.ts'
 import {
   type ConsumedRecord,
   type Consumer,
   type ConsumerOptions,
+  type Offsets,
+  TaskMigratedError,
   type TopicPartition,
   tpKey,
 } from '../transport.ts'
+import { type Generation, GroupCoordinator } from './coordinator.ts'
 import { bounded, KafkaTransportError } from './errors.ts'
 import { type KafkaTransport, sleep } from './transport.ts'
 
@@ -16,7 +24,13 @@ import { type KafkaTransport, sleep } from './transport.ts'
 //     of new partitions are loaded (committed offset, else earliest/latest) and onAssign(new) runs
 //     before any of their records is returned;
 //   - records come in offset order per partition, each once per assignment (no autocommit;
-//     commit() is the only way offsets move in the group).
+//     commit() is the only way offsets move in the group);
+//   - positions belong to the generation they were assigned in. When the client has rejoined in
+//     the background (a new generation), every partition is reported lost (onLost: no commit) and
+//     assigned again from its committed offset; commits carry the old generation and fail with
+//     ENGINE_TASK_MIGRATED instead of being retried in the new one (coordinator.ts);
+//   - the leader assigns co-partitioned topics (a sub-topology's sources) together: partition p of
+//     each goes to one member (copartitionedAssigner).
 
 const log = createLogger('engine.kafka.consumer')
 const IDLE_STEP_MS = 50
@@ -35,6 +49,12 @@ export class KafkaGroupConsumer implements Consumer {
   private staleMetadata = false
   private failure: KafkaTransportError | undefined
   private polling: Promise<unknown> = Promise.resolve()
+  private readonly coordinator: GroupCoordinator
+  /** The last completed join: generation, member and its assignment, taken together. */
+  private joined: (Generation & { assignments: TopicPartition[] }) | undefined
+  /** The generation the current positions were assigned in. */
+  private generation: Generation | undefined
+  private rewound = false
 
   constructor(transport: KafkaTransport, options: ConsumerOptions) {
     this.transport = transport
@@ -53,15 +73,26 @@ export class KafkaGroupConsumer implements Consumer {
       retries: 5,
       retryDelay: 300,
       timeout: 5000,
+      partitionAssigner: copartitionedAssigner(options.copartitioned ?? []),
     })
+    this.coordinator = new GroupCoordinator(`${t.clientId}-consumer`, t.brokers, t.requestTimeoutMs)
     this.client.on('consumer:heartbeat:error', (p) => log.debug('heartbeat error', { err: p.error }))
     // A rebalance started: stop fetching until the rejoin completes, so the partitions this member
     // is about to lose are not processed while their new owner starts on them.
     this.client.on('consumer:group:rebalance', () => {
       this.rebalancingSince ??= Date.now()
     })
-    this.client.on('consumer:group:join', () => {
+    this.client.on('consumer:group:join', (p) => {
       this.rebalancingSince = undefined
+      const assignments: TopicPartition[] = []
+      for (const a of p.assignments ?? [])
+        for (const partition of a.partitions) assignments.push({ topic: a.topic, partition })
+      this.joined = {
+        groupId: p.groupId,
+        generationId: p.generationId ?? -1,
+        memberId: p.memberId,
+        assignments,
+      }
     })
     // The client emits 'error' when a rejoin failed for good: no more heartbeats, the member is gone.
     this.client.on('error', (err: Error) => {
@@ -123,10 +154,32 @@ export class KafkaGroupConsumer implements Consumer {
 
   /** Brings positions in line with the group's current assignment, running the callbacks. */
   private async applyAssignment(): Promise<void> {
+    const joined = this.joined
+    const moved =
+      this.rewound ||
+      (this.generation !== undefined &&
+        (joined?.generationId !== this.generation.generationId ||
+          joined.memberId !== this.generation.memberId))
+    if (moved && this.positions.size > 0) {
+      // Another generation: whatever this member did under the old one can no longer be committed.
+      const tps = [...this.positions.values()].map(({ topic, partition }) => ({ topic, partition }))
+      this.buffer = []
+      log.info('partitions lost', { group: this.opts.groupId, partitions: tps.map(tpKey) })
+      try {
+        await this.opts.onLost?.(tps)
+      } finally {
+        this.positions.clear()
+      }
+    }
+    this.rewound = false
+    if (!joined) return
+    this.generation = {
+      groupId: joined.groupId,
+      generationId: joined.generationId,
+      memberId: joined.memberId,
+    }
     const target = new Map<string, TopicPartition>()
-    for (const a of this.client.assignments ?? [])
-      for (const partition of a.partitions)
-        target.set(tpKey({ topic: a.topic, partition }), { topic: a.topic, partition })
+    for (const tp of joined.assignments) target.set(tpKey(tp), tp)
     const lost = [...this.positions.keys()].filter((k) => !target.has(k))
     const added = [...target.keys()].filter((k) => !this.positions.has(k))
     if (lost.length > 0) {
@@ -191,35 +244,39 @@ export class KafkaGroupConsumer implements Consumer {
     }
   }
 
-  async commit(offsets: (TopicPartition & { offset: number })[]): Promise<void> {
+  /** The generation the current positions were assigned in (exactly-once commits carry it). */
+  groupGeneration(): Generation {
+    if (!this.generation || this.rewound)
+      throw new TaskMigratedError(`group ${this.opts.groupId}: no current assignment`)
+    return this.generation
+  }
+
+  async commit(offsets: Offsets): Promise<void> {
     if (offsets.length === 0) return
-    await this.transport.call(`commit ${this.opts.groupId}`, () =>
-      this.client.commit({
-        offsets: offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: BigInt(o.offset),
-          leaderEpoch: -1,
-        })),
-      }),
-    )
+    await this.coordinator.commit(this.groupGeneration(), offsets)
+  }
+
+  /** A heartbeat with the assignment's generation: fails with ENGINE_TASK_MIGRATED once the group moved on. */
+  async ensureActive(): Promise<void> {
+    if (this.positions.size === 0) return
+    await this.coordinator.heartbeat(this.groupGeneration())
+  }
+
+  async txnCommit(
+    generation: Generation,
+    txn: { transactionalId: string; producerId: bigint; producerEpoch: number },
+    offsets: Offsets,
+  ): Promise<void> {
+    await this.coordinator.txnCommit(generation, txn, offsets)
+  }
+
+  rewind(): void {
+    this.rewound = true
+    this.buffer = []
   }
 
   async committed(partitions: TopicPartition[]): Promise<Map<string, number>> {
-    const byTopic = new Map<string, number[]>()
-    for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition])
-    const out = new Map<string, number>()
-    if (byTopic.size === 0) return out
-    const res = await this.transport.call(`committed offsets ${this.opts.groupId}`, () =>
-      this.client.listCommittedOffsets({
-        topics: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
-      }),
-    )
-    for (const tp of partitions) {
-      const o = res.get(tp.topic)?.[tp.partition]
-      if (o !== undefined && o >= 0n) out.set(tpKey(tp), Number(o))
-    }
-    return out
+    return this.coordinator.committed(this.opts.groupId, partitions)
   }
 
   async close(): Promise<void> {
@@ -234,6 +291,50 @@ export class KafkaGroupConsumer implements Consumer {
     } catch (err) {
       if (!(err instanceof KafkaTransportError)) throw err
       log.warn('consumer close', { err })
+    } finally {
+      await this.coordinator.close()
     }
+  }
+}
+
+/**
+ * Kafka Streams' rule for a classic group: partition p of every topic in one co-partitioned group
+ * (the sources of a sub-topology) forms one task and goes to one member. Tasks are spread round
+ * robin over the members sorted by id, ordered by partition so each member gets a mix.
+ */
+export function copartitionedAssigner(groups: string[][]): GroupPartitionsAssigner {
+  return (_current, members, topics, metadata) => {
+    const count = (t: string) => metadata.topics.get(t)?.partitionsCount ?? 0
+    const units: { p: number; i: number; tps: TopicPartition[] }[] = []
+    const grouped = new Set<string>()
+    groups.forEach((g, i) => {
+      const present = g.filter((t) => topics.has(t))
+      for (const t of present) grouped.add(t)
+      const n = Math.max(0, ...present.map(count))
+      for (let p = 0; p < n; p++)
+        units.push({
+          p,
+          i,
+          tps: present.filter((t) => count(t) > p).map((topic) => ({ topic, partition: p })),
+        })
+    })
+    let i = groups.length
+    for (const t of [...topics].sort()) {
+      if (grouped.has(t)) continue
+      for (let p = 0; p < count(t); p++) units.push({ p, i, tps: [{ topic: t, partition: p }] })
+      i++
+    }
+    units.sort((a, b) => a.p - b.p || a.i - b.i)
+    const ids = [...members.keys()].sort()
+    const out: GroupPartitionsAssignments[] = ids.map((memberId) => ({ memberId, assignments: new Map() }))
+    units.forEach((u, k) => {
+      const m = out[k % out.length]!
+      for (const tp of u.tps) {
+        const a = m.assignments.get(tp.topic) ?? { topic: tp.topic, partitions: [] }
+        m.assignments.set(tp.topic, a)
+        a.partitions.push(tp.partition)
+      }
+    })
+    return out
   }
 }

@@ -1,8 +1,12 @@
-// A consumer-group member in its own process (for takeover tests): polls, commits after each
-// batch, and prints one JSON line per event on stdout: {assigned}, {revoked}, {polled, offsets}.
+// A consumer-group member in its own process (for takeover tests). Prints one JSON line per event
+// on stdout: {assigned}, {revoked}, {lost}, {polled, values}.
+//   auto (default): polls and commits after each batch.
+//   manual: reads commands on stdin — `poll <n>` polls up to n records of partition 0 (answers
+//   {polled, next}), `commit` commits the position reached (answers {committed} or {error, code}).
+import { createInterface } from 'node:readline'
 import { KafkaTransport } from './transport.ts'
 
-const [brokers = '127.0.0.1:19092', groupId = '', topic = ''] = process.argv.slice(2)
+const [brokers = '127.0.0.1:19092', groupId = '', topic = '', mode = 'auto'] = process.argv.slice(2)
 const transport = new KafkaTransport({
   brokers: brokers.split(','),
   clientId: 'member',
@@ -15,12 +19,38 @@ const consumer = await transport.consumer({
   from: 'earliest',
   onAssign: async (tps) => void say({ assigned: tps.map((t) => t.partition) }),
   onRevoke: async (tps) => void say({ revoked: tps.map((t) => t.partition) }),
+  onLost: async (tps) => void say({ lost: tps.map((t) => t.partition) }),
 })
-for (;;) {
-  const records = await consumer.poll(500, 300)
-  if (records.length === 0) continue
-  const next = new Map<number, number>()
-  for (const r of records) next.set(r.partition, r.offset + 1)
-  await consumer.commit([...next].map(([partition, offset]) => ({ topic, partition, offset })))
-  say({ polled: records.length, values: records.map((r) => r.value) })
-}
+if (mode === 'manual') {
+  say({ ready: true })
+  let next = -1
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [cmd, arg] = line.trim().split(' ')
+    if (cmd === 'poll') {
+      const want = Number(arg)
+      let got = 0
+      const deadline = Date.now() + 20_000
+      while (got < want && Date.now() < deadline)
+        for (const r of await consumer.poll(want - got, 300)) {
+          got++
+          next = r.offset + 1
+        }
+      say({ polled: got, next })
+    } else if (cmd === 'commit') {
+      try {
+        await consumer.commit([{ topic, partition: 0, offset: next }])
+        say({ committed: next })
+      } catch (err) {
+        say({ error: (err as Error).message, code: (err as { code?: string }).code })
+      }
+    }
+  }
+} else
+  for (;;) {
+    const records = await consumer.poll(500, 300)
+    if (records.length === 0) continue
+    const next = new Map<number, number>()
+    for (const r of records) next.set(r.partition, r.offset + 1)
+    await consumer.commit([...next].map(([partition, offset]) => ({ topic, partition, offset })))
+    say({ polled: records.length, values: records.map((r) => r.value) })
+  }

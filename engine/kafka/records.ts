@@ -6,6 +6,8 @@ import type { ConsumedRecord } from '../transport.ts'
 export type FetchResponse = Awaited<ReturnType<KafkaConsumer['fetch']>>
 
 const IS_CONTROL = 0b10_0000 // batch attribute bit 5: transaction markers, never user records
+const IS_TRANSACTIONAL = 0b1_0000 // bit 4
+const ABORT_MARKER = 0
 
 export interface DecodedPartition {
   topic: string
@@ -40,10 +42,27 @@ export function decodeFetch(
         highWatermark: p.highWatermark,
         records: [],
       }
+      // read_committed (Kafka's consumer algorithm): an aborted transaction listed by the broker
+      // applies to its producer's transactional batches from its first offset up to that
+      // producer's abort marker. Several per producer can be in one response (the client's own
+      // filter keeps only one per producer, so records of an earlier aborted one got through).
+      const aborted = [...(p.abortedTransactions ?? [])].sort((a, b) =>
+        a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+      )
+      const abortedProducers = new Set<bigint>()
       for (const batch of p.records ?? []) {
         const last = Number(batch.firstOffset) + batch.lastOffsetDelta
         if (last + 1 > (decoded.next ?? start)) decoded.next = last + 1
-        if (batch.attributes & IS_CONTROL) continue
+        if (batch.attributes & IS_CONTROL) {
+          if (batch.records[0]?.key?.readInt16BE(2) === ABORT_MARKER)
+            abortedProducers.delete(batch.producerId)
+          continue
+        }
+        if (batch.attributes & IS_TRANSACTIONAL) {
+          while (aborted.length > 0 && aborted[0]!.firstOffset <= BigInt(last))
+            abortedProducers.add(aborted.shift()!.producerId)
+          if (abortedProducers.has(batch.producerId)) continue
+        }
         for (const r of batch.records) {
           const offset = Number(batch.firstOffset) + r.offsetDelta
           if (offset < start) continue

@@ -4,7 +4,7 @@ import { Admin } from '@platformatic/kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../common/config.ts'
 import { waitForKafka } from '../../common/connect.ts'
-import type { ConsumedRecord, Consumer, TopicPartition } from '../transport.ts'
+import { type ConsumedRecord, type Consumer, isTaskMigrated, type TopicPartition } from '../transport.ts'
 import { KafkaTransportError } from './errors.ts'
 import { KafkaTransport } from './transport.ts'
 
@@ -42,10 +42,13 @@ async function produce(t: KafkaTransport, topic: string, from: number, to: numbe
   await p.close()
 }
 
+/** Commits what was read; a commit refused because the group moved on (ENGINE_TASK_MIGRATED) is dropped. */
 const commitAll = (c: Consumer, topic: string, recs: ConsumedRecord[]) => {
   const next = new Map<number, number>()
   for (const r of recs) next.set(r.partition, r.offset + 1)
-  return c.commit([...next].map(([partition, offset]) => ({ topic, partition, offset })))
+  return c.commit([...next].map(([partition, offset]) => ({ topic, partition, offset }))).catch((err) => {
+    if (!isTaskMigrated(err)) throw err
+  })
 }
 
 describe('KafkaTransport (real broker)', () => {
@@ -239,7 +242,8 @@ describe('KafkaTransport (real broker)', () => {
       )
         await take()
       expect(a.assignment().length).toBe(6)
-      expect(assigned.length).toBe(6)
+      // A new generation reports every partition lost and assigns it again (from committed offsets).
+      expect(new Set(assigned).size).toBe(6)
       for (let i = 300; i < 400; i++) expect(seen.has(String(i))).toBe(true)
       // What the child committed is not read again by the survivor.
       const reread = [...childSeen].filter((v) => seen.has(v))

@@ -16,11 +16,13 @@ import type {
   Producer,
   TopicPartition,
   TopicSpec,
+  TransactionalProducer,
   Transport,
 } from '../transport.ts'
 import { KafkaGroupConsumer } from './consumer.ts'
 import { bounded, KafkaTransportError } from './errors.ts'
 import { decodeFetch } from './records.ts'
+import { KafkaTransactionalProducer } from './transactions.ts'
 
 // Transport over a real Kafka cluster (@platformatic/kafka). Producers are idempotent with
 // acks=all; consumers join a classic consumer group and fetch by themselves (see consumer.ts);
@@ -41,6 +43,8 @@ export interface KafkaTransportOptions {
 const log = createLogger('engine.kafka')
 const ACKS_ALL = -1
 const LATEST = -1n
+/** Every fetch and end offset is read_committed: records of aborted or open transactions are never delivered. */
+const READ_COMMITTED = 1
 /**
  * Per partition per produce request, in string length units: even if every character took 3 UTF-8
  * bytes, a batch stays under the broker's default message.max.bytes (1 MB).
@@ -173,8 +177,15 @@ export class KafkaTransport implements Transport {
   async listOffsets(tps: TopicPartition[], timestamp: bigint): Promise<Map<string, number>> {
     const partitions: Record<string, number[]> = {}
     for (const tp of tps) partitions[tp.topic] = [...(partitions[tp.topic] ?? []), tp.partition]
+    // read_committed: "latest" is the last stable offset, so a reader never waits for records of
+    // an open transaction.
     const res = await this.call('listOffsets', () =>
-      this.reader.listOffsets({ topics: Object.keys(partitions), partitions, timestamp }),
+      this.reader.listOffsets({
+        topics: Object.keys(partitions),
+        partitions,
+        timestamp,
+        isolationLevel: READ_COMMITTED,
+      }),
     )
     const out = new Map<string, number>()
     for (const tp of tps) {
@@ -217,6 +228,7 @@ export class KafkaTransport implements Transport {
       this.call('fetch', () =>
         client.fetch({
           node,
+          isolationLevel: READ_COMMITTED,
           maxWaitTime: maxWaitMs,
           minBytes: 1,
           maxBytes,
@@ -267,6 +279,50 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /**
+   * Records as produce requests. The client writes one record batch per partition per send, and
+   * the broker refuses batches over message.max.bytes (1 MB by default): big sends go out as
+   * consecutive chunks, each holding at most BATCH_BYTES per partition, so per-partition order is kept.
+   */
+  async chunks(records: ProducedRecord[]): Promise<MessageToProduce<string, string, string, string>[][]> {
+    const chunks: MessageToProduce<string, string, string, string>[][] = []
+    const bytes = new Map<string, number>()
+    const counts = new Map<string, number>()
+    for (const r of records) {
+      let partition = r.partition
+      if (partition === undefined) {
+        let n = counts.get(r.topic)
+        if (n === undefined) {
+          n = await this.partitions(r.topic)
+          if (n === undefined)
+            throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
+          counts.set(r.topic, n)
+        }
+        partition = partitionFor(r.key, n)
+      }
+      const tp = `${r.topic}-${partition}`
+      const size = (bytes.get(tp) ?? 0) + recordBytes(r)
+      bytes.set(tp, size)
+      const i = Math.floor(size / BATCH_BYTES)
+      for (let j = chunks.length; j <= i; j++) chunks.push([])
+      chunks[i]!.push({
+        topic: r.topic,
+        key: r.key,
+        value: r.value ?? undefined,
+        partition,
+        timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
+        headers: r.headers,
+      })
+    }
+    return chunks.filter((c) => c.length > 0)
+  }
+
+  transactionalProducer(transactionalId: string): TransactionalProducer {
+    const p = new KafkaTransactionalProducer(this, transactionalId)
+    this.closables.add(p)
+    return p
+  }
+
   forget(c: { close(): Promise<void> }): void {
     this.closables.delete(c)
   }
@@ -301,41 +357,8 @@ class KafkaProducer implements Producer {
   async send(records: ProducedRecord[]): Promise<void> {
     if (this.closed) throw new KafkaTransportError('CLOSED', 'send on a closed producer')
     if (records.length === 0) return
-    // The client writes one record batch per partition per send, and the broker refuses batches
-    // over message.max.bytes (1 MB by default): big sends go out as consecutive chunks, each holding
-    // at most BATCH_BYTES per partition, so per-partition order is kept.
-    const chunks: MessageToProduce<string, string, string, string>[][] = []
-    const bytes = new Map<string, number>()
-    const counts = new Map<string, number>()
-    for (const r of records) {
-      let partition = r.partition
-      if (partition === undefined) {
-        let n = counts.get(r.topic)
-        if (n === undefined) {
-          n = await this.transport.partitions(r.topic)
-          if (n === undefined)
-            throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
-          counts.set(r.topic, n)
-        }
-        partition = partitionFor(r.key, n)
-      }
-      const tp = `${r.topic}-${partition}`
-      const size = (bytes.get(tp) ?? 0) + recordBytes(r)
-      bytes.set(tp, size)
-      const i = Math.floor(size / BATCH_BYTES)
-      for (let j = chunks.length; j <= i; j++) chunks.push([])
-      chunks[i]!.push({
-        topic: r.topic,
-        key: r.key,
-        value: r.value ?? undefined,
-        partition,
-        timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
-        headers: r.headers,
-      })
-    }
-    for (const messages of chunks)
-      if (messages.length > 0)
-        await this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages }))
+    for (const messages of await this.transport.chunks(records))
+      await this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages }))
   }
 
   async close(): Promise<void> {
