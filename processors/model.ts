@@ -4,12 +4,12 @@ import { type Bar, FEATURE_NAMES, featureRows, forwardReturn, LOOKBACK, MINUTE }
 // The 5-minute forecast: ridge-regularized least squares on standardized features, target the
 // log return from a candle's close to the close 5 minutes later. Direction = sign of the
 // prediction. Confidence = probability that the direction is right, from a logistic (Platt)
-// calibration of hit ~ |prediction| / residual sd, fitted on a held-out tail of the training
-// window that the regression did not see (with a horizon-long embargo between the two).
+// calibration of hit ~ |prediction| / residual sd, fitted on out-of-sample predictions: blocked
+// cross-validation over the training window (purged where targets or features overlap a block).
 
 export const HORIZON_MIN = 5
 export const HORIZON_MS = HORIZON_MIN * MINUTE
-/** Ridge penalties tried (× rows, on standardized features); the held-out tail picks one. */
+/** Ridge penalties tried (× rows, on standardized features); cross-validation picks one. */
 export const LAMBDA_GRID = [0, 1e-4, 1e-3, 1e-2, 0.1, 1]
 export const POOLED = 'POOLED'
 
@@ -39,8 +39,8 @@ export interface Calibration {
 
 export interface ModelMetrics {
   trainRows: number
-  heldOutRows: number
-  /** On the held-out tail (ridge fitted without it): */
+  /** Rows with an out-of-sample prediction (blocked cross-validation); the figures below are on them: */
+  outOfSampleRows: number
   hitRate: number
   brier: number
   maeReturn: number
@@ -196,46 +196,51 @@ export interface TrainOptions {
   version: string
   symbol: string
   createdAt?: string
-  /** Share of the window (its newest part) held out for the penalty and the calibration. */
-  heldOut?: number
+  /** Contiguous time blocks for the out-of-sample predictions (penalty and calibration). */
+  folds?: number
   lambdas?: number[]
 }
 
 /**
- * Fits a model on `rows` (time order): ridge and calibration on the older part and the held-out
- * tail, then the ridge again on every row with the chosen penalty.
+ * Fits a model on `rows`: blocked cross-validation over time (each block predicted by a ridge
+ * fitted on the other blocks, minus the rows whose target or features overlap it) gives
+ * out-of-sample predictions over the whole window; they choose the penalty and fit the
+ * calibration. Then the ridge is fitted on every row with that penalty.
  */
 export function trainModel(rows: readonly Sample[], o: TrainOptions): Model {
   const sorted = [...rows].sort((p, q) => p.t - q.t)
   if (sorted.length < 200) throw new Error(`${o.symbol}: ${sorted.length} training rows, need ≥ 200`)
-  const cut = Math.floor(sorted.length * (1 - (o.heldOut ?? 0.2)))
-  const fitRows = sorted.slice(0, cut)
-  const embargo = fitRows[fitRows.length - 1]!.t + HORIZON_MS
-  const held = sorted.slice(cut).filter((r) => r.t >= embargo)
-  const m = moments(fitRows)
-  let best: Ridge | undefined
-  let bestMse = Number.POSITIVE_INFINITY
-  for (const lambda of o.lambdas ?? LAMBDA_GRID) {
-    const r = solveRidge(m, lambda)
-    const mse = held.reduce((s, h) => s + (predictReturn(r, h.x) - h.y) ** 2, 0) / held.length
-    if (mse < bestMse) {
-      bestMse = mse
-      best = r
-    }
+  const k = o.folds ?? 5
+  const lambdas = o.lambdas ?? LAMBDA_GRID
+  const bounds = Array.from({ length: k + 1 }, (_, i) => Math.floor((i * sorted.length) / k))
+  // oos[l][i]: out-of-sample prediction of row i with penalty lambdas[l]
+  const oos = lambdas.map(() => new Array<number>(sorted.length))
+  for (let f = 0; f < k; f++) {
+    const lo = sorted[bounds[f]!]!.t
+    const hi = sorted[bounds[f + 1]! - 1]!.t
+    // purge: targets reaching into the block, features reading it
+    const train = sorted.filter((r) => r.t + HORIZON_MS < lo || r.t > hi + LOOKBACK * MINUTE)
+    const m = moments(train)
+    lambdas.forEach((lambda, l) => {
+      const r = solveRidge(m, lambda)
+      for (let i = bounds[f]!; i < bounds[f + 1]!; i++) oos[l]![i] = predictReturn(r, sorted[i]!.x)
+    })
   }
-  const ridge = best!
-  const preds = held.map((h) => predictReturn(ridge, h.x))
-  const sigma = Math.sqrt(bestMse) || 1e-9
+  const mses = oos.map((ps) => ps.reduce((acc, p, i) => acc + (p - sorted[i]!.y) ** 2, 0) / sorted.length)
+  const best = mses.indexOf(Math.min(...mses))
+  const preds = oos[best]!
+  const sigma = Math.sqrt(mses[best]!) || 1e-9
   const z: number[] = []
   const hits: number[] = []
   let mom = 0
   let momN = 0
   preds.forEach((p, i) => {
-    const h = hitOf(p, held[i]!.y)
+    const row = sorted[i]!
+    const h = hitOf(p, row.y)
     if (h === null) return
     z.push(Math.abs(p) / sigma)
     hits.push(h)
-    const hm = hitOf(held[i]!.x[RET5]!, held[i]!.y)
+    const hm = hitOf(row.x[RET5]!, row.y)
     if (hm !== null) {
       mom += hm
       momN++
@@ -243,8 +248,9 @@ export function trainModel(rows: readonly Sample[], o: TrainOptions): Model {
   })
   const { a, b } = fitPlatt(z, hits)
   const calibration = { a, b, sigma }
-  const brier = z.reduce((s, zi, i) => s + (sigmoid(a + b * zi) - hits[i]!) ** 2, 0) / Math.max(1, z.length)
-  const final = solveRidge(moments(sorted), ridge.lambda)
+  const brier =
+    z.reduce((acc, zi, i) => acc + (sigmoid(a + b * zi) - hits[i]!) ** 2, 0) / Math.max(1, z.length)
+  const final = solveRidge(moments(sorted), lambdas[best]!)
   return {
     version: o.version,
     symbol: o.symbol,
@@ -258,12 +264,12 @@ export function trainModel(rows: readonly Sample[], o: TrainOptions): Model {
     createdAt: o.createdAt ?? new Date().toISOString(),
     metrics: {
       trainRows: sorted.length,
-      heldOutRows: held.length,
-      hitRate: hits.reduce((s, h) => s + h, 0) / Math.max(1, hits.length),
+      outOfSampleRows: sorted.length,
+      hitRate: hits.reduce((acc, h) => acc + h, 0) / Math.max(1, hits.length),
       brier,
-      maeReturn: preds.reduce((s, p, i) => s + Math.abs(p - held[i]!.y), 0) / Math.max(1, preds.length),
+      maeReturn: preds.reduce((acc, p, i) => acc + Math.abs(p - sorted[i]!.y), 0) / sorted.length,
       momentumHitRate: mom / Math.max(1, momN),
-      noChangeMaeReturn: held.reduce((s, h) => s + Math.abs(h.y), 0) / Math.max(1, held.length),
+      noChangeMaeReturn: sorted.reduce((acc, r) => acc + Math.abs(r.y), 0) / sorted.length,
     },
   }
 }

@@ -151,7 +151,7 @@ export async function trainModels(o: TrainModelsOptions): Promise<TrainResult> {
     models: models.map((m) => ({
       symbol: m.symbol,
       rows: m.metrics.trainRows,
-      heldOutHitRate: round(m.metrics.hitRate),
+      oosHitRate: round(m.metrics.hitRate),
     })),
     skipped,
   })
@@ -237,9 +237,9 @@ export function printTrainResult(r: TrainResult): void {
         trainedFrom: new Date(m.trainedFrom).toISOString(),
         trainedTo: new Date(m.trainedTo).toISOString(),
         rows: m.metrics.trainRows,
-        heldOutHitRate: round(m.metrics.hitRate),
-        heldOutMomentumHitRate: round(m.metrics.momentumHitRate),
-        heldOutBrier: round(m.metrics.brier),
+        oosHitRate: round(m.metrics.hitRate),
+        oosMomentumHitRate: round(m.metrics.momentumHitRate),
+        oosBrier: round(m.metrics.brier),
       })}\n`,
     )
   for (const s of r.skipped)
