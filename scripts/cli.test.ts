@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -290,5 +290,43 @@ describe('runtime failures say what to do', () => {
     } finally {
       taken.close()
     }
+  })
+})
+
+describe('failures by kind', () => {
+  // A throwaway command through the real entry point (main), in a child process.
+  const failing = (body: string) => {
+    const script = `
+      import { main } from './scripts/cli.ts'
+      import { StreamsError } from './common/errors.ts'
+      await main(['node', 'cli', 'boom'], [{ name: 'boom', description: 'fails', action: async () => { ${body} } }])`
+    const r = spawnSync(node, ['--input-type=module', '-e', script], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', CS_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    })
+    return { code: r.status, lines: r.stderr.split('\n').filter(Boolean), stderr: r.stderr }
+  }
+
+  it('our own runtime error: exit 1, one line with its code', () => {
+    const r = failing(`throw new StreamsError('SINK', 'DOWN', 'MongoDB went away; start it again')`)
+    expect(r.code).toBe(1)
+    expect(r.lines).toHaveLength(1)
+    expect(JSON.parse(r.lines[0]!)).toMatchObject({ level: 'error', code: 'SINK_DOWN' })
+  })
+
+  it('a bug: exit 1 with its stack trace', () => {
+    const r = failing(`const o = undefined; o.field = 1`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('TypeError')
+    expect(r.stderr).toMatch(/^\s+at .+/m)
+  })
+
+  it('a failure in the background after start is reported the same way', () => {
+    const r = failing(
+      `setTimeout(() => Promise.reject(new StreamsError('INGEST', 'LOST', 'feed lost')), 10); await new Promise(() => {})`,
+    )
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.lines[0]!)).toMatchObject({ code: 'INGEST_LOST' })
   })
 })

@@ -34,7 +34,7 @@ function register(parent: Command, spec: CommandSpec): void {
   })
 }
 
-export function program(): Command {
+export function program(specs: CommandSpec[] = commands): Command {
   const p = new Command('node scripts/cli.ts')
     .description('Kafka Streams-style stream processor for Binance market data')
     .version(version, '-V, --version')
@@ -51,7 +51,7 @@ export function program(): Command {
     '\nEvery setting is an environment variable (README: Configuration); a flag wins over its variable.\n' +
       'Exit codes: 0 done, 1 runtime failure, 2 usage or configuration mistake.',
   )
-  for (const spec of commands) register(p, spec)
+  for (const spec of specs) register(p, spec)
   return p
 }
 
@@ -70,10 +70,17 @@ function fail(e: unknown): never {
   process.exit(EXIT_RUNTIME)
 }
 
-if (import.meta.main) {
+/** Runs the CLI on `argv` (process.argv form) and exits on failure with the matching code. */
+export async function main(argv: string[], specs: CommandSpec[] = commands): Promise<void> {
+  // A role's background task failing (a lost server, a bad record source) ends the process the
+  // same way: one line for our own errors, a stack for anything else.
+  process.on('unhandledRejection', fail)
+  process.on('uncaughtException', fail)
   try {
-    await program().parseAsync(process.argv)
+    await program(specs).parseAsync(argv)
   } catch (e) {
     fail(e)
   }
 }
+
+if (import.meta.main) await main(process.argv)
