@@ -126,7 +126,9 @@ export class LiveFeed {
         }
         const records = await this.consumer!.poll(2000, 200)
         this.lastError = undefined
-        for (const r of records) {
+        for (const [i, r] of records.entries()) {
+          // let sockets write (and other requests run) between slices of a large batch
+          if (i > 0 && i % 100 === 0) await new Promise((done) => setImmediate(done))
           const stream = this.streamOf.get(r.topic)
           if (!stream || r.tombstone) continue
           feedRecords.inc({ topic: r.topic })

@@ -51,7 +51,7 @@ export function recordedMarket(symbol: string, dates: string[], liveMinutes = 30
   return { klines, trades, books }
 }
 
-function bookAround(
+export function bookAround(
   symbol: string,
   close: string,
   tickDec: number,
