@@ -83,6 +83,31 @@ describe('decodeFetch', () => {
     expect(p!.records[1]!.headers).toEqual({ h: 'x' })
   })
 
+  it('read_committed: skips every aborted transaction of a producer, also when the client already dropped some of its batches', () => {
+    const txn = (b: Batch, producerId: bigint) => ({ ...b, producerId }) as Batch
+    const marker = (offset: number, type: number) => {
+      const key = Buffer.alloc(4)
+      key.writeInt16BE(type, 2)
+      return txn(batch(offset, [{ ...rec(0, null, null), key }], 0b11_0000), 7n)
+    }
+    const res = response([
+      txn(batch(0, [rec(0, 'k', 'aborted-1')], 0b1_0000), 7n),
+      marker(1, 0),
+      // offset 2 (aborted-2) was removed by the client's own filter; its marker is at 3
+      marker(3, 0),
+      txn(batch(4, [rec(0, 'k', 'committed-3')], 0b1_0000), 7n),
+      marker(5, 1),
+      batch(6, [rec(0, 'k', 'plain')]),
+    ])
+    res.responses[0]!.partitions[0]!.abortedTransactions = [
+      { producerId: 7n, firstOffset: 2n },
+      { producerId: 7n, firstOffset: 0n },
+    ]
+    const [p] = decodeFetch(res, new Map([['id-1', 't']]), new Map([['t-2', 0]]))
+    expect(p!.records.map((r) => r.value)).toEqual(['committed-3', 'plain'])
+    expect(p!.next).toBe(7)
+  })
+
   it('ignores partitions that were not asked for and leaves next unset when nothing came', () => {
     const res = response([])
     expect(decodeFetch(res, new Map([['id-1', 't']]), new Map([['t-1', 0]]))).toEqual([])

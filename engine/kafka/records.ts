@@ -53,16 +53,17 @@ export function decodeFetch(
       for (const batch of p.records ?? []) {
         const last = Number(batch.firstOffset) + batch.lastOffsetDelta
         if (last + 1 > (decoded.next ?? start)) decoded.next = last + 1
+        // Markers too: a transaction whose batches are not in this response (filtered by the
+        // client) still ends at its marker.
+        if (batch.producerId >= 0n)
+          while (aborted.length > 0 && aborted[0]!.firstOffset <= BigInt(last))
+            abortedProducers.add(aborted.shift()!.producerId)
         if (batch.attributes & IS_CONTROL) {
           if (batch.records[0]?.key?.readInt16BE(2) === ABORT_MARKER)
             abortedProducers.delete(batch.producerId)
           continue
         }
-        if (batch.attributes & IS_TRANSACTIONAL) {
-          while (aborted.length > 0 && aborted[0]!.firstOffset <= BigInt(last))
-            abortedProducers.add(aborted.shift()!.producerId)
-          if (abortedProducers.has(batch.producerId)) continue
-        }
+        if (batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue
         for (const r of batch.records) {
           const offset = Number(batch.firstOffset) + r.offsetDelta
           if (offset < start) continue

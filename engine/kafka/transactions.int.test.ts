@@ -1,0 +1,128 @@
+import { Producer, stringSerializers } from '@platformatic/kafka'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../common/config.ts'
+import { waitForKafka } from '../../common/connect.ts'
+import { type ConsumedRecord, type Consumer, isTaskMigrated } from '../transport.ts'
+import { KafkaTransport } from './transport.ts'
+
+// Exactly-once building blocks against the real broker, including the two client defects worked
+// around (transactions.ts, records.ts).
+
+const cfg = loadConfig()
+const run = `${Date.now().toString(36)}-${process.pid}`
+const transports: KafkaTransport[] = []
+const open = (name: string) => {
+  const t = new KafkaTransport({
+    brokers: cfg.kafkaBrokers,
+    clientId: `${name}-${run}`,
+    sessionTimeoutMs: 6000,
+  })
+  transports.push(t)
+  return t
+}
+afterAll(async () => {
+  for (const t of transports) await t.close()
+})
+
+async function readAll(t: KafkaTransport, topic: string): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = []
+  for await (const b of t.read({ topic, partition: 0 }, 0)) out.push(...b)
+  return out
+}
+
+async function joined(t: KafkaTransport, groupId: string, topic: string): Promise<Consumer> {
+  const c = await t.consumer({ groupId, topics: [topic], from: 'earliest' })
+  const deadline = Date.now() + 20_000
+  while (c.assignment().length === 0 && Date.now() < deadline) await c.poll(100, 100)
+  return c
+}
+
+describe('Kafka transactions (real broker)', () => {
+  it('read_committed skips every aborted transaction of a producer, not only its last one', async () => {
+    await waitForKafka(cfg.kafkaBrokers)
+    const t = open('txn-read')
+    const topic = `txn-read-${run}`
+    await t.createTopics([{ name: topic, partitions: 1 }])
+    const p = new Producer({
+      clientId: `txn-read-${run}`,
+      bootstrapBrokers: cfg.kafkaBrokers,
+      serializers: stringSerializers,
+      idempotent: true,
+      transactionalId: `txn-read-${run}`,
+    })
+    try {
+      for (const [value, commit] of [
+        ['aborted-1', false],
+        ['aborted-2', false],
+        ['committed-3', true],
+      ] as const) {
+        const tx = await p.beginTransaction({ producerId: -1n, producerEpoch: -1 })
+        await tx.send({ messages: [{ topic, key: 'k', value, partition: 0 }] })
+        await (commit ? tx.commit() : tx.abort())
+      }
+    } finally {
+      await p.close()
+    }
+    expect((await readAll(t, topic)).map((r) => r.value)).toEqual(['committed-3'])
+  })
+
+  it('a restarted instance with the same transactional id commits (InitProducerId -1/-1), and its zombie is fenced', async () => {
+    const t = open('txn-restart')
+    const [input, out] = [`txn-in-${run}`, `txn-out-${run}`]
+    const groupId = `txn-g-${run}`
+    await t.createTopics([
+      { name: input, partitions: 1 },
+      { name: out, partitions: 1 },
+    ])
+    const c = await joined(t, groupId, input)
+    const first = t.transactionalProducer(`txn-app-${run}`)
+    await first.commit([{ topic: out, key: 'k', value: '1' }], c, [{ topic: input, partition: 0, offset: 1 }])
+    // The same transactional id again (a restart): it must not be fenced by its own previous run.
+    const second = t.transactionalProducer(`txn-app-${run}`)
+    await second.commit([{ topic: out, key: 'k', value: '2' }], c, [
+      { topic: input, partition: 0, offset: 2 },
+    ])
+    // The first one is now a zombie: its commit fails and nothing of it is visible.
+    const err = await first
+      .commit([{ topic: out, key: 'k', value: 'zombie' }], c, [{ topic: input, partition: 0, offset: 3 }])
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    expect(err).toBeDefined()
+    expect((await readAll(t, out)).map((r) => r.value)).toEqual(['1', '2'])
+    expect((await c.committed([{ topic: input, partition: 0 }])).get(`${input}-0`)).toBe(2)
+    await first.close()
+    await second.close()
+    await c.close()
+  })
+
+  it('a member the group moved past cannot commit a transaction: ENGINE_TASK_MIGRATED, outputs and offsets invisible', async () => {
+    const t = open('txn-fence')
+    const [input, out] = [`txn-fin-${run}`, `txn-fout-${run}`]
+    const groupId = `txn-fg-${run}`
+    await t.createTopics([
+      { name: input, partitions: 2 },
+      { name: out, partitions: 1 },
+    ])
+    const a = await joined(t, groupId, input)
+    // b joins: a new generation; a has not polled since, so its positions belong to the old one.
+    const t2 = open('txn-fence-b')
+    const b = await t2.consumer({ groupId, topics: [input], from: 'earliest' })
+    const deadline = Date.now() + 20_000
+    while (b.assignment().length === 0 && Date.now() < deadline) await b.poll(100, 100)
+    const producer = t.transactionalProducer(`txn-fence-${run}`)
+    const err = await producer
+      .commit([{ topic: out, key: 'k', value: 'stale' }], a, [{ topic: input, partition: 0, offset: 5 }])
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    expect(isTaskMigrated(err)).toBe(true)
+    expect(await readAll(t, out)).toEqual([])
+    expect((await b.committed([{ topic: input, partition: 0 }])).get(`${input}-0`)).toBeUndefined()
+    await producer.close()
+    await b.close()
+    await a.close()
+  })
+})
