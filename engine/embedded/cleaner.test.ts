@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDirs } from '../../test/tmpdirs.ts'
@@ -63,6 +63,7 @@ describe('embedded log cleaner (compacted topics)', () => {
     let maxBytes = 0
     for (let round = 0; round < 40; round++) {
       await write(t, model, 500, 20, round * 500)
+      await t.cleaned() // the cleaner runs beside the sends; the bound holds once it caught up
       maxBytes = Math.max(maxBytes, logBytes(dir))
     }
     // 20 000 records (~1.4 MB) of 20 keys (~1.4 KB live): cleaned part + dirty part + active segment.
@@ -178,6 +179,7 @@ describe('embedded log cleaner (compacted topics)', () => {
     const segs = files(dir).filter((f) => f.endsWith('.log'))
     for (const f of segs) copyFileSync(join(tdir, f), join(dir, `saved-${f}`))
     const t3 = open(dir) // cleans on open
+    await t3.cleaned()
     const cleaned = await readAll(t3)
     await t3.close()
     const gone = segs.filter((f) => !files(dir).includes(f))
@@ -209,17 +211,69 @@ describe('embedded log cleaner (compacted topics)', () => {
     await write(t, model, 50, 5, 2) // within a minute: the tombstone stays
     await p.send([{ topic: 'cl', key: 'fill', value: 'x'.repeat(SEG), timestamp: T0 + 20_000 }]) // roll, clean
     await p.send([{ topic: 'cl', key: 'fill', value: 'x'.repeat(SEG), timestamp: T0 + 21_000 }])
+    await t.cleaned()
     expect((await readAll(t)).filter((r) => r.key === 'gone')).toMatchObject([{ tombstone: true }])
     // Two minutes of record time later, the next cleans drop it (its key had nothing older left).
     for (let i = 0; i < 4; i++)
       await p.send([{ topic: 'cl', key: 'fill', value: 'x'.repeat(SEG), timestamp: T0 + 180_000 + i }])
+    await t.cleaned()
     const all = await readAll(t)
     expect(all.filter((r) => r.key === 'gone')).toEqual([])
     // Other keys' deletes younger than the retention stay readable.
     await p.send([{ topic: 'cl', key: 'k1', value: null, timestamp: T0 + 180_010 }])
     for (let i = 0; i < 3; i++)
       await p.send([{ topic: 'cl', key: 'fill', value: 'x'.repeat(SEG), timestamp: T0 + 180_020 + i }])
+    await t.cleaned()
     expect((await readAll(t)).filter((r) => r.key === 'k1')).toMatchObject([{ tombstone: true }])
+    await t.close()
+  })
+
+  it('cleans in the background: sends that roll return while a clean runs, the log stays readable and writable, the swap keeps every latest value', async () => {
+    // The cleaner's output writes wait at a gate the test opens: a clean in progress, held.
+    let entered!: () => void
+    const cleaning = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const io = {
+      async writeAsync(fd: number, buf: Buffer, offset: number, length: number, position: number) {
+        entered()
+        await gate
+        return writeSync(fd, buf, offset, length, position)
+      },
+    }
+    const t = open(tmp(), { io })
+    await t.createTopics([{ name: 'cl', partitions: 1, compacted: true }])
+    const model: Model = new Map()
+    // Rolls start a clean; the sends do not wait for it.
+    const first = await Promise.race([
+      cleaning.then(() => 'a clean is running'),
+      write(t, model, 300, 20).then(() => 'sends done, no clean running'),
+    ])
+    expect(first).toBe('a clean is running')
+    await write(t, model, 600, 20, 300) // more rolls while the clean is held
+    expect(await t.endOffset(tp)).toBe(900)
+    const during = await readAll(t)
+    expect(increasing(during)).toBe(true)
+    expect(replay(during)).toEqual(model)
+    const c = await t.consumer({ groupId: 'g', topics: ['cl'] })
+    expect((await c.poll(2000, 0)).length).toBe(during.length)
+    release()
+    await t.cleaned()
+    const after = await readAll(t)
+    expect(increasing(after)).toBe(true)
+    expect(replay(after)).toEqual(model)
+    expect(after.length).toBeLessThan(during.length)
+    await write(t, model, 100, 20, 900)
+    // The consumer goes on after the swaps from where it was.
+    const more = await c.poll(2000, 0)
+    expect(more[0]!.offset).toBeGreaterThanOrEqual(900)
+    expect(increasing(more)).toBe(true)
+    expect(replay(more, replay(during))).toEqual(model)
+    expect(replay(await readAll(t))).toEqual(model)
     await t.close()
   })
 })

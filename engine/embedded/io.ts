@@ -1,4 +1,4 @@
-import { write, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, write, writeSync } from 'node:fs'
 
 // The file writes of the embedded log, in one place so a test can make them fail the way a full
 // disk does (ENOSPC after part of a buffer) without replacing the file system: everything else
@@ -17,4 +17,14 @@ export const defaultIO: LogIO = {
     new Promise((resolve, reject) =>
       write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
     ),
+}
+
+/** Makes a directory's entries durable (after a create, rename or delete in it). */
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }

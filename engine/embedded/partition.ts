@@ -1,11 +1,11 @@
 import {
-  closeSync,
   existsSync,
   fdatasync,
   fsyncSync,
-  openSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
@@ -15,7 +15,7 @@ import type { ConsumedRecord } from '../transport.ts'
 import { cleanSegments } from './cleaner.ts'
 import { type EncodedRecord, encodeFrames } from './codec.ts'
 import { EmbeddedError } from './errors.ts'
-import type { LogIO } from './io.ts'
+import { type LogIO, syncDir } from './io.ts'
 import { embeddedMetrics } from './metrics.ts'
 import { Segment, SegmentTornError } from './segment.ts'
 
@@ -34,7 +34,9 @@ import { Segment, SegmentTornError } from './segment.ts'
 // closed segments into one once the dirty part (written since the last clean) is at least as big as
 // the cleaned part (Kafka's min.cleanable.dirty.ratio 0.5): so the log stays within a few times its
 // live size plus a segment, and the rewriting costs at most about twice the bytes written.
-// It runs synchronously: it reads only closed segments, and no read or append interleaves with it.
+// The clean runs in the background, never inside send() or open: it reads only closed segments
+// (immutable) in time slices, appends and reads go on meanwhile, and the result replaces the
+// segments it covered in one synchronous step (rename, directory fsync, list swap).
 
 export interface PartitionOptions {
   compacted: boolean
@@ -84,6 +86,10 @@ export class PartitionLog {
    * tail). Durable records stay readable.
    */
   private offline: Error | undefined
+  private closed = false
+  /** The background clean running, if any (cleaner.ts). */
+  private cleaning: Promise<void> | null = null
+  private cleanRequested = false
   private readonly onDurable: () => void
 
   constructor(dir: string, topic: string, partition: number, onDurable: () => void, opts: PartitionOptions) {
@@ -359,27 +365,64 @@ export class PartitionLog {
     return { dirty, cleaned, closed }
   }
 
-  /** Cleans the closed segments once the dirty part is at least as big as the cleaned part. */
-  maybeClean(now = Date.now()): void {
-    const { dirty, cleaned, closed } = this.dirtyAndCleaned()
-    if (dirty === 0 || dirty < cleaned) return
+  /**
+   * Starts a clean of the closed segments in the background once the dirty part is at least as
+   * big as the cleaned part (never inside the caller: a send or an open returns first). One clean
+   * at a time; a request while one runs is looked at again when it ends.
+   */
+  maybeClean(): void {
+    if (this.closed) return
+    if (this.cleaning) {
+      this.cleanRequested = true
+      return
+    }
+    if (!this.cleanable()) return
+    this.cleaning = this.clean()
+      .catch((err) => {
+        // Not fatal: the log is unchanged (a temp file goes on the next open); retried on the next roll.
+        log.warn('clean failed', { topic: this.topic, partition: this.partition, err })
+      })
+      .finally(() => {
+        this.cleaning = null
+        if (this.cleanRequested) {
+          this.cleanRequested = false
+          this.maybeClean()
+        }
+      })
+  }
+
+  /** Resolves once no clean runs or is requested (tests, tools, benches). */
+  async cleaned(): Promise<void> {
+    while (this.cleaning) await this.cleaning
+  }
+
+  private cleanable(): boolean {
+    const { dirty, cleaned } = this.dirtyAndCleaned()
+    return dirty > 0 && dirty >= cleaned
+  }
+
+  private async clean(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve)) // off the caller's path
+    if (this.closed || this.offline || !this.cleanable()) return
     const t0 = performance.now()
     const { deleteRetentionMs } = this.opts
     const dropBefore =
-      deleteRetentionMs >= 0 ? this.referenceTime(now) - deleteRetentionMs : Number.NEGATIVE_INFINITY
-    const old = this.segments.slice(0, closed)
+      deleteRetentionMs >= 0 ? this.referenceTime(Date.now()) - deleteRetentionMs : Number.NEGATIVE_INFINITY
+    // Closed segments now; rolls while it runs add more after them (cleaned next time).
+    const old = this.segments.slice(0, this.segments.length - 1)
     const path = old[0]!.path
-    let result: ReturnType<typeof cleanSegments>
-    try {
-      result = cleanSegments(old, this.firstDirty, dropBefore, path)
-    } catch (err) {
-      // Not fatal: the log is unchanged (the temp file goes on the next open); retried on the next roll.
-      log.warn('clean failed', { topic: this.topic, partition: this.partition, err })
+    const stopped = () => this.closed
+    const result = await cleanSegments(old, this.firstDirty, dropBefore, path, { io: this.opts.io, stopped })
+    if (!result) return
+    if (this.closed) {
+      rmSync(result.tmp, { force: true })
       return
     }
+    // The swap, with no await from here on: readers see the old segments or the new one, whole.
+    renameSync(result.tmp, path)
     syncDir(this.dir) // the rename must be durable before the files it replaces go
     const cleanedTo = old[old.length - 1]!.lastOffset + 1
-    this.segments = [new Segment(path, cleanedTo, false), ...this.segments.slice(closed)]
+    this.segments = [new Segment(path, cleanedTo, false, result.index), ...this.segments.slice(old.length)]
     for (let i = 0; i < old.length; i++) {
       if (i > 0) unlinkSync(old[i]!.path)
       this.retire(old[i]!)
@@ -397,16 +440,9 @@ export class PartitionLog {
     })
   }
 
+  /** Closes the files; a clean in progress stops at its next step and removes its temp file. */
   close(): void {
+    this.closed = true
     for (const s of this.segments) s.close()
-  }
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }

@@ -9,7 +9,18 @@ import type { LogIO } from './io.ts'
 // how far readers may go (markDurable).
 
 const READ_CHUNK = 1024 * 1024
-const INDEX_EVERY = 32
+export const INDEX_EVERY = 32
+
+/** What a scan of a segment finds, when its writer already knows it (the cleaner's output). */
+export interface SegmentIndex {
+  count: number
+  size: number
+  lastOffset: number
+  maxTimestamp: number
+  /** Offset and position of frames 0, INDEX_EVERY, 2·INDEX_EVERY, … */
+  offsets: number[]
+  positions: number[]
+}
 
 export class Segment {
   readonly path: string
@@ -34,14 +45,29 @@ export class Segment {
   private durableCount = 0
   private durableSize = 0
 
-  /** Opens (creating if missing) and scans; `verify` checks checksums (the active segment may be torn). */
-  constructor(path: string, base: number, verify: boolean) {
+  /**
+   * Opens (creating if missing) and scans; `verify` checks checksums (the active segment may be
+   * torn). With `known` (a file just written and fsynced by its writer), no scan.
+   */
+  constructor(path: string, base: number, verify: boolean, known?: SegmentIndex) {
     this.path = path
     // Read-write, not append mode: with O_APPEND a positioned write would go to the end of the
     // file, after whatever a failed write left there, while the index points at `size`.
     this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644)
-    this.scan(verify)
+    if (known) this.adopt(known)
+    else this.scan(verify)
     this.base = this.count > 0 ? this.idxOffsets[0]! : base
+  }
+
+  private adopt(k: SegmentIndex): void {
+    this.idxOffsets = Float64Array.from(k.offsets.length > 0 ? k.offsets : [0])
+    this.idxPositions = Float64Array.from(k.positions.length > 0 ? k.positions : [0])
+    this.count = k.count
+    this.size = k.size
+    this.lastOffset = k.lastOffset
+    this.maxTimestamp = k.maxTimestamp
+    this.appendTime = fstatSync(this.fd).mtimeMs
+    this.markDurable(k.count, k.size)
   }
 
   /** Next offset after this segment's records. */

@@ -148,6 +148,7 @@ describe('embedded log', () => {
     await t1.close()
 
     const t2 = new EmbeddedTransport({ dir })
+    await t2.cleaned() // the compaction on open runs in the background
     const tp = { topic: 'cl', partition: 0 }
     expect(await t2.endOffset(tp)).toBe(30_000)
     const all: ConsumedRecord[] = []

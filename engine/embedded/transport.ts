@@ -11,7 +11,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { partitionFor } from '../partitioner.ts'
 import type {
   ConsumedRecord,
@@ -28,7 +28,7 @@ import type {
 import { tpKey } from '../transport.ts'
 import type { EncodedRecord } from './codec.ts'
 import { EmbeddedError } from './errors.ts'
-import { defaultIO, type LogIO } from './io.ts'
+import { defaultIO, type LogIO, syncDir } from './io.ts'
 import { PartitionLog } from './partition.ts'
 
 // The embedded durable log: Kafka's model on local disk, for one process.
@@ -39,8 +39,8 @@ import { PartitionLog } from './partition.ts'
 // send() resolves after fdatasync; consumers see only durable records. A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
 // All topics roll segments. Compacted topics (changelogs) never expire: a cleaner keeps the last
-// record per key of their closed segments (cleaner.ts), on roll and on open; other topics delete old
-// segments by time and size (partition.ts), on roll and on open.
+// record per key of their closed segments (cleaner.ts), in the background after a roll and on open;
+// other topics delete old segments by append time and size (partition.ts), on roll and on open.
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
@@ -328,6 +328,7 @@ function writeDurably(path: string, data: string): void {
     closeSync(fd)
   }
   renameSync(tmp, path)
+  syncDir(dirname(path)) // the rename itself must survive a crash
 }
 
 const logs = new Map<string, EmbeddedLog>()
@@ -455,6 +456,12 @@ export class EmbeddedTransport implements Transport {
   /** Log start offset: the oldest offset retention kept (embedded only; reads below it start here). */
   async startOffset(tp: TopicPartition): Promise<number> {
     return this.l.partition(tp).startOffset
+  }
+
+  /** Resolves once no clean of a compacted topic runs in the background (embedded only: tests, benches). */
+  async cleaned(): Promise<void> {
+    const log = this.l
+    for (const name of log.topicNames()) for (const p of log.topic(name)!.partitions) await p.cleaned()
   }
 
   async *read(tp: TopicPartition, fromOffset: number): AsyncIterable<ConsumedRecord[]> {
