@@ -406,7 +406,8 @@ export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
   return out
 }
 
-function nearest(name: string, candidates: string[]): string | undefined {
+/** The candidate closest to `name` by edit distance, if close enough to be a likely typo. */
+export function nearest(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
   let bestD = Math.max(2, Math.floor(name.length / 4)) + 1
   for (const c of candidates) {

@@ -1,4 +1,4 @@
-import type { Config } from '../../common/config.ts'
+import { type Config, nearest } from '../../common/config.ts'
 import { ConfigError, StreamsError } from '../../common/errors.ts'
 
 // Checks run before a role starts, so a missing server or a wrong symbol is one clear line
@@ -64,9 +64,15 @@ export async function checkReplaySymbols(symbols: string[], setting = 'CS_SYMBOL
   const { SYMBOLS } = await import('../../ingest/replay/symbols.ts')
   const served = SYMBOLS.map((s) => s.symbol)
   const unknown = symbols.map((s) => s.toUpperCase()).filter((s) => !served.includes(s))
-  if (unknown.length > 0)
+  if (unknown.length > 0) {
+    const guesses = unknown.flatMap((u) => {
+      const near = nearest(u, served)
+      return near ? [`${u}: did you mean ${near}?`] : []
+    })
     throw new ConfigError(
       'INVALID',
-      `${setting}: unknown symbol${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the replay server serves ${served.join(', ')}`,
+      `${setting}: unknown symbol${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` +
+        `${guesses.length > 0 ? ` (${guesses.join(' ')})` : ''}; the replay server serves ${served.join(', ')}`,
     )
+  }
 }
