@@ -113,11 +113,11 @@ describe('configuration errors', () => {
   })
 
   it('an unknown replay symbol lists the valid ones', async () => {
-    const r = await cli(['platform'], { CS_SYMBOLS: 'BTCUSDT,FOOUSDT' })
+    const r = await cli(['platform'], { CS_SYMBOLS: 'BTCUSDT,ETHUSD' })
     expect(r.code).toBe(2)
     expect(r.lines).toHaveLength(1)
     expect(r.lines[0]).toMatch(
-      /CS_SYMBOLS: unknown symbol FOOUSDT; the replay server serves BTCUSDT, ETHUSDT/,
+      /CS_SYMBOLS: unknown symbol ETHUSD \(ETHUSD: did you mean ETHUSDT\?\); the replay server serves BTCUSDT, ETHUSDT/,
     )
     noStack(r)
   })
