@@ -165,6 +165,18 @@ describe('KStream.join with JoinWindows', () => {
     ).toEqual(['app-pairs-other-repartition'])
   })
 
+  it('repartition: false keeps both sides in place (the caller vouches for the partitioning)', () => {
+    const b = new StreamsBuilder()
+    const left = b.stream<Ev>('left').selectKey((k) => k)
+    const right = b.stream<Ev>('right')
+    left
+      .join(right, (l) => l, JoinWindows.ofTimeDifferenceWithNoGrace(1), { name: 'p', repartition: false })
+      .to('out')
+    const d = b.build().describe('app')
+    expect(d.repartitionTopics).toEqual([])
+    expect(d.changelogTopics).toEqual(['app-p-this-changelog', 'app-p-other-changelog'])
+  })
+
   it('rejects negative or fractional windows', () => {
     expect(() => JoinWindows.ofTimeDifferenceAndGrace(-1, 0)).toThrow(/before must be an integer/)
     expect(() => JoinWindows.ofTimeDifferenceWithNoGrace(5).after(0.5)).toThrow(/after must be an integer/)

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { registry as metricsRegistry } from '../common/metrics.ts'
 import type { Kline } from '../common/records.ts'
@@ -119,6 +120,33 @@ describe('prediction topology', () => {
       )
       const last = await streams.keyValueStore<Prediction>(PREDICTIONS_STORE).get(s)
       expect(last!.openTime).toBe(t0 + (MINUTES - 1) * MIN)
+    }
+  })
+
+  it('after a restart with local state deleted: no new warm-up, and forecasts made before it are still scored', async () => {
+    await publishModels(bed.transport, models)
+    const registry = new ModelRegistry()
+    await registry.refresh(bed.transport)
+    const all = replay('2024-01-02', MINUTES)
+    const cut = all.findIndex((r) => r.value.openTime === Date.parse('2024-01-02T01:50:00Z')) // minute 110
+    await bed.produce(topics.kline1m, all.slice(0, cut))
+    let streams = await bed.start(topology(registry), { applicationId: 'pred-restart' })
+    await streams.flush()
+    await bed.stop(streams)
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    const missing0 = await skipped('missing-features')
+    await bed.produce(topics.kline1m, all.slice(cut))
+    streams = await bed.start(topology(registry), { applicationId: 'pred-restart' })
+    await streams.flush()
+    expect((await skipped('missing-features')) - missing0).toBe(0)
+    const preds = await bed.values<Prediction>(topics.predictions)
+    const scores = await bed.values<Score>(topics.predictionScores)
+    for (const s of SYMBOLS) {
+      const mine = preds.filter((p) => p.symbol === s).map((p) => p.openTime)
+      expect(mine).toHaveLength(MINUTES - LOOKBACK + 1)
+      expect(new Set(mine).size).toBe(mine.length)
+      const scored = scores.filter((x) => x.symbol === s).map((x) => x.openTime)
+      expect(scored).toEqual(mine.slice(0, mine.length - 5))
     }
   })
 
