@@ -85,6 +85,18 @@ describe('model scheduler', () => {
     }
   })
 
+  it('a model trained on days after the stream (a replay of older data) is replaced by one from the topic', async () => {
+    await trainModels({ symbols: SYMBOLS, days: 1, to: '2024-01-05', transport: bed.transport })
+    await produceDay('2024-01-01')
+    const s = startModelScheduler({ transport: bed.transport, symbols: SYMBOLS, checkMs: 3_600_000 })
+    try {
+      await s.checkNow()
+      expect(s.registry.get('BTCUSDT')!.trainedTo).toBe(Date.parse('2024-01-01T23:59:00Z'))
+    } finally {
+      await s.stop()
+    }
+  })
+
   it('an empty topic at start: the first model comes from the recorded files up to the given day', async () => {
     const s = startModelScheduler({
       transport: bed.transport,

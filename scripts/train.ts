@@ -177,9 +177,10 @@ export interface SchedulerOptions {
 }
 
 /**
- * Keeps a model in crypto_models: trains at start when none exists (from crypto_kline_1m, or
- * the recorded CSVs when the topic is still too short), then whenever event time has moved
- * `everyMs` past the newest model's window; refreshes the registry after each run.
+ * Keeps a model in crypto_models: trains at start when none usable exists (from crypto_kline_1m,
+ * or the recorded CSVs when the topic is still too short), then whenever event time has moved
+ * `everyMs` past the newest model's window; refreshes the registry after each run. Models trained
+ * on data newer than the stream's newest candle are not usable (they would see its future).
  */
 export function startModelScheduler(o: SchedulerOptions): {
   registry: ModelRegistry
@@ -196,8 +197,13 @@ export function startModelScheduler(o: SchedulerOptions): {
   const check = async () => {
     await registry.refresh(o.transport)
     await history.update(o.transport)
-    const newestModel = Math.max(...registry.all().map((m) => m.trainedTo), Number.NEGATIVE_INFINITY)
-    const none = registry.all().length === 0
+    // A model trained past the stream's newest candle (e.g. on later recorded days while a replay
+    // plays older ones) would only ever be skipped as future-model: it does not count.
+    const usable = registry
+      .all()
+      .filter((m) => history.newest === Number.NEGATIVE_INFINITY || m.trainedTo <= history.newest)
+    const newestModel = Math.max(...usable.map((m) => m.trainedTo), Number.NEGATIVE_INFINITY)
+    const none = usable.length === 0
     if (!none && history.newest - newestModel < everyMs) return
     const base = { symbols: o.symbols, days, transport: o.transport, minRows: o.minRows ?? 1000 }
     let r = await trainModels({ ...base, history: history.history(o.symbols), ...pick(o.topicPrefix) })
