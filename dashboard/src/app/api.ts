@@ -74,6 +74,7 @@ export class Api {
     this.socket.on('initial', (m: { channel: string; data: unknown }) => {
       for (const e of this.channels.get(m.channel) ?? []) e.handler.initial(m.data)
     })
+    ;(window as unknown as { csApi: Api }).csApi = this
     this.socket.on('update', (m: { channel: string; data: unknown }) => {
       this.messages++
       for (const e of this.channels.get(m.channel) ?? []) e.handler.update(m.data)

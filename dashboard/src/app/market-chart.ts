@@ -27,7 +27,7 @@ const VISIBLE = 120
 type Sub = 'RSI' | 'MACD'
 
 /** Binance kline rows of /api/v3/klines → Kline (for 1m history, which /ohlc does not page). */
-function fromRow(symbol: string, r: (string | number)[]): Kline {
+function fromRow(symbol: string, r: (string | number)[], closed: boolean): Kline {
   return {
     symbol,
     interval: '1m',
@@ -40,7 +40,7 @@ function fromRow(symbol: string, r: (string | number)[]): Kline {
     closeTime: Number(r[6]),
     quoteVolume: String(r[7]),
     trades: Number(r[8]),
-    closed: true,
+    closed,
   }
 }
 
@@ -153,9 +153,22 @@ export class MarketChart implements OnDestroy {
     s.set(!s())
   }
 
-  /** The candles on screen as [openTime, open, high, low, close, volume] numbers (for tests). */
-  candles(): number[][] {
-    return this.klines.map((k) => [k.openTime, +k.open, +k.high, +k.low, +k.close, +k.volume])
+  /**
+   * What the chart draws, read back from ECharts: [openTime, open, high, low, close, volume] per
+   * candle (the browser test compares it with /ohlc).
+   */
+  drawn(): { key: string; candles: number[][] } {
+    const o = this.chart?.getOption() as
+      | { xAxis: { data: number[] }[]; series: { id: string; data: number[][] }[] }
+      | undefined
+    if (!o) return { key: this.loadedKey(), candles: [] }
+    const times = o.xAxis[0].data
+    const k = o.series.find((s) => s.id === 'k')?.data ?? []
+    const v = o.series.find((s) => s.id === 'vol')?.data ?? []
+    return {
+      key: this.loadedKey(),
+      candles: times.map((t, i) => [Number(t), k[i][0], k[i][3], k[i][2], k[i][1], v[i][1]]),
+    }
   }
 
   private load(symbol: string, interval: Interval): void {
@@ -167,6 +180,7 @@ export class MarketChart implements OnDestroy {
     const gen = this.generation
     this.klines = []
     this.exhausted = false
+    this.gapFrom = null
     this.state.set('loading')
     this.loadedKey.set('')
     this.count.set(0)
@@ -197,6 +211,9 @@ export class MarketChart implements OnDestroy {
     const list = this.klines
     const last = list[list.length - 1]
     if (!last || k.openTime > last.openTime) {
+      // a live candle beyond the next one: the snapshot was older than the live feed (its
+      // store lags the topic under load), so the candles between are read again
+      if (last && k.openTime - last.openTime > intervalMs[k.interval]) this.markGap(last.openTime)
       list.push(k)
       if (this.state() !== 'ready') this.state.set('ready')
     } else if (k.openTime === last.openTime) {
@@ -226,6 +243,68 @@ export class MarketChart implements OnDestroy {
     if (p.start <= 0.5) void this.loadOlder()
   }
 
+  private markGap(from: number): void {
+    this.gapFrom = Math.min(this.gapFrom ?? from, from)
+    void this.repair()
+  }
+
+  /** Re-reads candles from `gapFrom` until the chart has no hole (the store may still catch up). */
+  private async repair(): Promise<void> {
+    if (this.repairing) return
+    this.repairing = true
+    const gen = this.generation
+    try {
+      for (let attempt = 0; this.gapFrom !== null && attempt < 20; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 500))
+        const from = this.gapFrom
+        const { symbol, interval } = this.market.route()
+        const got = await this.fetch(symbol, interval, { startTime: from, limit: 1000 }).catch(() => [])
+        if (gen !== this.generation) return
+        this.merge(got)
+        if (!this.hasHole(from)) this.gapFrom = null
+      }
+      this.gapFrom = null
+    } finally {
+      this.repairing = false
+    }
+  }
+
+  /** Closed candles from REST replace missing or still-open ones; live data stays newest. */
+  private merge(got: Kline[]): void {
+    if (got.length === 0) return
+    const byTime = new Map(this.klines.map((k) => [k.openTime, k]))
+    for (const k of got) {
+      const have = byTime.get(k.openTime)
+      if (!have || (!have.closed && k.closed)) byTime.set(k.openTime, k)
+    }
+    this.klines = [...byTime.values()].sort((a, b) => a.openTime - b.openTime)
+    this.schedule(false)
+  }
+
+  private hasHole(from: number): boolean {
+    const list = this.klines
+    for (let i = 1; i < list.length; i++) {
+      if (list[i].openTime <= from) continue
+      if (list[i].openTime - list[i - 1].openTime > intervalMs[list[i].interval]) return true
+      if (!list[i - 1].closed) return true
+    }
+    return false
+  }
+
+  private async fetch(
+    symbol: string,
+    interval: Interval,
+    range: { startTime?: number; endTime?: number; limit: number },
+  ): Promise<Kline[]> {
+    // /ohlc pages 5m..1d; 1m history is paged through the Binance-compatible klines route
+    if (interval === '1m')
+      // rows do not say whether a candle is final: only the newest may still be open
+      return (
+        await this.api.get<(string | number)[][]>('/api/v3/klines', { symbol, interval, ...range })
+      ).map((r, i, rows) => fromRow(symbol, r, range.endTime !== undefined || i < rows.length - 1))
+    return (await this.api.get<{ candles: Kline[] }>('/ohlc', { symbol, interval, ...range })).candles
+  }
+
   private async loadOlder(): Promise<void> {
     if (this.loadingOlder() || this.exhausted || this.klines.length === 0) return
     const { symbol, interval } = this.market.route()
@@ -233,18 +312,7 @@ export class MarketChart implements OnDestroy {
     const endTime = this.klines[0].openTime - 1
     this.loadingOlder.set(true)
     try {
-      const older =
-        interval === '1m'
-          ? (
-              await this.api.get<(string | number)[][]>('/api/v3/klines', {
-                symbol,
-                interval,
-                endTime,
-                limit: PAGE,
-              })
-            ).map((r) => fromRow(symbol, r))
-          : (await this.api.get<{ candles: Kline[] }>('/ohlc', { symbol, interval, endTime, limit: PAGE }))
-              .candles
+      const older = await this.fetch(symbol, interval, { endTime, limit: PAGE })
       if (gen !== this.generation) return
       const fresh = older.filter((k) => k.openTime < this.klines[0].openTime)
       if (fresh.length === 0) {
@@ -286,6 +354,9 @@ export class MarketChart implements OnDestroy {
   }
 
   private zoomPending = true
+  private gapFrom: number | null = null
+  private repairing = false
+  private axisLength = -1
 
   private flush(): void {
     const chart = this.chart
@@ -319,6 +390,15 @@ export class MarketChart implements OnDestroy {
       )
     }
     const update: Record<string, unknown> = { series }
+    if (!this.full && list.length !== this.axisLength) {
+      // a new candle: the category axes get the new times
+      const times = list.map((k) => k.openTime)
+      update.xAxis = [
+        { id: 'x0', data: times },
+        { id: 'x1', data: times },
+      ]
+    }
+    this.axisLength = list.length
     if (this.full) {
       const times = list.map((k) => k.openTime)
       const step = intervalMs[interval]
