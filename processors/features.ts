@@ -89,8 +89,8 @@ export function rsiLast(values: readonly number[], period = 14): number {
   loss /= period
   for (let i = period + 1; i < values.length; i++) {
     const d = values[i]! - values[i - 1]!
-    gain = (gain * (period - 1) + (d > 0 ? d : 0)) / period
-    loss = (loss * (period - 1) + (d < 0 ? -d : 0)) / period
+    gain = (gain * (period - 1) + Math.max(d, 0)) / period
+    loss = (loss * (period - 1) + Math.max(-d, 0)) / period
   }
   if (loss === 0) return gain === 0 ? 50 : 100
   return 100 - 100 / (1 + gain / loss)
