@@ -38,10 +38,12 @@ export function platformTopology(options: PlatformOptions = {}): Topology {
   addRankings(b, source, options)
   addIndicators(b, [candles['5m'], candles['1h'], candles['4h'], candles['1d']], options.topicPrefix)
   if (options.serving)
-    addServing(b, source, {
-      topicPrefix: options.topicPrefix,
-      ...(options.serving === true ? {} : options.serving),
-    })
+    addServing(
+      b,
+      source,
+      { topicPrefix: options.topicPrefix, ...(options.serving === true ? {} : options.serving) },
+      candles,
+    )
   return b.build()
 }
 
@@ -54,4 +56,4 @@ export {
   type PredictionOptions,
 } from './predictions.ts'
 export { RANKING_KEY, RANKING_STORE, TICKER_STORE } from './rankings.ts'
-export { KLINES_1M_STORE, ORDERBOOK_STORE, type ServingOptions, TRADES_STORE } from './serving.ts'
+export { KLINES_1M_STORE, ORDERBOOK_STORE, ohlcStore, type ServingOptions, TRADES_STORE } from './serving.ts'

@@ -9,6 +9,7 @@ import {
   INDICATOR_STORE,
   KLINES_1M_STORE,
   ORDERBOOK_STORE,
+  ohlcStore,
   RANKING_KEY,
   RANKING_STORE,
   TRADES_STORE,
@@ -34,6 +35,7 @@ async function optional<T>(read: () => Promise<T>, fallback: T): Promise<T> {
 export class StoreReader implements MarketReader {
   readonly kind = 'stores'
   private readonly streams: KafkaStreams
+  private lean = true
 
   constructor(streams: KafkaStreams) {
     this.streams = streams
@@ -42,6 +44,15 @@ export class StoreReader implements MarketReader {
   async candles(q: CandleQuery): Promise<Kline[]> {
     if (q.interval === '1m')
       return optional(() => this.windowed(this.streams.windowStore<Kline>(KLINES_1M_STORE), q, (v) => v), [])
+    // the serving topology's lean candles; without it, the candle stores (which carry their inputs)
+    if (this.lean) {
+      try {
+        return await this.windowed(this.streams.windowStore<Kline>(ohlcStore(q.interval)), q, (v) => v)
+      } catch (e) {
+        if (!(e instanceof StreamsError && e.code === 'ENGINE_WRONG_STORE_KIND')) throw e
+        this.lean = false
+      }
+    }
     const store = this.streams.windowStore<StoredCandle>(candleStore(q.interval))
     return this.windowed(store, q, (v) => v.candle)
   }
