@@ -5,8 +5,8 @@ import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { StreamsBuilder } from '../engine/index.ts'
 import { TestBed } from '../engine/testing.ts'
-import { barOf, LOOKBACK } from '../processors/features.ts'
-import { HORIZON_MS, type Model } from '../processors/model.ts'
+import { barOf, featureRows, LOOKBACK } from '../processors/features.ts'
+import { forecast, HORIZON_MS, type Model } from '../processors/model.ts'
 import { loadLatestModels, ModelRegistry, publishModels } from '../processors/model-store.ts'
 import type { Prediction, Score, ScoreBoard } from '../processors/scoring.ts'
 import { spotDay } from '../processors/testdata.ts'
@@ -95,6 +95,18 @@ describe('prediction topology', () => {
         expect(p.confidence).toBeLessThan(1)
         expect(p.predictedPrice).toBeCloseTo(p.lastClose * Math.exp(p.predictedReturn), 6)
         expect(p.direction).toBe(p.predictedReturn >= 0 ? 'up' : 'down')
+      }
+    }
+    // no train/serve skew: the stream's forecast equals the offline one from the training rows
+    for (const s of SYMBOLS) {
+      const bars = spotDay(s, '1m', '2024-01-02').map(barOf)
+      const rows = featureRows(bars.slice(0, MINUTES))
+      const model = models.find((m) => m.symbol === s)!
+      for (const p of preds.filter((x) => x.symbol === s)) {
+        const i = (p.openTime - t0) / MIN
+        const f = forecast(model, rows[i]!)
+        expect(p.predictedReturn).toBe(f.predictedReturn)
+        expect(p.confidence).toBe(f.confidence)
       }
     }
     expect((await skipped('missing-features')) - missing0).toBe(SYMBOLS.length * (LOOKBACK - 1))
