@@ -78,17 +78,18 @@ export const untilSignal = () =>
  */
 export async function optionalModule<T>(path: string, role: string, exportName: string): Promise<T> {
   const url = new URL(path, import.meta.url)
+  const shown = url.pathname.slice(new URL('../../', import.meta.url).pathname.length)
   let mod: Record<string, unknown>
   try {
     mod = (await import(url.href)) as Record<string, unknown>
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(url.pathname))
-      throw notAvailable(role, `${path.replace(/^(\.\.\/)+/, '')} is missing`)
+      throw notAvailable(role, `${shown} is missing`)
     throw e
   }
   if (typeof mod[exportName] !== 'function')
-    throw notAvailable(role, `${path.replace(/^(\.\.\/)+/, '')} does not export ${exportName}()`)
+    throw notAvailable(role, `${shown} does not export ${exportName}()`)
   return mod[exportName] as T
 }
 
