@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
@@ -132,6 +133,23 @@ describe('a window whose last minute never comes (issue 13, defect 10)', () => {
     )
     expect(h1).toHaveLength(2)
     expect(h1[0]!.trades).toBe(h1[1]!.trades - held.trades)
+  })
+
+  it('a window left open across a restart (state restored from the changelog) still closes by grace', async () => {
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, outage.slice(0, 181).map(msg)) // up to 03:00
+    let streams = await bed.start(candlesTopology(), { applicationId: 'candles-restart' })
+    await streams.flush()
+    await bed.stop(streams)
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    await bed.produce(topics.kline1m, outage.slice(181).map(msg)) // from 05:06
+    streams = await bed.start(candlesTopology(), { applicationId: 'candles-restart' })
+    await streams.flush()
+    const h4 = upserted(await bed.values<Kline>(topics.kline4h))
+    expect(h4.get(`BTCUSDT|4h|${Date.parse('2018-01-04T00:00:00Z')}`)).toEqual({
+      ...aggregate(outage.slice(0, 181), '4h')[0]!,
+      closed: true,
+    })
   })
 
   it('with no input at all (the exchange is down), the wall clock closes the window once its end passed by the grace', async () => {

@@ -104,12 +104,15 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     this.store = ctx.getWindowStore<StoredCandle>(
       candleStore(this.interval),
     ) as LevelWindowStore<StoredCandle>
-    // After a restore: the windows still open, and each symbol's event time, from the stored states.
+    // After a restore: the windows still open, and each symbol's event time, from the stored
+    // states. Only a symbol's latest windows can be open (older ones passed end + grace on its
+    // own time), so only those are read.
     const now = Date.now()
-    for (const [key, start] of this.store.windowsByStart(
-      Number.NEGATIVE_INFINITY,
-      Number.POSITIVE_INFINITY,
-    )) {
+    const latest = new Map<string, number>()
+    const all = this.store.windowsByStart(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)
+    for (const [key, start] of all) latest.set(key, Math.max(latest.get(key) ?? start, start))
+    for (const [key, start] of all) {
+      if (start + this.size + this.graceMs <= (latest.get(key) as number)) continue
       const s = this.store.fetch(key, start)
       if (!s) continue
       const last = s.minutes[s.minutes.length - 1]
