@@ -1,5 +1,8 @@
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { setLogLevel } from '../common/log.ts'
+import { topics } from '../common/topics.ts'
+import { KafkaStreams, StreamsBuilder } from '../engine/index.ts'
 import { type Bar, barOf } from '../processors/features.ts'
 import {
   forecast,
@@ -11,7 +14,12 @@ import {
   samplesOf,
   trainModel,
 } from '../processors/model.ts'
+import { ModelRegistry } from '../processors/model-store.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
+import { trainModels } from '../scripts/train.ts'
+import { klines1m } from '../topologies/candles.ts'
+import { addPredictions } from '../topologies/predictions.ts'
+import { openBench } from './setup.ts'
 
 // Walk-forward evaluation of the 5-minute forecast on the recorded Binance 1m klines, with the
 // same features, training and calibration as the train job and the stream:
@@ -23,6 +31,8 @@ import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 // "last 5-minute return's sign" (its confidence: its hit rate in the training window).
 //
 //   node bench/predictions.ts [--from 2024-01-01] [--to 2025-11-30] [--train-days 30] [--no-multi]
+//                             [--no-stream] [--transport embedded|kafka]
+// The last part runs the prediction topology itself (17 symbols, one day of closed 1m klines).
 // Days without a recorded file are skipped; a day is tested only when all `train-days` days
 // before it are recorded (the repository's sample: 2024-01..02 and 2025-02-21..08-06; point
 // CS_BINANCE_DATA at the full set for all ~700 days).
@@ -33,6 +43,8 @@ const { values: args } = parseArgs({
     to: { type: 'string', default: '2025-11-30' },
     'train-days': { type: 'string', default: '30' },
     'no-multi': { type: 'boolean', default: false },
+    'no-stream': { type: 'boolean', default: false },
+    transport: { type: 'string', default: 'embedded' },
   },
 })
 setLogLevel('warn')
@@ -241,5 +253,58 @@ if (!args['no-multi']) {
   out()
   report('17 symbols, per-symbol models', own, 'bps')
   report('17 symbols, pooled model', pooled, 'bps')
+}
+// ---- the topology: closed 1m klines → predictions → scores, through the engine ----
+if (!args['no-stream']) {
+  const b = await openBench(args.transport, 'cs-bench-pred-')
+  try {
+    const prefix = `${b.run}-`
+    const history = new Map(SYMBOLS_2024.map((s) => [s, spotDay(s, '1m', '2024-01-01').map(barOf)]))
+    const { models } = await trainModels({
+      symbols: SYMBOLS_2024,
+      history,
+      createdAt: new Date('2024-01-02T00:00:00Z'),
+    })
+    const registry = new ModelRegistry(prefix + topics.models)
+    registry.put(models)
+    const klines = SYMBOLS_2024.flatMap((s) => spotDay(s, '1m', '2024-01-02')).sort(
+      (x, y) => x.openTime - y.openTime || (x.symbol < y.symbol ? -1 : 1),
+    )
+    await b.transport.createTopics([{ name: prefix + topics.kline1m, partitions: 4 }])
+    const producer = b.transport.producer()
+    for (let i = 0; i < klines.length; i += 5000)
+      await producer.send(
+        klines.slice(i, i + 5000).map((k) => ({
+          topic: prefix + topics.kline1m,
+          key: k.symbol,
+          value: JSON.stringify(k),
+          timestamp: k.openTime,
+        })),
+      )
+    await producer.close()
+    const builder = new StreamsBuilder()
+    addPredictions(builder, klines1m(builder, prefix), { models: registry, topicPrefix: prefix })
+    const streams = new KafkaStreams(builder.build(), {
+      applicationId: b.run,
+      transport: b.transport,
+      stateDir: join(b.dir, 'state'),
+    })
+    const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    await streams.start()
+    await streams.flush(600_000)
+    const ms = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    await streams.close()
+    const rate = (n: number, t: number) => Math.round((n / t) * 1000).toLocaleString('en-US')
+    out(`## Prediction topology (${b.config.transport}), 17 symbols, 2024-01-02`)
+    out()
+    out(
+      `${klines.length.toLocaleString('en-US')} closed 1m klines → predictions + scores: ${rate(klines.length, ms)} klines/s wall, ${rate(klines.length, (cpu.user + cpu.system) / 1000)} per CPU-second`,
+    )
+    out()
+  } finally {
+    await b.done()
+  }
 }
 out(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
