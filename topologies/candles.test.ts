@@ -125,6 +125,20 @@ describe('a window whose last minute never comes (issue 13, defect 10)', () => {
       ).toEqual([])
       expect(ours, iv).toEqual(expected)
     }
+    // Binance's own 1d candle of that day (unix 1515024000000 in CryptoDataDownload's
+    // Binance_BTCUSDT_d.csv, as copied in andrewsiah/crypto-historical-data): equal in every field
+    // it has, trade count included
+    const d1 = got.get(`BTCUSDT|1d|${Date.parse('2018-01-04T00:00:00Z')}`)!
+    expect([d1.open, d1.high, d1.low, d1.close, d1.volume, d1.quoteVolume, d1.trades, d1.closed]).toEqual([
+      '14919.51000000',
+      '15280.00000000',
+      '13918.04000000',
+      '15059.54000000',
+      '21329.64957400',
+      '312781583.79830782',
+      170310,
+      true,
+    ])
     const h4 = got.get(`BTCUSDT|4h|${Date.parse('2018-01-04T00:00:00Z')}`)!
     expect(h4.trades).toBe(outage.slice(0, 181).reduce((n, k) => n + k.trades, 0))
     // 1h 01:00 closed first without 01:30, then was corrected (closed again)
