@@ -1,4 +1,4 @@
-import { appendFileSync, statSync, writeSync } from 'node:fs'
+import { appendFileSync, fdatasync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDirs } from '../../test/tmpdirs.ts'
@@ -77,6 +77,70 @@ describe('embedded log under write faults', () => {
       expect(ns(await readAll(t2))).toEqual(range(0, 25))
       await t2.close()
     })
+})
+
+describe('embedded log partition offline', () => {
+  it('an fdatasync that fails (EIO) fails its send and takes the partition offline until a reopen', async () => {
+    const dir = tmp()
+    let failSync = false
+    const io: Partial<LogIO> = {
+      fdatasync: (fd) =>
+        failSync
+          ? Promise.reject(
+              Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fsync' }),
+            )
+          : new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
+    }
+    const t1 = new EmbeddedTransport({ dir, io })
+    await t1.createTopics([{ name: 'f', partitions: 1 }])
+    const p = t1.producer()
+    await p.send(batch(0, 10))
+    failSync = true
+    await expect(p.send(batch(10, 5))).rejects.toMatchObject({ code: 'EIO' })
+    failSync = false
+    await expect(p.send(batch(15, 5))).rejects.toMatchObject({ code: 'ENGINE_EMBEDDED_OFFLINE' })
+    expect(ns(await readAll(t1))).toEqual(range(0, 10)) // durable records stay readable
+    expect(await t1.endOffset(tp)).toBe(10)
+    await t1.close()
+
+    // The reopen verifies the tail: what the failed sync left is either whole or cut off.
+    const t2 = new EmbeddedTransport({ dir })
+    const after = ns(await readAll(t2))
+    expect([range(0, 10), range(0, 15)]).toContainEqual(after)
+    await t2.producer().send(batch(after.length, 5))
+    expect(ns(await readAll(t2))).toEqual(range(0, after.length + 5))
+    await t2.close()
+  })
+
+  it('a failed write whose cut also fails takes the partition offline; a reopen drops the torn frame', async () => {
+    const dir = tmp()
+    const disk = fullDisk()
+    const t1 = new EmbeddedTransport({
+      dir,
+      io: {
+        ...disk.io,
+        truncate() {
+          throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
+        },
+      },
+    })
+    await t1.createTopics([{ name: 'f', partitions: 1 }])
+    const p = t1.producer()
+    await p.send(batch(0, 10))
+    disk.failAfter(FRAME + 5)
+    await expect(p.send(batch(10, 5))).rejects.toMatchObject({ name: 'SegmentTornError' })
+    await expect(p.send(batch(10, 5))).rejects.toMatchObject({ code: 'ENGINE_EMBEDDED_OFFLINE' })
+    expect(ns(await readAll(t1))).toEqual(range(0, 10))
+    await t1.close()
+    const t2 = new EmbeddedTransport({ dir })
+    await t2.producer().send(batch(10, 5))
+    // The failed send's one whole frame may survive (never acknowledged), then the next send's.
+    const after = ns(await readAll(t2))
+    expect(after.slice(0, 10)).toEqual(range(0, 10))
+    expect(after.slice(-5)).toEqual(range(10, 15))
+    expect((await readAll(t2)).map((r) => r.offset)).toEqual(range(0, after.length))
+    await t2.close()
+  })
 })
 
 describe('embedded log open after a crash', () => {

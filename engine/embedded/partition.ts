@@ -1,6 +1,5 @@
 import {
   existsSync,
-  fdatasync,
   fsyncSync,
   readdirSync,
   readFileSync,
@@ -299,22 +298,22 @@ export class PartitionLog {
         const upTo = seg.count
         const upToSize = seg.size
         const upToOffset = this.nextOffset
-        this.syncing = new Promise<void>((resolve, reject) => {
-          fdatasync(seg.fd, (err) => {
+        this.syncing = this.opts.io.fdatasync(seg.fd).then(
+          () => {
             this.syncing = null
-            if (err) {
-              // What reached the disk is unknown (the kernel may drop the dirty pages): stop here.
-              this.goOffline(err)
-              return reject(err)
-            }
             seg.markDurable(upTo, upToSize)
             if (upToOffset > this.durableNextOffset) {
               this.durableNextOffset = upToOffset
               this.onDurable()
             }
-            resolve()
-          })
-        })
+          },
+          (err: Error) => {
+            this.syncing = null
+            // What reached the disk is unknown (the kernel may drop the dirty pages): stop here.
+            this.goOffline(err)
+            throw err
+          },
+        )
       }
       await this.syncing
     }

@@ -154,7 +154,7 @@ export class Segment {
         written += io.write(this.fd, buf, written, buf.length - written, base + written)
     } catch (err) {
       try {
-        ftruncateSync(this.fd, base)
+        io.truncate(this.fd, base)
       } catch (cut) {
         throw new SegmentTornError(this.path, err, cut)
       }

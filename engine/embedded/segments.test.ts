@@ -247,6 +247,7 @@ describe('embedded log segments and retention', () => {
     const t = small(dir, { retentionBytes: 0, retentionMs: 0, compactedSegmentBytes: 4096 })
     await t.createTopics([{ name: 't', partitions: 1, compacted: true }])
     await produce(t, 500)
+    await t.cleaned()
     expect(segmentFiles(dir).length).toBeGreaterThan(1)
     expect(segmentFiles(dir).length).toBeLessThanOrEqual(4)
     const all = await readAll(t)
