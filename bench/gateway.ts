@@ -1,0 +1,94 @@
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { io, type Socket } from 'socket.io-client'
+import { setLogLevel } from '../common/log.ts'
+import type { Kline } from '../common/records.ts'
+import { GatewayBed, recordedMarket, splitMarket, until } from '../gateway/testing.ts'
+
+// Gateway figures on recorded data (two days of BTCUSDT and ETHUSDT through the platform
+// topology, embedded log): REST requests/s and p99 latency for /ohlc and /api/v3/klines
+// (autocannon, in this process), then N concurrent Socket.IO clients subscribed to BTCUSDT 1m
+// klines while live updates are written to the raw topic: delivery latency from the write
+// (durable send) to each client's `update` event, p50/p99/max over every delivery.
+//   node bench/gateway.ts [--clients 1000] [--updates 240] [--rate 20] [--seconds 10] [--connections 50]
+
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000' },
+    updates: { type: 'string', default: '240' },
+    rate: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+  },
+})
+setLogLevel('warn')
+const out = (s: string) => process.stdout.write(`${s}\n`)
+const CLIENTS = Number(args.clients)
+const UPDATES = Number(args.updates)
+const RATE = Number(args.rate)
+
+const days = ['2024-01-08', '2024-01-09']
+const liveFrom = Date.parse('2024-01-10T00:00:00Z') - UPDATES * 60_000
+const [btc, btcLive] = splitMarket(recordedMarket('BTCUSDT', days, 60), liveFrom)
+const [eth] = splitMarket(recordedMarket('ETHUSDT', days, 60), liveFrom)
+const g = await new GatewayBed().start([btc, eth], { symbols: ['BTCUSDT', 'ETHUSDT'] })
+const url = g.gateway.url
+
+async function rest(path: string): Promise<void> {
+  const r = await autocannon({
+    url: `${url}${path}`,
+    connections: Number(args.connections),
+    duration: Number(args.seconds),
+  })
+  const bad = r.non2xx + r.errors
+  out(
+    `REST ${path}: ${Math.round(r.requests.average).toLocaleString('en-US')} req/s, ` +
+      `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r.connections} connections, ${bad} errors)`,
+  )
+}
+
+await rest('/ohlc?symbol=BTCUSDT&interval=1h&limit=500')
+await rest('/ohlc?symbol=BTCUSDT&interval=5m&limit=100')
+await rest('/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=500')
+
+// Socket.IO fan-out
+const sentAt = new Map<number, number>()
+const latencies: number[] = []
+const sockets: Socket[] = []
+let initials = 0
+for (let i = 0; i < CLIENTS; i++) {
+  const s = io(url, { transports: ['websocket'], forceNew: true })
+  s.on('initial', () => initials++)
+  s.on('update', (m: { data: Kline }) => {
+    const t = sentAt.get(m.data.openTime)
+    if (t !== undefined) latencies.push(performance.now() - t)
+  })
+  s.on('connect', () =>
+    s.emit('subscribe', { stream: 'kline', symbol: 'BTCUSDT', interval: '1m', limit: 10 }),
+  )
+  sockets.push(s)
+}
+const t0 = performance.now()
+await until(`${CLIENTS} clients subscribed`, () => initials === CLIENTS, 120_000)
+out(`Socket.IO: ${CLIENTS} clients connected and subscribed in ${Math.round(performance.now() - t0)} ms`)
+
+for (const k of btcLive.klines) {
+  const next = performance.now() + 1000 / RATE
+  sentAt.set(k.openTime, performance.now())
+  await g.produce([{ klines: [k], trades: [], books: [] }])
+  const wait = next - performance.now()
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+}
+const expected = CLIENTS * btcLive.klines.length
+await until('every delivery', () => latencies.length >= expected, 60_000).catch(() => {})
+latencies.sort((a, b) => a - b)
+const q = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1)
+out(
+  `Socket.IO: ${btcLive.klines.length} updates at ${RATE}/s to ${CLIENTS} clients: ` +
+    `${latencies.length.toLocaleString('en-US')}/${expected.toLocaleString('en-US')} delivered, ` +
+    `latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
+)
+for (const s of sockets) s.disconnect()
+await g.close()
+process.exit(0)
