@@ -91,10 +91,12 @@ export type EmitStrategy =
   | {
       readonly kind: 'onWindowClose'
       /**
-       * Stream time only moves when records arrive. When a task has seen no record for longer
-       * than this (wall clock), its close watermark moves on as if event time kept pace with the
-       * wall clock, minus this slack: quiet periods still close windows. 0 disables it. Records
-       * that arrive after such a close (a backfill after an outage) count as late.
+       * Stream time only moves when records arrive. When a task has received no record at all
+       * for longer than this (wall clock; records with an old or constant event time are input,
+       * and a paused processing loop restarts the count), its close watermark moves on as if
+       * event time kept pace with the wall clock, minus this slack: quiet periods still close
+       * windows. 0 disables it. Records that arrive after such a close (a backfill after an
+       * outage) count as late.
        */
       readonly idleCloseMs: number
       /**
