@@ -200,3 +200,38 @@ export function updateBoard(board: ScoreBoard, s: Score): boolean {
   board.updatedAt = Math.max(board.updatedAt, s.time)
   return true
 }
+
+export interface Summary {
+  n: number
+  /** null: no direction (no change), or nothing scored yet. */
+  hitRate: number | null
+  mae: number | null
+  brier: number | null
+  ewmaHitRate: number | null
+  ewmaMae: number | null
+  ewmaBrier: number | null
+}
+
+const summary = (s: Stats, directional: boolean): Summary => ({
+  n: s.n,
+  hitRate: directional && s.directional > 0 ? s.hits / s.directional : null,
+  mae: s.n > 0 ? s.absError / s.n : null,
+  brier: s.directional > 0 ? s.brier / s.directional : null,
+  ewmaHitRate: directional ? s.ewmaHit : null,
+  ewmaMae: s.ewmaAbsError,
+  ewmaBrier: s.ewmaBrier,
+})
+
+/** Hit rate, MAE (price) and Brier of a version's model and baselines (the gateway's view). */
+export function summarize(board: ScoreBoard, version = board.modelVersion) {
+  const v = board.versions[version]
+  if (!v) return undefined
+  return {
+    symbol: board.symbol,
+    modelVersion: version,
+    updatedAt: board.updatedAt,
+    model: summary(v.model, true),
+    noChange: summary(v.noChange, false),
+    last5mSign: summary(v.momentum, true),
+  }
+}
