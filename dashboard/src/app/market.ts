@@ -101,17 +101,42 @@ export class Market {
     }
   }
 
+  private clock: { wall: number; market: number }[] = []
+
+  /**
+   * Market time seen in live data (trade times). When it runs faster than the wall clock or far
+   * behind it, the source is a replay: its speed is shown unless /health already named it.
+   */
+  observe(marketTime: number): void {
+    const wall = Date.now()
+    const c = this.clock
+    if (c.length > 0 && wall - c[c.length - 1].wall < 250) return
+    c.push({ wall, market: marketTime })
+    while (c.length > 2 && wall - c[0].wall > 10_000) c.shift()
+    if (c.length < 5 || this.replayFromHealth) return
+    const speed = (marketTime - c[0].market) / (wall - c[0].wall)
+    const behind = wall - marketTime > 3_600_000
+    if ((speed > 1.5 || behind) && Number.isFinite(speed) && speed > 0) {
+      const shown = speed >= 10 ? Math.round(speed / 10) * 10 : Math.round(speed)
+      this.replay.set(`~${shown}×`)
+    } else this.replay.set(null)
+  }
+
+  private replayFromHealth = false
+
   /** Replay speed, when the health report names a replay source (`60×`). */
   private async loadReplay(): Promise<void> {
     try {
-      const h = await this.api.get<{ dependencies?: Record<string, { ok: boolean; detail?: unknown }> }>(
-        '/health',
-      )
+      // the body names the dependencies also while starting (503)
+      const h = (await (await fetch('/health')).json()) as { dependencies?: Record<string, unknown> }
       const text = JSON.stringify(h.dependencies ?? {})
       const m = /replay[^}]*?(?:speed|×)[^0-9a-z]*([0-9.]+|max)/i.exec(text)
-      if (m) this.replay.set(m[1] === 'max' ? 'max' : `${m[1]}×`)
+      if (m) {
+        this.replayFromHealth = true
+        this.replay.set(m[1] === 'max' ? 'max' : `${m[1]}×`)
+      }
     } catch {
-      // 503 while starting: the status badge shows the socket state anyway
+      // unreachable: the status badge shows the connection state anyway
     }
   }
 }

@@ -85,6 +85,7 @@ export class TradesTape implements OnDestroy {
         update: (t) => {
           const list = this.trades()
           if (list.length > 0 && t.id <= list[0].id) return
+          this.market.observe(t.time)
           this.trades.set([t, ...list.slice(0, KEEP - 1)])
         },
       },
