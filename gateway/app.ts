@@ -108,6 +108,9 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (e.status >= 500) log.warn('request failed', { path: req.path, error: err })
   if (res.headersSent) return
   if (e instanceof BinanceError) res.status(e.status).json({ code: Number(e.code), msg: e.message })
+  else if (req.path.startsWith('/api/v3/'))
+    // Binance's "disconnected / unable to process" code for a data source away
+    res.status(e.status).json({ code: -1001, msg: e.message })
   else res.status(e.status).json({ error: e.code, message: e.message })
 }
 

@@ -99,4 +99,32 @@ describe('stores and sinks readers', () => {
     }
     expect(h.dependencies).toEqual({ mongo: { ok: true, detail: 'ok' }, redis: { ok: true, detail: 'ok' } })
   })
+
+  it('a server away: /health 503 naming it, reads 503 with the reason, no stack', async () => {
+    const reader = await SinkReader.open({
+      mongoUrl: 'mongodb://127.0.0.1:1/x',
+      redisUrl: 'redis://127.0.0.1:1',
+    })
+    const down = await startGateway({ port: 0, symbols: SYMBOLS, reader })
+    try {
+      const h = await fetch(`${down.url}/health`)
+      expect(h.status).toBe(503)
+      const body = (await h.json()) as { status: string; dependencies: Record<string, { ok: boolean }> }
+      expect(body.status).toBe('down')
+      expect(body.dependencies.mongo!.ok).toBe(false)
+      expect(body.dependencies.redis!.ok).toBe(false)
+      for (const path of [
+        '/latest?symbol=BTCUSDT',
+        '/ohlc?symbol=BTCUSDT',
+        '/api/v3/klines?symbol=BTCUSDT&interval=1h',
+      ]) {
+        const r = await fetch(`${down.url}${path}`)
+        expect(r.status).toBe(503)
+        const text = await r.text()
+        expect(text).not.toMatch(/node_modules|\n\s+at /)
+      }
+    } finally {
+      await down.close()
+    }
+  })
 })

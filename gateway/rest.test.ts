@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Book, Kline, Trade } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
+import { KafkaStreams } from '../engine/index.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import type { Indicators } from '../processors/indicators.ts'
 import { restKlines } from '../processors/testdata.ts'
+import { platformTopology } from '../topologies/index.ts'
+import { StoreReader } from './readers/stores.ts'
+import { startGateway } from './server.ts'
 import { GatewayBed, type Market, recordedMarket } from './testing.ts'
 
 // Every REST route and every bad parameter, on two recorded days of BTCUSDT through the platform
@@ -275,5 +279,32 @@ describe('bad input: 400/404 with the reason, never a 500', () => {
     })
     expect(broken.status).toBe(400)
     expect(JSON.stringify(broken.body)).not.toMatch(/at .*\.js|node_modules/)
+  })
+})
+
+describe('engine not running', () => {
+  it('/health 503 naming the engine; reads 503 NOT_READY, Binance routes -1001', async () => {
+    const streams = new KafkaStreams(platformTopology({ serving: true }), {
+      applicationId: 'gateway-idle',
+      transport: g.bed.transport,
+      stateDir: `${g.bed.dir}/idle`,
+    })
+    const idle = await startGateway({ port: 0, symbols: ['BTCUSDT'], reader: new StoreReader(streams) })
+    try {
+      const h = await fetch(`${idle.url}/health`)
+      expect(h.status).toBe(503)
+      expect(await h.json()).toEqual({
+        status: 'down',
+        dependencies: { engine: { ok: false, detail: 'created' } },
+      })
+      const r = await fetch(`${idle.url}/ohlc?symbol=BTCUSDT`)
+      expect(r.status).toBe(503)
+      expect(((await r.json()) as { error: string }).error).toBe('NOT_READY')
+      const b = await fetch(`${idle.url}/api/v3/klines?symbol=BTCUSDT&interval=1h`)
+      expect(b.status).toBe(503)
+      expect(((await b.json()) as { code: number }).code).toBe(-1001)
+    } finally {
+      await idle.close()
+    }
   })
 })

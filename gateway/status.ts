@@ -14,6 +14,8 @@ export interface StatusSources {
 export async function startStatusServer(port: number, src: StatusSources) {
   return startGateway({
     port,
+    // a role in a container: kubelet probes and Prometheus scrapes come from outside the pod
+    host: '0.0.0.0',
     symbols: src.symbols,
     reader: new StoreReader(src.streams),
     checks: { ingest: () => ({ ok: src.ingestReady(), detail: src.ingestReady() ? 'ready' : 'starting' }) },

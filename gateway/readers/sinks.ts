@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis'
-import type { Db, MongoClient } from 'mongodb'
-import { connectMongo } from '../../common/connect.ts'
+import { type Db, MongoClient } from 'mongodb'
 import type { Book, Kline, Trade } from '../../common/records.ts'
 import type { Ranking } from '../../processors/ranking.ts'
 import { type CandleQuery, type MarketReader, type Prediction, selectCandles } from '../reader.ts'
@@ -37,8 +36,9 @@ export class SinkReader implements MarketReader {
     this.p = keyPrefix
   }
 
+  /** Connects lazily: the gateway starts while a server is away, and /health says which. */
   static async open(o: SinkReaderOptions): Promise<SinkReader> {
-    const mongo = await connectMongo(o.mongoUrl)
+    const mongo = new MongoClient(o.mongoUrl, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 })
     const redis = new Redis(o.redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
