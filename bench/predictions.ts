@@ -236,7 +236,7 @@ if (!args['no-multi']) {
     const models = new Map<string, [Model, number]>()
     for (const s of SYMBOLS_2024) {
       const rows = trainRows(per.get(s)!, d, d, first)
-      pooledRows.push(...rows)
+      for (const r of rows) pooledRows.push(r)
       models.set(s, [trainModel(rows, { version: 'wf', symbol: s }), momentumHitRate(rows)])
     }
     const pm = trainModel(pooledRows, { version: 'wf', symbol: POOLED })

@@ -136,7 +136,7 @@ export async function trainModels(o: TrainModelsOptions): Promise<TrainResult> {
     // ~0.5 s of CPU per symbol and month: let the engine in the same process run in between
     await new Promise((resolve) => setImmediate(resolve))
     const rows = samplesOf(history.get(symbol) ?? [])
-    pooled.push(...rows)
+    for (const r of rows) pooled.push(r)
     if (rows.length < minRows) {
       skipped.push({ symbol, reason: `${rows.length} samples < ${minRows}` })
       continue
