@@ -188,6 +188,26 @@ describe('dashboard in a browser against the platform', () => {
     )
   })
 
+  it('loads older candles when the chart is dragged to its left edge', async () => {
+    await page.goto(`${url}/#/BTCUSDT/1m`)
+    await until('1m chart', async () => ((await drawn(page)).key === 'BTCUSDT/1m' ? true : undefined))
+    const first = (await drawn(page)).candles[0]![0]!
+    const box = (await page.locator('[data-testid="market-chart"]').boundingBox())!
+    await until('older candles', async () => {
+      // drag the candles to the right: the view moves back in time
+      await page.mouse.move(box.x + 60, box.y + box.height / 3)
+      await page.mouse.down()
+      await page.mouse.move(box.x + box.width - 100, box.y + box.height / 3, { steps: 8 })
+      await page.mouse.up()
+      return (await drawn(page)).candles[0]![0]! < first ? true : undefined
+    })
+    await chartEqualsRest(
+      page,
+      'BTCUSDT/1m',
+      (_last, n) => `/ohlc/realtime?symbol=BTCUSDT&limit=${Math.min(n, 1440)}`,
+    )
+  })
+
   it('shows a prediction with its confidence, or the no-model state', async () => {
     const panel = page.locator('[data-testid="prediction"]')
     const state = await panel.getAttribute('data-state')

@@ -70,6 +70,10 @@ function fromRow(symbol: string, r: (string | number)[], closed: boolean): Kline
         (chartDataZoom)="onZoom($event)" data-testid="market-chart" [attr.data-count]="count()"
         [attr.data-symbol]="loadedKey()"></div>
       <div class="legend" data-testid="legend">{{ legend() }}</div>
+      <div class="sub-label muted">
+        {{ sub() === 'RSI' ? 'RSI 14' : 'MACD 12 26 9' }}
+        @if (count() > 0 && count() < (sub() === 'RSI' ? 15 : 34)) { · needs {{ sub() === 'RSI' ? 15 : 34 }} candles, {{ count() }} loaded }
+      </div>
       @if (state() !== 'ready') {
         <div class="overlay" data-testid="chart-state">
           @switch (state()) {
@@ -92,6 +96,7 @@ function fromRow(symbol: string, r: (string | number)[], closed: boolean): Kline
     .chart-box { position: relative; flex: 1; min-height: 0; }
     .chart { position: absolute; inset: 0; }
     .overlay { position: absolute; inset: 0; display: grid; place-items: center; color: var(--muted); pointer-events: none; text-align: center; padding: 16px; }
+    .sub-label { position: absolute; left: 10px; top: calc(74% - 16px); font-size: 10px; pointer-events: none; }
     .older { position: absolute; left: 60px; top: 8px; font-size: 11px; }
   `,
 })
