@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { setLogLevel } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
 import { KafkaStreams, StreamsBuilder } from '../engine/index.ts'
-import { type Bar, barOf } from '../processors/features.ts'
+import { type Bar, barOf, LOOKBACK } from '../processors/features.ts'
 import {
   forecast,
   HORIZON_MS,
@@ -296,11 +296,21 @@ if (!args['no-stream']) {
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
     await streams.close()
+    const count = async (topic: string) => {
+      let n = 0
+      for (let p = 0; p < ((await b.transport.partitions(topic)) ?? 0); p++)
+        for await (const batch of b.transport.read({ topic, partition: p }, 0)) n += batch.length
+      return n
+    }
+    const written = [await count(prefix + topics.predictions), await count(prefix + topics.predictionScores)]
     const rate = (n: number, t: number) => Math.round((n / t) * 1000).toLocaleString('en-US')
     out(`## Prediction topology (${b.config.transport}), 17 symbols, 2024-01-02`)
     out()
     out(
       `${klines.length.toLocaleString('en-US')} closed 1m klines → predictions + scores: ${rate(klines.length, ms)} klines/s wall, ${rate(klines.length, (cpu.user + cpu.system) / 1000)} per CPU-second`,
+    )
+    out(
+      `${written[0]!.toLocaleString('en-US')} predictions (${SYMBOLS_2024.length} × ${1440 - LOOKBACK + 1} expected after the 100-minute warm-up), ${written[1]!.toLocaleString('en-US')} scores (5 fewer per symbol: the day's last forecasts have no outcome yet)`,
     )
     out()
   } finally {
