@@ -3,17 +3,22 @@ import { createLogger } from '../common/log.ts'
 import type { Book, Kline, Trade } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Transport } from '../engine/index.ts'
-import type { Consumer } from '../engine/transport.ts'
+import type { Consumer, TopicPartition } from '../engine/transport.ts'
 import type { Indicators } from '../processors/indicators.ts'
 import type { Ranking } from '../processors/ranking.ts'
 import { feedRecords } from './metrics.ts'
 import type { DependencyState, Prediction } from './reader.ts'
 
 // Live updates for Socket.IO and WebSocket clients: a consumer of the output topics on the same
-// transport as the engine (embedded log or Kafka), in its own group (one per gateway process,
-// so every instance sees every record), starting at the end and never committing: a restarted
-// gateway serves history from the reader and only new records from here. Topics that do not
-// exist yet (crypto_predictions before the predictor runs) are picked up when they appear.
+// transport as the engine (embedded log or Kafka), in its own group, starting at the end: a
+// restarted gateway serves history from the reader and only new records from here. Topics that
+// do not exist yet (crypto_predictions before the predictor runs) are picked up when they appear:
+//   embedded: the group's position is set to the end of every existing partition at start, so a
+//             topic created later is read from its first record (one small group file per
+//             concurrent gateway: the id is reused, not one per run);
+//   Kafka:    one group per process (every instance sees every record), never committing, 'latest';
+//             missing topics are looked for every `topicCheckMs` and then read from their end, so
+//             records written between a topic's creation and that check are not pushed live.
 
 const log = createLogger('gateway.feed')
 
@@ -102,6 +107,8 @@ export class LiveFeed {
   }
 
   private async existing(): Promise<string[]> {
+    // the embedded log assigns topics created later by itself; Kafka subscribes to existing ones
+    if (this.o.transport.kind === 'embedded') return [...this.streamOf.keys()]
     const out: string[] = []
     for (const t of this.streamOf.keys())
       if ((await this.o.transport.partitions(t)) !== undefined) out.push(t)
@@ -113,7 +120,31 @@ export class LiveFeed {
     if (this.consumer && now.length === this.subscribed.length) return
     await this.consumer?.close()
     this.subscribed = now
-    this.consumer = await this.o.transport.consumer({ groupId: this.groupId, topics: now, from: 'latest' })
+    const t = this.o.transport
+    if (t.kind !== 'embedded') {
+      this.consumer = await t.consumer({ groupId: this.groupId, topics: now, from: 'latest' })
+      return
+    }
+    this.consumer = await this.embeddedConsumer(now)
+    const ends: (TopicPartition & { offset: number })[] = []
+    for (const topic of now) {
+      const n = (await t.partitions(topic)) ?? 0
+      for (let partition = 0; partition < n; partition++)
+        ends.push({ topic, partition, offset: await t.endOffset({ topic, partition }) })
+    }
+    await this.consumer.commit(ends)
+  }
+
+  /** `crypto-streams-gateway`, or the next free `-<n>` when another gateway of this process has it. */
+  private async embeddedConsumer(topics: string[]): Promise<Consumer> {
+    for (let i = 0; ; i++) {
+      try {
+        const groupId = i === 0 ? 'crypto-streams-gateway' : `crypto-streams-gateway-${i}`
+        return await this.o.transport.consumer({ groupId, topics, from: 'earliest' })
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENGINE_EMBEDDED_GROUP_BUSY' || i >= 1000) throw e
+      }
+    }
   }
 
   private async run(): Promise<void> {

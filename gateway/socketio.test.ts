@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Book, Kline, Trade } from '../common/records.ts'
+import { topics } from '../common/topics.ts'
 import type { Indicators } from '../processors/indicators.ts'
 import type { Ranking } from '../processors/ranking.ts'
 import { GatewayBed, type Market, recordedMarket, splitMarket, until } from './testing.ts'
@@ -115,6 +116,26 @@ describe('Socket.IO', () => {
     // nothing of ETHUSDT, which was not subscribed
     expect(got.filter((x) => x.m.symbol === 'ETHUSDT')).toEqual([])
     expect(got.every((x) => x.m.symbol === undefined || x.m.symbol === 'BTCUSDT')).toBe(true)
+  })
+
+  it('a prediction written to crypto_predictions (a topic created after the gateway started) is an update', async () => {
+    const prediction = {
+      symbol: 'BTCUSDT',
+      time: LIVE_FROM + 3_600_000,
+      horizonMs: 300_000,
+      predictedPrice: 46_000,
+    }
+    await g.bed.produce(topics.predictions, [
+      { key: 'ETHUSDT', value: { ...prediction, symbol: 'ETHUSDT' } },
+      { key: 'BTCUSDT', value: prediction },
+    ])
+    await until('the prediction update', () => updates('prediction:BTCUSDT').length === 1)
+    expect(updates('prediction:BTCUSDT')[0]).toEqual({
+      channel: 'prediction:BTCUSDT',
+      stream: 'prediction',
+      symbol: 'BTCUSDT',
+      data: prediction,
+    })
   })
 
   it('unsubscribe stops the updates of that channel', async () => {

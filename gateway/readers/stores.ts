@@ -10,6 +10,7 @@ import {
   KLINES_1M_STORE,
   ORDERBOOK_STORE,
   ohlcStore,
+  PREDICTIONS_STORE,
   RANKING_KEY,
   RANKING_STORE,
   TRADES_STORE,
@@ -20,8 +21,6 @@ import { indicatorSeries } from './indicators.ts'
 // MarketReader over the engine's state stores (interactive queries): what the one-command run
 // serves with no database at all. Stores of topologies that are not running (serving, predictions)
 // read as empty rather than failing.
-
-export const PREDICTIONS_STORE = 'predictions-latest'
 
 async function optional<T>(read: () => Promise<T>, fallback: T): Promise<T> {
   try {
