@@ -4,6 +4,8 @@
 #   helm            v3.22.0 built with `go install` from the Go module proxy, cached in $CS_TOOLS_DIR
 #   prometheus      Debian's `prometheus` package (gives prometheus and promtool)
 #   docker-compose  Debian's `docker-compose` (only `config` is used: no Docker engine needed)
+#   yaml2json       YAML documents on stdin → one JSON array on stdout (Debian's python3-yaml,
+#                   which docker-compose depends on), for tests that read rendered manifests
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -44,9 +46,15 @@ debian_path() {
   command -v "$tool" || die "$tool not found after installing $pkg"
 }
 
+yaml2json() {
+  /usr/bin/python3 -c 'import yaml' 2>/dev/null || apt_install python3-yaml
+  /usr/bin/python3 -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d is not None], sys.stdout)'
+}
+
 case "${1:-}" in
   helm) helm_path ;;
   prometheus | promtool) debian_path "$1" prometheus ;;
   docker-compose) debian_path docker-compose docker-compose ;;
-  *) echo "usage: $0 helm|prometheus|promtool|docker-compose" >&2; exit 2 ;;
+  yaml2json) yaml2json ;;
+  *) echo "usage: $0 helm|prometheus|promtool|docker-compose|yaml2json" >&2; exit 2 ;;
 esac
