@@ -276,4 +276,43 @@ describe('embedded log cleaner (compacted topics)', () => {
     expect(replay(await readAll(t))).toEqual(model)
     await t.close()
   })
+
+  it('transactions: a write of an aborted transaction never hides the committed value of its key', async () => {
+    let writes = 0
+    let failAt = -1
+    const io = {
+      write(fd: number, buf: Buffer, offset: number, length: number, position: number) {
+        if (++writes === failAt)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        return writeSync(fd, buf, offset, length, position)
+      },
+    }
+    const t = open(tmp(), { io })
+    await t.createTopics([
+      { name: 'cl', partitions: 1, compacted: true },
+      { name: 'out', partitions: 1 },
+    ])
+    const c = await t.consumer({ groupId: 'app', topics: [] })
+    const txn = t.transactionalProducer('app-0')
+    await txn.commit([{ topic: 'cl', key: 'k', value: 'committed' }], c, [])
+    failAt = writes + 2 // the transaction's second append (to 'out') fails: it aborts
+    await expect(
+      txn.commit(
+        [
+          { topic: 'cl', key: 'k', value: 'aborted' },
+          { topic: 'out', key: 'x', value: 'y' },
+        ],
+        c,
+        [],
+      ),
+    ).rejects.toMatchObject({ code: 'ENOSPC' })
+    // Rolls and cleans over both records of k.
+    const p = t.producer()
+    for (let i = 0; i < 60; i++)
+      await p.send([{ topic: 'cl', key: `f${i % 5}`, value: 'x'.repeat(400), timestamp: T0 }])
+    await t.cleaned()
+    const all = await readAll(t)
+    expect(all.length).toBeLessThan(30) // cleaned
+    expect(all.filter((r) => r.key === 'k').map((r) => r.value)).toEqual(['committed'])
+  })
 })

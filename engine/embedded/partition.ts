@@ -57,6 +57,14 @@ export interface PartitionOptions {
   deleteRetentionMs: number
   /** Kafka's LogAppendTime: records get the time of the append as their timestamp. */
   logAppendTime: boolean
+  /**
+   * Transactions on this partition (exactly-once): the first offset of an open one (Infinity if
+   * none) and the ranges of aborted ones. The cleaner stays below the first and drops the others.
+   */
+  transactions?: {
+    unstableFrom(): number
+    aborted(): readonly (readonly [number, number])[]
+  }
   /** File writes (a seam for fault injection). */
   io: LogIO
 }
@@ -407,11 +415,21 @@ export class PartitionLog {
     const { deleteRetentionMs } = this.opts
     const dropBefore =
       deleteRetentionMs >= 0 ? this.referenceTime(Date.now()) - deleteRetentionMs : Number.NEGATIVE_INFINITY
-    // Closed segments now; rolls while it runs add more after them (cleaned next time).
-    const old = this.segments.slice(0, this.segments.length - 1)
+    // Closed segments now, wholly below an open transaction; rolls while it runs add more after
+    // them (cleaned next time).
+    const txn = this.opts.transactions
+    const unstable = txn ? txn.unstableFrom() : Number.POSITIVE_INFINITY
+    let n = this.segments.length - 1
+    while (n > 0 && this.segments[n - 1]!.lastOffset >= unstable) n--
+    if (n === 0) return
+    const old = this.segments.slice(0, n)
     const path = old[0]!.path
     const stopped = () => this.closed
-    const result = await cleanSegments(old, this.firstDirty, dropBefore, path, { io: this.opts.io, stopped })
+    const result = await cleanSegments(old, this.firstDirty, dropBefore, path, {
+      io: this.opts.io,
+      stopped,
+      aborted: txn?.aborted() ?? [],
+    })
     if (!result) return
     if (this.closed) {
       rmSync(result.tmp, { force: true })

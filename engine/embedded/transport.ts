@@ -116,8 +116,15 @@ class EmbeddedLog {
       io: this.defaults.io,
     }
     const partitions: PartitionLog[] = []
-    for (let p = 0; p < spec.partitions; p++)
-      partitions.push(new PartitionLog(tdir, spec.name, p, () => this.notify(), opts))
+    for (let p = 0; p < spec.partitions; p++) {
+      const k = tpKey({ topic: spec.name, partition: p })
+      // The cleaner keeps below open transactions and drops aborted ones (partition.ts).
+      const transactions = {
+        unstableFrom: () => Math.min(Number.POSITIVE_INFINITY, ...(this.inflight.get(k) ?? [])),
+        aborted: () => this.aborted.get(k) ?? [],
+      }
+      partitions.push(new PartitionLog(tdir, spec.name, p, () => this.notify(), { ...opts, transactions }))
+    }
     const t = { spec, partitions }
     this.topics.set(spec.name, t)
     return t
