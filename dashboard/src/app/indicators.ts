@@ -7,8 +7,8 @@ export function sma(values: number[], n: number): Series {
   const out: Series = new Array(values.length).fill(null)
   let sum = 0
   for (let i = 0; i < values.length; i++) {
-    sum += values[i]
-    if (i >= n) sum -= values[i - n]
+    sum += values[i]!
+    if (i >= n) sum -= values[i - n]!
     if (i >= n - 1) out[i] = sum / n
   }
   return out
@@ -19,11 +19,11 @@ export function ema(values: number[], n: number): Series {
   if (values.length < n) return out
   const k = 2 / (n + 1)
   let e = 0
-  for (let i = 0; i < n; i++) e += values[i]
+  for (let i = 0; i < n; i++) e += values[i]!
   e /= n
   out[n - 1] = e
   for (let i = n; i < values.length; i++) {
-    e = values[i] * k + e * (1 - k)
+    e = values[i]! * k + e * (1 - k)
     out[i] = e
   }
   return out
@@ -36,7 +36,7 @@ export function rsi(values: number[], n = 14): Series {
   let gain = 0
   let loss = 0
   for (let i = 1; i <= n; i++) {
-    const d = values[i] - values[i - 1]
+    const d = values[i]! - values[i - 1]!
     if (d > 0) gain += d
     else loss -= d
   }
@@ -44,7 +44,7 @@ export function rsi(values: number[], n = 14): Series {
   loss /= n
   out[n] = loss === 0 ? 100 : 100 - 100 / (1 + gain / loss)
   for (let i = n + 1; i < values.length; i++) {
-    const d = values[i] - values[i - 1]
+    const d = values[i]! - values[i - 1]!
     gain = (gain * (n - 1) + Math.max(d, 0)) / n
     loss = (loss * (n - 1) + Math.max(-d, 0)) / n
     out[i] = loss === 0 ? 100 : 100 - 100 / (1 + gain / loss)
@@ -66,7 +66,7 @@ export function macd(values: number[], fast = 12, slow = 26, signalN = 9): Macd 
   const signal: Series = new Array(values.length).fill(null)
   if (start >= 0) {
     const tail = ema(line.slice(start) as number[], signalN)
-    for (let i = 0; i < tail.length; i++) signal[start + i] = tail[i]
+    for (let i = 0; i < tail.length; i++) signal[start + i] = tail[i] ?? null
   }
   const histogram: Series = line.map((v, i) => (v !== null && signal[i] !== null ? v - signal[i]! : null))
   return { macd: line, signal, histogram }
