@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { copyFileSync, fdatasync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDirs } from '../../test/tmpdirs.ts'
@@ -314,5 +314,52 @@ describe('embedded log cleaner (compacted topics)', () => {
     const all = await readAll(t)
     expect(all.length).toBeLessThan(30) // cleaned
     expect(all.filter((r) => r.key === 'k').map((r) => r.value)).toEqual(['committed'])
+  })
+
+  it('transactions: nothing at or above an open transaction is cleaned, so its abort leaves the committed value', async () => {
+    // fdatasync of the transaction waits at a gate; then it fails (the transaction aborts).
+    let hold: Promise<void> | undefined
+    let fail!: () => void
+    const io = {
+      fdatasync(fd: number): Promise<void> {
+        if (hold) {
+          const held = hold
+          hold = undefined
+          return held.then(() => {
+            throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fsync' })
+          })
+        }
+        return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))
+      },
+    }
+    const dir = tmp()
+    const t = open(dir, { io })
+    await t.createTopics([{ name: 'cl', partitions: 1, compacted: true }])
+    const c = await t.consumer({ groupId: 'app', topics: [] })
+    const txn = t.transactionalProducer('app-0')
+    await txn.commit([{ topic: 'cl', key: 'k', value: 'committed' }], c, [])
+    const p = t.producer()
+    for (let i = 0; i < 20; i++)
+      await p.send([{ topic: 'cl', key: `f${i % 5}`, value: 'x'.repeat(400), timestamp: T0 }])
+    hold = new Promise<void>((resolve) => {
+      fail = resolve
+    })
+    const open1 = txn.commit([{ topic: 'cl', key: 'k', value: 'aborted' }], c, []).then(
+      () => 'committed',
+      () => 'aborted',
+    )
+    // Appends (and rolls, and cleans) go on while the transaction is open; their syncs wait for it.
+    const fills = Array.from({ length: 40 }, (_, i) =>
+      p.send([{ topic: 'cl', key: `f${i % 5}`, value: 'x'.repeat(400), timestamp: T0 }]).catch(() => {}),
+    )
+    await t.cleaned()
+    fail()
+    expect(await open1).toBe('aborted')
+    await Promise.all(fills)
+    await t.close()
+    const t2 = open(dir)
+    await t2.cleaned()
+    expect((await readAll(t2)).filter((r) => r.key === 'k').map((r) => r.value)).toEqual(['committed'])
+    await t2.close()
   })
 })
