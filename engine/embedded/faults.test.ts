@@ -1,4 +1,4 @@
-import { appendFileSync, fdatasync, statSync, writeSync } from 'node:fs'
+import { appendFileSync, fdatasync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDirs } from '../../test/tmpdirs.ts'
@@ -144,6 +144,43 @@ describe('embedded log partition offline', () => {
 })
 
 describe('embedded log open after a crash', () => {
+  it("a crash that loses an aborted transaction's unsynced records does not hide the records that later take its offsets", async () => {
+    const dir = tmp()
+    let writes = 0
+    let failAt = -1
+    const io: Partial<LogIO> = {
+      write(fd, buf, offset, length, position) {
+        if (++writes === failAt)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        return writeSync(fd, buf, offset, length, position)
+      },
+    }
+    const t1 = new EmbeddedTransport({ dir, io })
+    await t1.createTopics([
+      { name: 'f', partitions: 1 },
+      { name: 'g', partitions: 1 },
+    ])
+    const c = await t1.consumer({ groupId: 'app', topics: [] })
+    const txn = t1.transactionalProducer('app-0')
+    await txn.commit(batch(0, 10), c, [])
+    const file = join(dir, 'topics', 'f', '0.log')
+    const synced = statSync(file).size
+    failAt = writes + 2 // its append to 'f' works, the one to 'g' fails: the transaction aborts
+    await expect(
+      txn.commit([...batch(10, 5), { topic: 'g', key: 'x', value: 'y' }], c, []),
+    ).rejects.toMatchObject({
+      code: 'ENOSPC',
+    })
+    await t1.close()
+    // A power loss: the aborted records never reached the disk (they were never fsynced).
+    truncateSync(file, synced)
+    const t2 = new EmbeddedTransport({ dir })
+    expect(await t2.endOffset(tp)).toBe(10)
+    await t2.producer().send(batch(10, 5)) // takes offsets 10..14 again
+    expect(ns(await readAll(t2))).toEqual(range(0, 15))
+    await t2.close()
+  })
+
   it('truncates a tail frame whose checksum does not match (complete length, torn payload)', async () => {
     const dir = tmp()
     const t1 = new EmbeddedTransport({ dir })

@@ -258,6 +258,29 @@ class EmbeddedLog {
    * On open: a transaction whose intent is on disk committed iff its group file holds its number;
    * otherwise its ranges are aborted (a crash between the append and the commit point).
    */
+  /**
+   * Cuts aborted ranges back to each partition's end: records of an aborted transaction that never
+   * reached the disk (a crash before any fsync covered them) are gone, and the offsets they had are
+   * taken again by the next appends, which must not be skipped.
+   */
+  private trimAborted(): void {
+    let changed = false
+    for (const [name, t] of this.topics)
+      for (const part of t.partitions) {
+        const k = tpKey({ topic: name, partition: part.partition })
+        const ranges = this.aborted.get(k)
+        if (!ranges) continue
+        const end = part.nextAppendOffset
+        const kept = ranges.map(([a, b]): [number, number] => [a, Math.min(b, end)]).filter(([a, b]) => a < b)
+        if (kept.length === ranges.length && kept.every(([, b], i) => b === ranges[i]![1])) continue
+        changed = true
+        if (kept.length > 0) this.aborted.set(k, kept)
+        else this.aborted.delete(k)
+      }
+    if (changed)
+      writeDurably(join(this.txnDir, 'aborted.json'), JSON.stringify(Object.fromEntries(this.aborted)))
+  }
+
   private recoverTransactions(): void {
     if (!existsSync(this.txnDir)) return
     const abortedFile = join(this.txnDir, 'aborted.json')
@@ -266,6 +289,7 @@ class EmbeddedLog {
         JSON.parse(readFileSync(abortedFile, 'utf8')) as Record<string, [number, number][]>,
       ))
         this.aborted.set(k, v)
+    this.trimAborted()
     for (const name of readdirSync(this.txnDir)) {
       if (!name.endsWith('.intent.json')) continue
       const f = join(this.txnDir, name)
