@@ -24,6 +24,7 @@ import { StatusBadge } from './status'
 
 const PAGE = 500
 const VISIBLE = 120
+const TICK_MS = 100
 type Sub = 'RSI' | 'MACD'
 
 /** Binance kline rows of /api/v3/klines → Kline (for 1m history, which /ohlc does not page). */
@@ -146,6 +147,7 @@ export class MarketChart implements OnDestroy {
   ngOnDestroy(): void {
     this.unsubscribe?.()
     cancelAnimationFrame(this.frame)
+    clearTimeout(this.timer)
   }
 
   onInit(chart: ECharts): void {
@@ -347,16 +349,32 @@ export class MarketChart implements OnDestroy {
     return { from: this.klines[a].openTime, to: this.klines[b].openTime }
   }
 
-  /** Coalesces changes into one chart update per animation frame. */
+  /**
+   * Coalesces changes into one chart update per animation frame, and live ticks into at most one
+   * per TICK_MS: ECharts redraws the whole canvas on each update, and 10 a second keeps the
+   * open candle visibly live at any replay speed.
+   */
   private schedule(full: boolean, keepZoom = false): void {
     this.full ||= full
     if (full && !keepZoom) this.zoomPending = true
     if (this.frame) return
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0
-      this.flush()
-    })
+    if (this.timer && !full) return
+    clearTimeout(this.timer)
+    const go = () => {
+      this.timer = undefined
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0
+        this.lastFlush = performance.now()
+        this.flush()
+      })
+    }
+    const wait = this.lastFlush + TICK_MS - performance.now()
+    if (wait > 0 && !this.full) this.timer = setTimeout(go, wait)
+    else go()
   }
+
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private lastFlush = 0
 
   private zoomPending = true
   private gapFrom: number | null = null

@@ -18,7 +18,7 @@ import type { Book, Level } from './model'
 
 // 20-level ladder (asks above, bids below, best prices at the spread) with cumulative size bars,
 // and a depth chart. The gateway conflates book updates, so a render per update is bounded;
-// the depth chart still updates at most once per animation frame.
+// the depth chart redraws at most 5 times a second.
 
 const LEVELS = 20
 
@@ -148,7 +148,7 @@ export class OrderBook implements OnDestroy {
 
   ngOnDestroy(): void {
     this.unsubscribe?.()
-    cancelAnimationFrame(this.frame)
+    clearTimeout(this.frame)
   }
 
   onInit(chart: ECharts): void {
@@ -175,24 +175,31 @@ export class OrderBook implements OnDestroy {
     )
   }
 
+  /** The depth chart follows at most 5 times a second (a whole-canvas redraw each time). */
   private scheduleDepth(): void {
     if (this.frame || !this.chart) return
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0
-      const b = this.book()
-      const cum = (levels: Level[]) => {
-        let s = 0
-        return levels.slice(0, LEVELS).map(([p, q]) => {
-          s += Number(q)
-          return [Number(p), s]
-        })
-      }
-      this.chart?.setOption({
-        series: [
-          { id: 'bids', data: b ? cum(b.bids).reverse() : [] },
-          { id: 'asks', data: b ? cum(b.asks) : [] },
-        ],
+    const wait = Math.max(0, this.lastDepth + 200 - performance.now())
+    this.frame = window.setTimeout(() => requestAnimationFrame(() => this.drawDepth()), wait)
+  }
+
+  private lastDepth = 0
+
+  private drawDepth(): void {
+    this.frame = 0
+    this.lastDepth = performance.now()
+    const b = this.book()
+    const cum = (levels: Level[]) => {
+      let s = 0
+      return levels.slice(0, LEVELS).map(([p, q]) => {
+        s += Number(q)
+        return [Number(p), s]
       })
+    }
+    this.chart?.setOption({
+      series: [
+        { id: 'bids', data: b ? cum(b.bids).reverse() : [] },
+        { id: 'asks', data: b ? cum(b.asks) : [] },
+      ],
     })
   }
 }
