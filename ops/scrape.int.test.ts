@@ -1,0 +1,202 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { io, type Socket } from 'socket.io-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../common/config.ts'
+import { topics } from '../common/topics.ts'
+import { type Platform, startPlatform } from '../scripts/platform.ts'
+import { type Sinks, startSinks } from '../sinks/index.ts'
+import { freePort } from '../sinks/servers.fixture.ts'
+import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, tool } from './tools.fixture.ts'
+
+// Debian's Prometheus, on loopback, scrapes a running platform (embedded transport, replay
+// server at 600×, sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
+// dashboard and every alert signal must return a series: no panel or alert refers to a metric
+// that does not exist. What a healthy run never shows is made to happen for real: a connection
+// drop and a sequence gap (reconnects, resyncs), a malformed frame (ingest DLQ), a 1m kline far
+// older than the stores keep (late drop), a MongoDB that does not answer (sink errors).
+
+const alertsFile = join(root, 'helm', 'crypto-streams', 'files', 'alerts.yml')
+const dashboard = JSON.parse(
+  readFileSync(join(root, 'helm', 'crypto-streams', 'files', 'dashboard.json'), 'utf8'),
+)
+const dir = mkdtempSync(join(tmpdir(), 'cs-scrape-'))
+const run = `scrape${Date.now()}`
+let platform: Platform | undefined
+let sinks: Sinks | undefined
+let deadMongo: Sinks | undefined
+let socket: Socket | undefined
+let prometheus: ChildProcess | undefined
+let promUrl = ''
+
+afterAll(async () => {
+  socket?.close()
+  prometheus?.kill('SIGTERM')
+  await deadMongo?.close()
+  await sinks?.close()
+  await platform?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await f().catch(() => undefined)
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(250)
+  }
+}
+
+async function query(expr: string): Promise<unknown[]> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)
+  const body = (await res.json()) as { status: string; error?: string; data: { result: unknown[] } }
+  if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`)
+  return body.data.result
+}
+
+beforeAll(async () => {
+  const prometheusBin = tool('prometheus')
+  const config = loadConfig(process.env, {
+    dataDir: join(dir, 'data'),
+    symbols: ['BTCUSDT', 'ETHUSDT'],
+    source: 'replay',
+    transport: 'embedded',
+    replayPort: 0,
+    gatewayPort: 0,
+    replaySpeed: '600',
+    gatewayReader: 'stores',
+    mongoDb: run,
+  })
+  platform = await startPlatform(config, { initialMinutes: 30 })
+  sinks = await startSinks({ config, transport: platform.transport, keyPrefix: `${run}:`, groupPrefix: run })
+  // a sink whose MongoDB does not answer: retried with backoff, counted in cs_sink_errors_total
+  deadMongo = await startSinks({
+    config: { ...config, mongoUrl: `mongodb://127.0.0.1:${await freePort()}/none` },
+    transport: platform.transport,
+    redis: false,
+    groupPrefix: `${run}-dead`,
+    mongoTimeoutMs: 200,
+    backoff: { minMs: 100, maxMs: 500 },
+  })
+  const gateway = new URL(platform.gateway.url)
+
+  const port = await freePort()
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      `rule_files: ['${alertsFile}']`,
+      'scrape_configs:',
+      '  - job_name: crypto-streams-platform',
+      `    static_configs: [{ targets: ['${gateway.host}'] }]`,
+    ].join('\n'),
+  )
+  prometheus = spawn(
+    prometheusBin,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  let log = ''
+  prometheus.stderr?.on('data', (d) => {
+    log = (log + d).slice(-4000)
+  })
+  promUrl = `http://127.0.0.1:${port}`
+  await until(
+    'prometheus ready',
+    async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined),
+    30_000,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${log}`)
+  })
+
+  // what a quiet healthy run never shows, made to happen for real
+  await until('ingest ready', async () => ((await fetch(`${gateway.origin}/health`)).ok ? true : undefined))
+  const replay = platform.replay!
+  replay.sendJunk('bad_record')
+  await until('the malformed frame in the ingest DLQ', async () =>
+    (await (await fetch(`${gateway.origin}/metrics`)).text()).includes('cs_ingest_dead_letters_total{')
+      ? true
+      : undefined,
+  )
+  replay.dropAll()
+  replay.injectGap('BTCUSDT', 3)
+  const old = Date.parse('2023-06-01T00:00:00Z')
+  const late = {
+    symbol: 'BTCUSDT',
+    interval: '1m',
+    openTime: old,
+    closeTime: old + 59_999,
+    open: '27000.00',
+    high: '27000.00',
+    low: '27000.00',
+    close: '27000.00',
+    volume: '1.0',
+    quoteVolume: '27000.0',
+    trades: 1,
+    takerBuyBase: '0.5',
+    takerBuyQuote: '13500.0',
+    closed: true,
+  }
+  const producer = platform.transport.producer()
+  await producer.send([
+    { topic: topics.kline1m, key: 'BTCUSDT', value: JSON.stringify(late), timestamp: old },
+  ])
+  await producer.close()
+  // a Socket.IO client with a subscription, and REST calls on a few routes
+  socket = io(gateway.origin, { transports: ['websocket'] })
+  await new Promise<void>((resolve) =>
+    socket!.emit('subscribe', { stream: 'kline', symbol: 'BTCUSDT' }, () => resolve()),
+  )
+  for (const path of ['/ohlc?symbol=BTCUSDT&interval=5m', '/latest?symbol=ETHUSDT', '/ohlc?symbol=NOPE'])
+    await fetch(`${gateway.origin}${path}`)
+}, INSTALL_TIMEOUT_MS)
+
+describe('Prometheus scraping the running platform', () => {
+  it('loads every alert rule of the chart', async () => {
+    const [file] = parseYaml<{ groups: { rules: { alert: string }[] }[] }>(readFileSync(alertsFile, 'utf8'))
+    const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string }[] }[] }
+    }
+    const loaded = res.data.groups.flatMap((g) => g.rules)
+    expect(loaded.map((r) => r.name).sort()).toEqual(
+      file!.groups
+        .flatMap((g) => g.rules)
+        .map((r) => r.alert)
+        .sort(),
+    )
+  })
+
+  it('every dashboard query and every alert signal returns a series', async () => {
+    const [file] = parseYaml<{ groups: { rules: { alert: string; expr: string }[] }[] }>(
+      readFileSync(alertsFile, 'utf8'),
+    )
+    const exprs = [
+      ...dashboardQueries(dashboard).map((q) => ({ what: `panel "${q.panel}"`, expr: q.expr })),
+      ...file!.groups
+        .flatMap((g) => g.rules)
+        .flatMap((r) => alertSignals(r.expr).map((expr) => ({ what: `alert ${r.alert}`, expr }))),
+    ]
+    const empty = new Map(exprs.map((e) => [e.expr, e.what]))
+    // a few scrapes, then the counters that move only on events need the next scrape after them
+    const deadline = Date.now() + 60_000
+    while (empty.size > 0 && Date.now() < deadline) {
+      for (const expr of [...empty.keys()]) if ((await query(expr)).length > 0) empty.delete(expr)
+      if (empty.size > 0) await sleep(1000)
+    }
+    expect([...empty].map(([expr, what]) => `${what}: ${expr}`)).toEqual([])
+    // the rules evaluate without error too
+    const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] }
+    }
+    for (const r of res.data.groups.flatMap((g) => g.rules))
+      expect(r.health, `${r.name} ${r.lastError}`).toBe('ok')
+  }, 90_000)
+})
