@@ -71,7 +71,15 @@ class Tally {
   /** Reliability: per confidence bin [count, sum of confidence, hits]. */
   bins = RELIABILITY_EDGES.map(() => [0, 0, 0])
 
-  add(m: Model, s: Sample, price: number, momConf: number): void {
+  /** Per test day (and symbol): [model hits, model directional, baseline hits, baseline directional]. */
+  clusters = new Map<string, [number, number, number, number]>()
+
+  add(m: Model, s: Sample, price: number, momConf: number, cluster: string): void {
+    let c = this.clusters.get(cluster)
+    if (!c) {
+      c = [0, 0, 0, 0]
+      this.clusters.set(cluster, c)
+    }
     const f = forecast(m, s.x)
     const actual = price * Math.exp(s.y)
     const pred = price * Math.exp(f.predictedReturn)
@@ -88,6 +96,8 @@ class Tally {
     if (h !== null) {
       this.directional++
       this.hits += h
+      c[0] += h
+      c[1]++
       this.brier += (f.confidence - h) ** 2
       const b = this.bins[RELIABILITY_EDGES.findIndex((e) => f.confidence < e)]!
       b[0]!++
@@ -98,6 +108,8 @@ class Tally {
     if (hm !== null) {
       this.momDirectional++
       this.momHits += hm
+      c[2] += hm
+      c[3]++
       this.momBrier += (momConf - hm) ** 2
     }
   }
@@ -120,12 +132,29 @@ function wilson(hits: number, n: number): [number, number] {
   return [c - h, c + h]
 }
 
+/**
+ * 95 % interval clustered by test day (and symbol): the hit rate's standard error from the
+ * spread of the per-day results, so correlation within a day (overlapping horizons, regimes)
+ * widens it as it should.
+ */
+function clustered(cs: [number, number][]): [number, number] {
+  const hits = cs.reduce((a, c) => a + c[0], 0)
+  const n = cs.reduce((a, c) => a + c[1], 0)
+  const p = hits / n
+  const g = cs.length
+  const v = (cs.reduce((a, [h, k]) => a + (h - p * k) ** 2, 0) / (n * n)) * (g / (g - 1))
+  return [p - 1.96 * Math.sqrt(v), p + 1.96 * Math.sqrt(v)]
+}
+
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`
 const f4 = (v: number) => v.toFixed(4)
 
 function report(title: string, t: Tally, priceUnit: 'USDT' | 'bps'): void {
   const [lo, hi] = wilson(t.hits, t.directional)
   const [mlo, mhi] = wilson(t.momHits, t.momDirectional)
+  const cs = [...t.clusters.values()]
+  const [clo, chi] = clustered(cs.map((c) => [c[0], c[1]]))
+  const [cmlo, cmhi] = clustered(cs.map((c) => [c[2], c[3]]))
   const mae = (abs: number, rel: number) =>
     priceUnit === 'USDT' ? `${(abs / t.n).toFixed(2)} USDT` : `${((rel / t.n) * 1e4).toFixed(2)} bps`
   out(`### ${title}`)
@@ -134,14 +163,16 @@ function report(title: string, t: Tally, priceUnit: 'USDT' | 'bps'): void {
     `${t.n.toLocaleString('en-US')} test forecasts (${t.directional.toLocaleString('en-US')} with a price move)`,
   )
   out()
-  out('| forecast | directional accuracy (95 % CI) | MAE of predicted price | Brier |')
-  out('| --- | --- | --- | --- |')
   out(
-    `| ridge model | ${pct(t.hits / t.directional)} (${pct(lo)} – ${pct(hi)}) | ${mae(t.absError, t.relError)} | ${f4(t.brier / t.directional)} |`,
+    `| forecast | directional accuracy | 95 % CI (n / 5) | 95 % CI (clustered, ${cs.length} day groups) | MAE of predicted price | Brier |`,
   )
-  out(`| no change | — (no direction) | ${mae(t.ncAbsError, t.ncRelError)} | 0.2500 |`)
+  out('| --- | --- | --- | --- | --- | --- |')
   out(
-    `| last 5-minute return's sign | ${pct(t.momHits / t.momDirectional)} (${pct(mlo)} – ${pct(mhi)}) | ${mae(t.momAbsError, t.momRelError)} | ${f4(t.momBrier / t.momDirectional)} |`,
+    `| ridge model | ${pct(t.hits / t.directional)} | ${pct(lo)} – ${pct(hi)} | ${pct(clo)} – ${pct(chi)} | ${mae(t.absError, t.relError)} | ${f4(t.brier / t.directional)} |`,
+  )
+  out(`| no change | — (no direction) | | | ${mae(t.ncAbsError, t.ncRelError)} | 0.2500 |`)
+  out(
+    `| last 5-minute return's sign | ${pct(t.momHits / t.momDirectional)} | ${pct(mlo)} – ${pct(mhi)} | ${pct(cmlo)} – ${pct(cmhi)} | ${mae(t.momAbsError, t.momRelError)} | ${f4(t.momBrier / t.momDirectional)} |`,
   )
   out()
   out('Reliability of the stated confidence (ridge model):')
@@ -206,7 +237,7 @@ function priceOf(bars: Map<number, number>, s: Sample): number {
     const rows = trainRows(per, d, trainDays, first)
     const m = trainModel(rows, { version: 'wf', symbol: 'BTCUSDT' })
     const mc = momentumHitRate(rows)
-    for (const s of per[d]!) t.add(m, s, priceOf(closes, s), mc)
+    for (const s of per[d]!) t.add(m, s, priceOf(closes, s), mc, all[d]!)
     tested++
     firstTest ??= all[d]
     lastTest = all[d]
@@ -244,8 +275,8 @@ if (!args['no-multi']) {
     for (const s of SYMBOLS_2024) {
       const [m, mc] = models.get(s)!
       for (const x of per.get(s)![d]!) {
-        own.add(m, x, priceOf(closes.get(s)!, x), mc)
-        pooled.add(pm, x, priceOf(closes.get(s)!, x), pmc)
+        own.add(m, x, priceOf(closes.get(s)!, x), mc, `${s} ${d}`)
+        pooled.add(pm, x, priceOf(closes.get(s)!, x), pmc, `${s} ${d}`)
       }
     }
   }
