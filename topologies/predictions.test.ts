@@ -10,7 +10,7 @@ import { forecast, HORIZON_MS, type Model } from '../processors/model.ts'
 import { loadLatestModels, ModelRegistry, publishModels } from '../processors/model-store.ts'
 import type { Prediction, Score, ScoreBoard } from '../processors/scoring.ts'
 import { spotDay } from '../processors/testdata.ts'
-import { trainModels } from '../scripts/train.ts'
+import { startModelScheduler, trainModels } from '../scripts/train.ts'
 import { klines1m } from './candles.ts'
 import { addPredictions, PREDICTION_SCORES_STORE, PREDICTIONS_STORE } from './predictions.ts'
 
@@ -159,6 +159,28 @@ describe('prediction topology', () => {
       expect(new Set(mine).size).toBe(mine.length)
       const scored = scores.filter((x) => x.symbol === s).map((x) => x.openTime)
       expect(scored).toEqual(mine.slice(0, mine.length - 5))
+    }
+  })
+
+  it('with the scheduler: the first model is trained at start (recorded files up to the day before) and used', async () => {
+    await bed.produce(topics.kline1m, replay('2024-01-02', MINUTES))
+    const scheduler = startModelScheduler({
+      transport: bed.transport,
+      symbols: SYMBOLS,
+      days: 1,
+      checkMs: 3_600_000,
+      csvFallbackTo: '2024-01-01',
+    })
+    try {
+      await scheduler.checkNow()
+      const version = scheduler.registry.latestVersion()!
+      const streams = await bed.start(topology(scheduler.registry), { applicationId: 'pred-sched' })
+      await streams.flush()
+      const preds = await bed.values<Prediction>(topics.predictions)
+      expect(preds).toHaveLength(SYMBOLS.length * (MINUTES - LOOKBACK + 1))
+      expect(new Set(preds.map((p) => p.modelVersion))).toEqual(new Set([version]))
+    } finally {
+      await scheduler.stop()
     }
   })
 
