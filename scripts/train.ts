@@ -8,7 +8,6 @@ import type { Transport } from '../engine/index.ts'
 import { type Bar, barOf } from '../processors/features.ts'
 import { type Model, POOLED, type Sample, samplesOf, trainModel } from '../processors/model.ts'
 import { ModelRegistry, publishModels } from '../processors/model-store.ts'
-import { dates, SPOT, spotDay } from '../processors/testdata.ts'
 
 // The training job: 1m history → one ridge model per symbol plus a pooled fallback → the
 // compacted crypto_models topic. History comes from crypto_kline_1m (closed klines) or from the
@@ -48,9 +47,12 @@ export interface TrainResult {
 
 export const versionOf = (d: Date): string => `v${d.toISOString().replace(/[-:.]/g, '')}`
 
+// The recorded files are read only when asked for (a deployment without them must still start).
+const recorded = () => import('../processors/testdata.ts')
+
 /** Newest recorded 1m day of a symbol in the CSV set, or undefined. */
-export function lastRecordedDay(symbol: string): string | undefined {
-  const dir = join(SPOT, symbol, '1m')
+export async function lastRecordedDay(symbol: string): Promise<string | undefined> {
+  const dir = join((await recorded()).SPOT, symbol, '1m')
   if (!existsSync(dir)) return undefined
   return readdirSync(dir)
     .map((f) => /(\d{4}-\d{2}-\d{2})\.csv\.gz$/.exec(f)?.[1])
@@ -59,8 +61,9 @@ export function lastRecordedDay(symbol: string): string | undefined {
     .at(-1)
 }
 
-export function csvHistory(symbol: string, days: number, to?: string): Bar[] {
-  const last = to ?? lastRecordedDay(symbol)
+export async function csvHistory(symbol: string, days: number, to?: string): Promise<Bar[]> {
+  const { dates, spotDay } = await recorded()
+  const last = to ?? (await lastRecordedDay(symbol))
   if (!last) return []
   const from = new Date(Date.parse(last) - (days - 1) * DAY).toISOString().slice(0, 10)
   return dates(from, last).flatMap((d) => spotDay(symbol, '1m', d).map(barOf))
@@ -126,7 +129,10 @@ export async function trainModels(o: TrainModelsOptions): Promise<TrainResult> {
       const h = new KlineHistory(days, o.topicPrefix)
       await h.update(o.transport)
       history = h.history(o.symbols)
-    } else history = new Map(o.symbols.map((s) => [s, csvHistory(s, days, o.to)]))
+    } else {
+      history = new Map()
+      for (const s of o.symbols) history.set(s, await csvHistory(s, days, o.to))
+    }
   }
   const minRows = o.minRows ?? 1000
   const models: Model[] = []
