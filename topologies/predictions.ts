@@ -85,9 +85,10 @@ export interface PredictionOptions {
   /** A model whose training window ended longer ago than this (event time) is stale: 3 days. */
   maxModelAgeMs?: number
   /**
-   * Out-of-order slack for the scoring join (default 10 min). Stream time is per task, across
-   * the symbols of its partition: an outcome candle more than this behind the newest candle of
-   * the task (a symbol backfilled after a gap) is late and its prediction stays unscored.
+   * Out-of-order slack for the scoring join (default 1 h). Stream time is per task, across the
+   * symbols of its partition: a prediction or outcome more than this behind the newest candle
+   * of the task (a symbol backfilled after a gap, symbols replayed one after another) is late
+   * and the prediction stays unscored. The buffers hold window + grace per symbol.
    */
   joinGraceMs?: number
 }
@@ -227,7 +228,7 @@ export function addPredictions(
     .join(
       outcomes,
       (p, c) => (c.openTime === p.targetOpenTime ? score(p, c.close) : null),
-      JoinWindows.ofTimeDifferenceAndGrace(HORIZON_MS, options.joinGraceMs ?? 10 * MINUTE).before(0),
+      JoinWindows.ofTimeDifferenceAndGrace(HORIZON_MS, options.joinGraceMs ?? 60 * MINUTE).before(0),
       { name: PREDICTION_JOIN, repartition: false }, // both keyed by symbol from one source
     )
     .filter((_s, v) => v !== null, 'prediction-outcomes-target')
