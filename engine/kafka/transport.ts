@@ -95,27 +95,45 @@ export class KafkaTransport implements Transport {
   }
 
   async createTopics(specs: TopicSpec[]): Promise<void> {
+    // One CreateTopics request per (partitions, configs): an engine creates a dozen topics at start.
+    const groups = new Map<
+      string,
+      { partitions: number; configs: { name: string; value: string }[]; names: string[] }
+    >()
     for (const s of specs) {
       const configs = s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []
-      // Kafka expires a segment once its newest record timestamp is retention.ms behind the clock:
-      // with CreateTime, historical records written now go at once; LogAppendTime counts from the write.
+      // Kafka measures retention.ms against the wall clock (the embedded log: against the newest record).
       const limit = (n: number) => String(n >= 0 && Number.isFinite(n) ? Math.floor(n) : -1)
-      if (s.timestampType) configs.push({ name: 'message.timestamp.type', value: s.timestampType })
       if (!s.compacted && s.retentionMs !== undefined)
         configs.push({ name: 'retention.ms', value: limit(s.retentionMs) })
       if (!s.compacted && s.retentionBytes !== undefined)
         configs.push({ name: 'retention.bytes', value: limit(s.retentionBytes) })
+      const key = JSON.stringify([s.partitions, configs])
+      const g = groups.get(key) ?? { partitions: s.partitions, configs, names: [] }
+      groups.set(key, g)
+      g.names.push(s.name)
+    }
+    const create = (names: string[], g: { partitions: number; configs: { name: string; value: string }[] }) =>
+      this.call(`createTopics ${names.join(',')}`, () =>
+        this.admin.createTopics({
+          topics: names,
+          partitions: g.partitions,
+          replicas: this.opts.replicas,
+          configs: g.configs,
+        }),
+      )
+    for (const g of groups.values()) {
       try {
-        await this.call(`createTopics ${s.name}`, () =>
-          this.admin.createTopics({
-            topics: [s.name],
-            partitions: s.partitions,
-            replicas: this.opts.replicas,
-            configs,
-          }),
-        )
+        await create(g.names, g)
       } catch (err) {
         if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw err
+        // Some exist (another instance is starting too): the others one by one.
+        for (const name of g.names)
+          try {
+            await create([name], g)
+          } catch (e) {
+            if (!mentions(e, 'TOPIC_ALREADY_EXISTS')) throw e
+          }
       }
     }
     // Metadata propagates asynchronously: wait until every topic is visible with its leaders.
@@ -132,21 +150,25 @@ export class KafkaTransport implements Transport {
   async partitions(topic: string, refresh = false): Promise<number | undefined> {
     const known = this.partitionCounts.get(topic)
     if (known !== undefined && !refresh) return known
-    try {
-      const md = await this.call(`metadata ${topic}`, () =>
-        this.reader.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false }),
+    const unknown = (err: unknown) =>
+      ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'Unknown topic'].some((id) => mentions(err, id))
+    // First without the client's retries: it retries an unknown topic for about a second, and an
+    // engine start asks about a dozen topics that do not exist yet.
+    const lookup = (retries?: number) =>
+      this.call(`metadata ${topic}`, () =>
+        this.reader.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, retries }),
       )
+    try {
+      const md = await lookup(0).catch((err) => {
+        if (unknown(err)) throw err
+        return lookup()
+      })
       const t = md.topics.get(topic)
       if (!t || t.partitions.some((p) => p === undefined || p.leader < 0)) return undefined
       this.partitionCounts.set(topic, t.partitionsCount)
       return t.partitionsCount
     } catch (err) {
-      if (
-        ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'Unknown topic'].some((id) =>
-          mentions(err, id),
-        )
-      )
-        return undefined
+      if (unknown(err)) return undefined
       throw err
     }
   }
