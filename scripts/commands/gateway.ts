@@ -2,7 +2,7 @@ import type { Config } from '../../common/config.ts'
 import { type CommandSpec, optionalModule, untilSignal } from './command.ts'
 
 // The gateway role: REST + Socket.IO + dashboard on CS_GATEWAY_PORT. The implementation lives in
-// gateway/ (wire the real entry point here when it changes).
+// gateway/role.ts: the sinks reader (MongoDB + Redis) and live updates from the transport.
 type StartGateway = (config: Config) => Promise<{ url?: string; close(): Promise<void> }>
 
 export const gateway: CommandSpec = {
@@ -17,7 +17,7 @@ export const gateway: CommandSpec = {
     const startGateway = await optionalModule<StartGateway>(
       '../../gateway/index.ts',
       'gateway',
-      'startGateway',
+      'startGatewayRole',
     )
     const g = await startGateway(config)
     log.info('gateway running', { url: g.url })
