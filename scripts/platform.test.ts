@@ -41,6 +41,13 @@ describe('platform command', () => {
       }
       return (await Promise.all(symbols.map(latest))).every(Boolean)
     })
+    const health = (await (await fetch(`${url}/health`)).json()) as { dependencies: Record<string, unknown> }
+    expect(health.dependencies).toMatchObject({
+      engine: { ok: true },
+      ingest: { ok: true },
+      feed: { ok: true },
+      replay: { ok: true, detail: 'speed 600' },
+    })
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/cs_ingest_messages_in_total\{stream="btcusdt@kline_1m"\} [1-9]/)
     expect((await fetch(`${url}/nope`)).status).toBe(404)

@@ -74,7 +74,11 @@ export async function startPlatform(
       transport,
       exchangeInfoUrl: urls.binanceRestUrl,
       corsOrigins: config.corsOrigins,
-      checks: { ingest: () => ({ ok: ingestReady, detail: ingestReady ? 'ready' : 'catching up' }) },
+      checks: {
+        ingest: () => ({ ok: ingestReady, detail: ingestReady ? 'ready' : 'catching up' }),
+        // the dashboard shows the replay speed it reads here
+        ...(replay ? { replay: () => ({ ok: true, detail: `speed ${config.replaySpeed}` }) } : {}),
+      },
     })
     stops.push(() => gateway.close())
     log.info('platform running', { gateway: gateway.url, transport: config.transport })
