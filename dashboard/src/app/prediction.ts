@@ -30,7 +30,8 @@ import type { Prediction } from './model'
         <span class="sep">·</span>
         <span data-testid="confidence">conf {{ p.confidence === null ? '—' : fmt(p.confidence, 2) }}</span>
         <span class="sep">·</span>
-        <span>hit rate {{ rate(p.hitRate) }} <span class="muted">vs baseline {{ rate(p.baselineHitRate) }}</span></span>
+        <span data-testid="hit-rate">hit rate {{ rate(p.hitRate ?? scores().hitRate) }}
+          <span class="muted">vs baseline {{ rate(p.baselineHitRate ?? scores().baseline) }}@if (scores().n; as n) { · {{ n }} scored }</span></span>
         <span class="sep">·</span>
         <span class="muted">model {{ p.modelVersion ?? '—' }}</span>
         @if (p.time !== null) { <span class="muted small">at {{ time(p.time) }}</span> }
@@ -72,6 +73,7 @@ export class PredictionPanel implements OnDestroy {
 
   ngOnDestroy(): void {
     this.unsubscribe?.()
+    clearInterval(this.scoresTimer)
   }
 
   rate(v: number | null): string {
@@ -79,9 +81,56 @@ export class PredictionPanel implements OnDestroy {
     return `${fmt(v <= 1 ? v * 100 : v, 1)}%`
   }
 
+  /**
+   * Live hit rate of the model and of the "last 5-minute sign" baseline. The prediction record
+   * does not carry them; the scoring topology publishes them as gauges on the same registry the
+   * gateway serves (`cs_prediction_hit_rate{symbol, model}`), read here every 15 s.
+   */
+  private async loadScores(symbol: string): Promise<void> {
+    try {
+      const res = await fetch('/metrics')
+      if (!res.ok || symbol !== this.market.route().symbol) return
+      const text = await res.text()
+      const gauge = (model: string): number | null => {
+        const re = new RegExp(
+          `^cs_prediction_hit_rate\\{[^}]*symbol="${symbol}"[^}]*model="${model}"[^}]*\\} (\\S+)`,
+          'm',
+        )
+        const alt = new RegExp(
+          `^cs_prediction_hit_rate\\{[^}]*model="${model}"[^}]*symbol="${symbol}"[^}]*\\} (\\S+)`,
+          'm',
+        )
+        const m = re.exec(text) ?? alt.exec(text)
+        return m ? Number(m[1]) : null
+      }
+      const scored = new RegExp(
+        `^cs_prediction_scores_total\\{[^}]*symbol="${symbol}"[^}]*\\} (\\S+)`,
+        'm',
+      ).exec(text)
+      this.scores.set({
+        hitRate: gauge('ridge'),
+        baseline: gauge('last_5m_sign'),
+        n: scored ? Number(scored[1]) : null,
+      })
+    } catch {
+      // metrics not served here (a gateway without the engine): the record's own fields, or —
+    }
+  }
+
+  readonly scores = signal<{ hitRate: number | null; baseline: number | null; n: number | null }>({
+    hitRate: null,
+    baseline: null,
+    n: null,
+  })
+  private scoresTimer: ReturnType<typeof setInterval> | undefined
+
   private follow(symbol: string): void {
     this.unsubscribe?.()
     this.p.set(null)
+    this.scores.set({ hitRate: null, baseline: null, n: null })
+    clearInterval(this.scoresTimer)
+    void this.loadScores(symbol)
+    this.scoresTimer = setInterval(() => void this.loadScores(symbol), 15_000)
     const take = (x: unknown) => {
       const p = readPrediction(x)
       if (p && (p.symbol === '' || p.symbol === symbol)) this.p.set(p)
