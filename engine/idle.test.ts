@@ -37,17 +37,17 @@ function countTopology(idleCloseMs: number) {
 describe('idle close', () => {
   it('does not close a window while records with a constant event time keep arriving', async () => {
     await bed.topic('ticks')
-    const streams = await bed.start(countTopology(200), { applicationId: 'idle-const' })
-    // 26 records, one every 50 ms, all at event time 500 (window [0, 1000)): ~1.3 s of input,
-    // far longer than idleCloseMs, but never 200 ms without a record.
-    for (let i = 0; i < 26; i++) {
+    const streams = await bed.start(countTopology(1_000), { applicationId: 'idle-const' })
+    // 60 records, one every 50 ms, all at event time 500 (window [0, 1000)): over 3 s of input,
+    // longer than idleCloseMs + the window's remaining 500 ms, but never 1 s without a record.
+    for (let i = 0; i < 60; i++) {
       await bed.produce('ticks', [{ key: 'BTC', value: { t: 500 }, timestamp: 500 }])
       await sleep(50)
     }
     await streams.flush()
-    // Then the input stops: the wall clock closes the window, with all 26 records.
-    for (let i = 0; i < 100 && (await bed.records('counts')).length === 0; i++) await sleep(50)
-    expect(await bed.values('counts')).toEqual([{ start: 0, n: 26 }])
+    // Then the input stops: the wall clock closes the window, with all 60 records.
+    for (let i = 0; i < 200 && (await bed.records('counts')).length === 0; i++) await sleep(50)
+    expect(await bed.values('counts')).toEqual([{ start: 0, n: 60 }])
   })
 
   it('a pause of the processing loop (rebalance) is not idleness', async () => {
