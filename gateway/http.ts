@@ -26,6 +26,8 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   responses?: Record<number, string>
   /** Content type of the 200 body (default JSON). */
   produces?: string
+  /** Shape of the 200 body (OpenAPI; the REST test parses every answer with it). */
+  response?: z.ZodType
   handle(input: { query: z.output<Q>; params: z.output<P> }, req: Request, res: Response): Promise<unknown>
 }
 

@@ -24,12 +24,18 @@ function parameters(schema: z.ZodType | undefined, where: 'query' | 'path') {
   })
 }
 
+function bodySchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' })
+  return rest
+}
+
 export function openApiDocument(specs: RouteSpec[]): Record<string, unknown> {
   const paths: Record<string, unknown> = {}
   for (const s of specs) {
     const path = s.path.replace(/:(\w+)/g, '{$1}')
+    const schema = s.response ? { schema: bodySchema(s.response) } : {}
     const responses: Record<string, unknown> = {
-      200: { description: 'OK', content: { [s.produces ?? 'application/json']: {} } },
+      200: { description: 'OK', content: { [s.produces ?? 'application/json']: schema } },
       400: { description: 'Invalid parameter: {error, message}' },
     }
     for (const [code, what] of Object.entries(s.responses ?? {})) responses[code] = { description: what }

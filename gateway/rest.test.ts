@@ -201,6 +201,46 @@ describe('market, analytics, ops', () => {
     expect((await get('/')).body).toMatchObject({ docs: '/docs', socketio: '/socket.io' })
   })
 
+  it('every answer parses with its route’s documented response schema (the OpenAPI bodies)', async () => {
+    const samples = [
+      '/ohlc?symbol=BTCUSDT&interval=4h',
+      '/ohlc/realtime?symbol=BTCUSDT',
+      '/latest?symbol=BTCUSDT',
+      '/orderbook?symbol=BTCUSDT',
+      '/trades?symbol=BTCUSDT',
+      '/ranking/top-gainers?type=losers',
+      '/indicators?symbol=BTCUSDT&interval=5m',
+      '/symbols',
+      '/health',
+      '/api/v3/ping',
+      '/api/v3/time',
+      '/api/v3/exchangeInfo',
+      '/api/v3/klines?symbol=BTCUSDT&interval=1d',
+    ]
+    const documented = g.gateway.routes.filter((r) => r.response).map((r) => r.path)
+    expect(documented.filter((p) => !samples.some((x) => x.split('?')[0] === p))).toEqual([
+      '/prediction/:symbol', // 404 until predictions run
+      '/api/v3/uiKlines',
+    ])
+    for (const path of samples) {
+      const route = g.gateway.routes.find((r) => r.path === path.split('?')[0])!
+      const r = await get(path)
+      expect(r.status).toBe(200)
+      const parsed = route.response!.safeParse(r.body)
+      expect(parsed.error?.issues ?? [], path).toEqual([])
+    }
+    const doc = (await get('/openapi.json')).body as unknown as {
+      paths: Record<
+        string,
+        { get: { responses: { 200: { content: Record<string, { schema?: unknown }> } } } }
+      >
+    }
+    expect(doc.paths['/ohlc']!.get.responses[200].content['application/json']!.schema).toMatchObject({
+      type: 'object',
+      properties: { candles: { type: 'array' } },
+    })
+  })
+
   it('security headers and CORS for the configured origins only', async () => {
     const ok = await get('/symbols', { headers: { origin: 'http://localhost:4200' } })
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:4200')

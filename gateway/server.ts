@@ -6,12 +6,14 @@ import { ConfigError } from '../common/errors.ts'
 import { listen } from '../common/listen.ts'
 import { createLogger } from '../common/log.ts'
 import type { KafkaStreams, Transport } from '../engine/index.ts'
-import { createApp } from './app.ts'
+import { createApp, restSpecs } from './app.ts'
 import type { GatewayContext } from './context.ts'
 import { LiveFeed } from './feed.ts'
+import type { RouteSpec } from './http.ts'
 import type { DependencyState, MarketReader } from './reader.ts'
 import { SinkReader } from './readers/sinks.ts'
 import { StoreReader } from './readers/stores.ts'
+import { binanceRoutes } from './routes/binance.ts'
 import { attachSocketIo } from './socketio.ts'
 import { Hub } from './subscriptions.ts'
 import { SymbolCatalog } from './symbols.ts'
@@ -53,6 +55,8 @@ export interface Gateway {
   io: SocketIoServer
   wss: WebSocketServer
   feed: LiveFeed | undefined
+  /** The REST and /api/v3 routes as declared (paths, schemas). */
+  routes: RouteSpec[]
   close(): Promise<void>
 }
 
@@ -101,6 +105,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     io,
     wss,
     feed,
+    routes: [...restSpecs(ctx), ...binanceRoutes(ctx)],
     async close() {
       hub.close()
       for (const c of wss.clients) c.terminate()

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../context.ts'
 import { defineRoute, HttpError, type RouteSpec } from '../http.ts'
 import { CANDLE_INTERVALS, intParam, oneOf, symbolParam } from '../params.ts'
+import { indicators, rankEntry } from '../shapes.ts'
 
 // Derived views: the 24 h gainers/losers ranking, indicators, predictions.
 
@@ -11,6 +12,13 @@ export function analyticsRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/ranking/top-gainers',
       tag: 'analytics',
       summary: 'Rolling 24 h gainers (or losers), Binance 24hr-ticker fields per entry',
+      response: z.strictObject({
+        asOf: z.number().int().nullable(),
+        window: z.literal('24h'),
+        symbols: z.number().int(),
+        type: z.enum(['gainers', 'losers']),
+        entries: z.array(rankEntry),
+      }),
       query: z.strictObject({
         limit: intParam(1, 100, 'Entries (default 10)').optional(),
         type: oneOf(['gainers', 'losers'], 'Which list (default gainers)').optional(),
@@ -26,6 +34,7 @@ export function analyticsRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/indicators',
       tag: 'analytics',
       summary: 'RSI(14), MACD(12,26,9), SMA/EMA(20,50) per closed candle, oldest first',
+      response: z.strictObject({ symbol: z.string(), interval: z.string(), indicators: z.array(indicators) }),
       query: z.strictObject({
         symbol: symbolParam(ctx.symbols),
         interval: oneOf(CANDLE_INTERVALS, 'Candle interval (default 1h)').optional(),
@@ -41,6 +50,9 @@ export function analyticsRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/prediction/:symbol',
       tag: 'analytics',
       summary: 'The latest price prediction of a symbol',
+      response: z
+        .looseObject({ symbol: z.string(), time: z.number().int() })
+        .describe('the crypto_predictions record as produced'),
       params: z.strictObject({
         symbol: z
           .string()

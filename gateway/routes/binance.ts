@@ -3,6 +3,7 @@ import type { Interval, Kline } from '../../common/records.ts'
 import type { GatewayContext } from '../context.ts'
 import { defineRoute, HttpError, type InvalidInput, type RouteSpec } from '../http.ts'
 import { intParam, KLINE_INTERVALS, timeOrder, timeParam } from '../params.ts'
+import { binanceRow } from '../shapes.ts'
 
 // Binance's spot REST for market data, as far as clients such as ccxt need it to use this
 // platform as a kline source: ping, time, exchangeInfo, klines (and uiKlines). Errors in
@@ -76,6 +77,7 @@ export function binanceRoutes(ctx: GatewayContext): RouteSpec[] {
         timeZone: z.literal(['0', '+0', '00:00', '+00:00']).optional().describe('Only UTC is offered'),
       })
       .refine(timeOrder, { path: ['startTime'] }),
+    response: z.array(binanceRow),
     responses: { 400: 'Binance error {code, msg}' },
     async handle({ query: q }) {
       const rows = await ctx.reader.candles({
@@ -93,6 +95,7 @@ export function binanceRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/api/v3/ping',
       tag: 'binance',
       summary: 'Connectivity check',
+      response: z.strictObject({}),
       query: z.strictObject({}),
       handle: async () => ({}),
     }),
@@ -100,6 +103,7 @@ export function binanceRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/api/v3/time',
       tag: 'binance',
       summary: 'Server time',
+      response: z.strictObject({ serverTime: z.number().int() }),
       query: z.strictObject({}),
       handle: async () => ({ serverTime: Date.now() }),
     }),
@@ -107,6 +111,13 @@ export function binanceRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/api/v3/exchangeInfo',
       tag: 'binance',
       summary: 'The configured symbols with PRICE_FILTER and LOT_SIZE',
+      response: z.looseObject({
+        timezone: z.literal('UTC'),
+        serverTime: z.number().int(),
+        symbols: z.array(
+          z.looseObject({ symbol: z.string(), filters: z.array(z.looseObject({ filterType: z.string() })) }),
+        ),
+      }),
       query: z.strictObject({
         symbol: symbol.optional(),
         symbols: z.string().optional().describe('JSON array of symbols, e.g. ["BTCUSDT","ETHUSDT"]'),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../context.ts'
 import { defineRoute, type RouteSpec } from '../http.ts'
 import { intParam, symbolParam } from '../params.ts'
+import { book, kline, trade } from '../shapes.ts'
 import { noData } from './ohlc.ts'
 
 // The raw side of a symbol: latest 1m kline, order book, recent trades.
@@ -14,6 +15,7 @@ export function marketRoutes(ctx: GatewayContext): RouteSpec[] {
       tag: 'market',
       summary: 'The newest 1m kline of a symbol (open or closed)',
       query: z.strictObject({ symbol }),
+      response: kline,
       responses: { 404: 'no kline for the symbol yet' },
       async handle({ query: q }) {
         const k = await ctx.reader.latest(q.symbol)
@@ -26,6 +28,7 @@ export function marketRoutes(ctx: GatewayContext): RouteSpec[] {
       tag: 'market',
       summary: 'The latest order book (best first), up to 20 levels per side',
       query: z.strictObject({ symbol, limit: intParam(1, 20, 'Levels per side (default 20)').optional() }),
+      response: book,
       responses: { 404: 'no order book for the symbol yet' },
       async handle({ query: q }) {
         const b = await ctx.reader.orderbook(q.symbol)
@@ -44,6 +47,7 @@ export function marketRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/trades',
       tag: 'market',
       summary: 'Recent trades, newest first',
+      response: z.strictObject({ symbol: z.string(), trades: z.array(trade) }),
       query: z.strictObject({ symbol, limit: intParam(1, 1000, 'Trades (default 50)').optional() }),
       async handle({ query: q }) {
         return { symbol: q.symbol, trades: await ctx.reader.trades(q.symbol, q.limit ?? 50) }

@@ -3,6 +3,7 @@ import type { Interval } from '../../common/records.ts'
 import type { GatewayContext } from '../context.ts'
 import { defineRoute, HttpError, type RouteSpec } from '../http.ts'
 import { CANDLE_INTERVALS, intParam, oneOf, symbolParam, timeOrder, timeParam } from '../params.ts'
+import { candles } from '../shapes.ts'
 
 // Candles: GET /ohlc by interval (or by the sinks' collection name, as the original design
 // asked) with Binance's startTime/endTime/limit selection, and GET /ohlc/realtime for 1m.
@@ -34,6 +35,7 @@ export function ohlcRoutes(ctx: GatewayContext): RouteSpec[] {
       tag: 'candles',
       summary: 'Candles of one symbol and interval, oldest first (open candle last, closed=false)',
       query: ohlc,
+      response: candles,
       async handle({ query: q }) {
         const interval = (q.interval ?? q.collection?.split('_')[0] ?? '1h') as Interval
         const candles = await ctx.reader.candles({
@@ -51,6 +53,7 @@ export function ohlcRoutes(ctx: GatewayContext): RouteSpec[] {
       tag: 'candles',
       summary: 'The last 1m klines (24 h kept), oldest first, the open one last',
       query: realtime,
+      response: candles,
       async handle({ query: q }) {
         const candles = await ctx.reader.candles({ symbol: q.symbol, interval: '1m', limit: q.limit ?? 60 })
         return { symbol: q.symbol, interval: '1m', candles }

@@ -1,7 +1,9 @@
+import { z } from 'zod'
 import { registry } from '../../common/metrics.ts'
 import type { GatewayContext } from '../context.ts'
 import { defineRoute, type RouteSpec } from '../http.ts'
 import type { DependencyState } from '../reader.ts'
+import { health, symbolInfo } from '../shapes.ts'
 
 // Symbols with their precision, health of every dependency, Prometheus metrics.
 
@@ -11,6 +13,7 @@ export function opsRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/symbols',
       tag: 'ops',
       summary: 'Configured symbols with tick and step sizes (exchangeInfo filters)',
+      response: z.strictObject({ symbols: z.array(symbolInfo) }),
       async handle() {
         return { symbols: await ctx.catalog.list() }
       },
@@ -19,6 +22,7 @@ export function opsRoutes(ctx: GatewayContext): RouteSpec[] {
       path: '/health',
       tag: 'ops',
       summary: 'State of each dependency; 503 when one is down',
+      response: health,
       responses: { 503: 'a dependency is down (the body says which)' },
       async handle(_in, _req, res) {
         let deps: Record<string, DependencyState>
