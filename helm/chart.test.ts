@@ -13,6 +13,7 @@ const chart = join(root, 'helm', 'crypto-streams')
 let helm = ''
 beforeAll(() => {
   helm = tool('helm')
+  parseYaml('{}') // brings the YAML reader first when missing
 }, INSTALL_TIMEOUT_MS)
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes manifests, walked generically

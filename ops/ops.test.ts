@@ -43,6 +43,7 @@ describe('Prometheus rules and config (promtool)', () => {
   let promtool = ''
   beforeAll(() => {
     promtool = tool('promtool')
+    parseYaml('{}') // brings the YAML reader first when missing
   }, INSTALL_TIMEOUT_MS)
 
   it('promtool check rules: the alert rules are valid', () => {

@@ -60,6 +60,7 @@ async function query(expr: string): Promise<unknown[]> {
 
 beforeAll(async () => {
   const prometheusBin = tool('prometheus')
+  parseYaml('{}') // brings the YAML reader first when missing
   const config = loadConfig(process.env, {
     dataDir: join(dir, 'data'),
     symbols: ['BTCUSDT', 'ETHUSDT'],

@@ -11,6 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 : "${HELM_VERSION:=v3.22.0}"
 : "${CS_TOOLS_DIR:=$HOME/.cache/crypto-streams}"
+mkdir -p "$CS_TOOLS_DIR"
+# One install at a time: test files run in parallel, and two apt-get (or go install) at once fail.
+exec 9>"$CS_TOOLS_DIR/.tools.lock"
+flock 9
 
 apt_install() {
   log "installing Debian package $1 (apt-get)"
