@@ -48,7 +48,9 @@ export async function startPlatform(
     }
     const transport = await openTransport(config)
     stops.push(() => transport.close())
-    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000, serving: true }), {
+    // every symbol ranked: the dashboard's markets table and ticker bar read each one's 24 h change
+    const topology = platformTopology({ rankingEveryMs: 1000, serving: true, top: Number.POSITIVE_INFINITY })
+    const streams = new KafkaStreams(topology, {
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
