@@ -8,7 +8,7 @@ import { KafkaStreams } from '../engine/index.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
-import { openBench } from './setup.ts'
+import { figure, openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -48,7 +48,9 @@ const N = klines.length
 {
   const t0 = performance.now()
   for (const iv of ['5m', '1h', '4h', '1d']) aggregate(klines, iv)
-  out(`pure aggregation 1m → 5m+1h+4h+1d: ${rate(N, performance.now() - t0)} 1m klines/s (${N} klines)`)
+  const ms = performance.now() - t0
+  out(`pure aggregation 1m → 5m+1h+4h+1d: ${rate(N, ms)} 1m klines/s (${N} klines)`)
+  figure('pure candle aggregation 1m → 5m+1h+4h+1d', Math.round((N / ms) * 1000), '1m klines/s')
 }
 
 const { run, dir, transport, done } = await openBench(kind, 'cs-bench-candles-')
@@ -81,6 +83,12 @@ try {
   out(
     `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days): ${rate(N, ms)} 1m klines/s ` +
       `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
+  )
+  figure(`platform topology (${kind})`, Math.round((N / ms) * 1000), '1m klines/s')
+  figure(
+    `platform topology (${kind}), per CPU-second`,
+    Math.round((N / (cpu.user + cpu.system)) * 1e6),
+    '1m klines/s',
   )
 } finally {
   await done()

@@ -5,6 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { setLogLevel } from '../common/log.ts'
 import { EmbeddedTransport } from '../engine/embedded/transport.ts'
+import { figure } from './setup.ts'
 
 // The embedded log cleaner's cost to everything else in the process: writes many distinct keys to
 // a compacted topic (a changelog of a big store), so closed segments are cleaned while sends go on,
@@ -54,6 +55,8 @@ try {
   process.stdout.write(
     `cleaner: ${K.toLocaleString('en-US')} keys × ${ROUNDS} rounds (batches of 20k) written in ${Math.round(writeMs)} ms, cleans done at ${Math.round(totalMs)} ms; slowest send ${Math.round(slowest)} ms; longest event-loop stall ${Math.round(loop.max / 1e6)} ms (p99 ${Math.round(loop.percentile(99) / 1e6)} ms)\n`,
   )
+  figure('cleaner: slowest send while cleaning', Math.round(slowest), 'ms')
+  figure('cleaner: longest event-loop stall', Math.round(loop.max / 1e6), 'ms')
 } finally {
   await t.close()
   rmSync(dir, { recursive: true, force: true })

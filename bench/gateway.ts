@@ -5,6 +5,7 @@ import { io, type Socket } from 'socket.io-client'
 import { setLogLevel } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
 import { GatewayBed, recordedMarket, splitMarket } from '../gateway/testing.ts'
+import { figure } from './setup.ts'
 
 // Gateway figures on recorded data (two days of BTCUSDT and ETHUSDT through the platform
 // topology, embedded log): REST requests/s and p99 latency for /ohlc and /api/v3/klines
@@ -82,6 +83,8 @@ if (!isMainThread) {
       `REST ${path}: ${Math.round(r.requests.average).toLocaleString('en-US')} req/s, ` +
         `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r.connections} connections, ${bad} errors)`,
     )
+    figure(`REST ${path.split('&')[0]}&interval=…: requests`, Math.round(r.requests.average), 'req/s')
+    figure(`REST ${path.split('&')[0]}&interval=…: p99`, r.latency.p99, 'ms')
   }
 
   await rest('/ohlc?symbol=BTCUSDT&interval=1h&limit=500')
@@ -135,6 +138,8 @@ if (!isMainThread) {
       `${latencies.length.toLocaleString('en-US')}/${expected.toLocaleString('en-US')} delivered, ` +
       `latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
   )
+  figure(`Socket.IO ${CLIENTS} clients: delivered`, latencies.length / expected, 'fraction')
+  figure(`Socket.IO ${CLIENTS} clients: latency p99`, Number(q(0.99)), 'ms')
   await g.close()
   process.exit(0)
 }

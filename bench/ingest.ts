@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { BookSync } from '../ingest/binance/book/sync.ts'
 import { normalize } from '../ingest/binance/normalize.ts'
 import { BatchSink } from '../ingest/binance/sink.ts'
-import { openBench } from './setup.ts'
+import { figure, openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -174,6 +174,7 @@ const resyncs = [...books.values()].reduce(
   (a, b) => a + Object.values(b.resyncs).reduce((x, y) => x + y, 0),
   0,
 )
+figure(`ingest ${kind}: frames parsed, normalized, produced`, Math.round(N / (ms / 1000)), 'msgs/s')
 if (errors > 0 || resyncs > 0) out(`ingest ${kind}: ${errors} errors, ${resyncs} book resyncs (expected 0)`)
 
 // normalize alone, for reference

@@ -19,7 +19,7 @@ import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { trainModels } from '../scripts/train.ts'
 import { klines1m } from '../topologies/candles.ts'
 import { addPredictions } from '../topologies/predictions.ts'
-import { openBench } from './setup.ts'
+import { figure, openBench } from './setup.ts'
 
 // Walk-forward evaluation of the 5-minute forecast on the recorded Binance 1m klines, with the
 // same features, training and calibration as the train job and the stream:
@@ -340,6 +340,7 @@ if (!args['no-stream']) {
     out(
       `${klines.length.toLocaleString('en-US')} closed 1m klines → predictions + scores: ${rate(klines.length, ms)} klines/s wall, ${rate(klines.length, (cpu.user + cpu.system) / 1000)} per CPU-second`,
     )
+    figure(`prediction topology (${b.config.transport})`, Math.round((klines.length / ms) * 1000), 'klines/s')
     out(
       `${written[0]!.toLocaleString('en-US')} predictions (${SYMBOLS_2024.length} × ${1440 - LOOKBACK + 1} expected after the 100-minute warm-up), ${written[1]!.toLocaleString('en-US')} scores (5 fewer per symbol: the day's last forecasts have no outcome yet)`,
     )

@@ -36,3 +36,17 @@ export async function openBench(transportArg: string | undefined, prefix: string
     },
   }
 }
+
+/** Set by bench/all.ts: each figure is also printed as one machine-readable line. */
+export const FIGURE_ENV = 'CS_BENCH_FIGURES'
+export const FIGURE_MARK = '@figure '
+
+/**
+ * Reports one benchmark figure (a rate, a latency, a size). A bench prints its own lines for
+ * people; under the table runner (`npm run bench`) this adds `@figure {"name","value","unit"}`
+ * so the runner collects every bench's figures into one table.
+ */
+export function figure(name: string, value: number, unit: string): void {
+  if (!process.env[FIGURE_ENV]) return
+  process.stdout.write(`${FIGURE_MARK}${JSON.stringify({ name, value, unit })}\n`)
+}

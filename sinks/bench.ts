@@ -2,6 +2,7 @@
 // topology (sinkInput), then each sink alone from offset 0 until caught up.
 //   node sinks/bench.ts [--batch 2000]
 import { parseArgs } from 'node:util'
+import { figure } from '../bench/setup.ts'
 import { loadConfig } from '../common/config.ts'
 import { setLogLevel } from '../common/log.ts'
 import { dropMongo, dropRedis } from './dump.fixture.ts'
@@ -40,6 +41,7 @@ try {
     out(
       `${name}: ${n} records in ${(ms / 1000).toFixed(2)} s = ${Math.round((n / ms) * 1000)} records/s (batch ${args.batch})`,
     )
+    figure(`sink ${name} (batch ${args.batch})`, Math.round((n / ms) * 1000), 'records/s')
   }
 } finally {
   await bed.close()

@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { figure } from '../../bench/setup.ts'
 import { loadConfig } from '../../common/config.ts'
 import { startReplayServer } from './server.ts'
 
@@ -38,5 +39,6 @@ process.stdout.write(
     note: 'server and client in one process',
   })}\n`,
 )
+figure(`replay server at max speed, ${symbols.length} symbols`, Math.round(frames / wall), 'frames/s')
 ws.terminate()
 await server.close()
