@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigInvalidError, configWarnings, loadConfig, settings } from './config.ts'
+import { ConfigInvalidError, configWarnings, isSet, loadConfig, settings } from './config.ts'
 
 describe('config', () => {
   it('every default is valid and typed', () => {
@@ -48,6 +48,12 @@ describe('config', () => {
     expect(c.kafkaBrokers).toEqual(['a:1', 'b:2'])
     expect(c.redisUrl).toBe('redis://:s3cr%2Ft@r:16379')
     expect(loadConfig({ REDIS_URL: 'redis://x:1', REDIS_PORT: '2' }).redisUrl).toBe('redis://x:1')
+  })
+
+  it('isSet: by the variable or an alias, not by the default', () => {
+    expect(isSet('mongoUrl', {})).toBe(false)
+    expect(isSet('mongoUrl', { MONGO_URI: 'mongodb://h/x' })).toBe(true)
+    expect(isSet('redisUrl', { REDIS_HOST: 'h' })).toBe(true)
   })
 
   it('warns about unknown CS_ variables (nearest name) and shadowed aliases', () => {

@@ -337,6 +337,11 @@ export function configSources(env: NodeJS.ProcessEnv = process.env): Record<Sett
   return Object.fromEntries(keys.map((k) => [k, rawOf(all[k], env).from])) as Record<SettingKey, string>
 }
 
+/** Whether the environment sets this setting (by its variable or an alias), not its default. */
+export function isSet(key: SettingKey, env: NodeJS.ProcessEnv = process.env): boolean {
+  return rawOf(all[key], env).from !== 'default'
+}
+
 /** Thrown when settings are invalid: one line per setting in `lines` (and the message). */
 export class ConfigInvalidError extends ConfigError {
   readonly lines: string[]
