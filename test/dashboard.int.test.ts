@@ -97,17 +97,21 @@ beforeAll(async () => {
   gateway = platform.gateway
   url = gateway.url
   await until('ingest, engine and gateway healthy', async () => (await fetch(`${url}/health`)).ok, 90_000)
-  await until('5m candles of BTCUSDT', async () => {
-    const r = await get<{ candles: Kline[] }>('/ohlc?symbol=BTCUSDT&interval=5m&limit=10')
-    return r.candles.length >= 10
-  })
+  await until(
+    '5m candles of BTCUSDT',
+    async () => {
+      const r = await get<{ candles: Kline[] }>('/ohlc?symbol=BTCUSDT&interval=5m&limit=10')
+      return r.candles.length >= 10
+    },
+    150_000,
+  )
   browser = await chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   })
   page = await browser.newPage({ viewport: desktop })
   page.on('pageerror', (e) => console.error('[browser]', e.message))
-}, 240_000)
+}, 300_000)
 
 afterAll(async () => {
   await browser?.close()
@@ -168,18 +172,44 @@ describe('dashboard in a browser against the platform', () => {
       'ranking rows',
       async () => (await page.locator('[data-testid="ranking"] tbody tr').count()) > 1,
     )
-    const changes = async () =>
+    const column = async (attr: string) =>
       (await page
         .locator('[data-testid="ranking"] tbody tr')
-        .evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-change'))))) as number[]
+        .evaluateAll((trs, a) => trs.map((tr) => tr.getAttribute(a) ?? ''), attr)) as string[]
+    const changes = async () => (await column('data-change')).map(Number)
+    const sorted = (dir: 1 | -1) => async () => {
+      const c = await changes()
+      return c.length > 1 && c.every((x, i) => i === 0 || dir * (x - c[i - 1]!) >= 0) ? c : undefined
+    }
+    // losers first (worst first), then sorted by change %: best first, then flipped
+    await page.click('[data-testid="tab-losers"]')
+    await until('losers, worst first', sorted(1))
     await page.click('th[data-col="priceChangePercent"]')
-    const down = await changes()
-    expect(down).toEqual([...down].sort((a, b) => b - a))
+    const down = await until('change % descending', sorted(-1))
     await page.click('th[data-col="priceChangePercent"]')
-    const up = await changes()
-    expect(up).toEqual([...up].sort((a, b) => a - b))
-    const row = page.locator('[data-testid="ranking"] tbody tr[data-symbol="ETHUSDT"]')
-    await row.click()
+    const up = await until('change % ascending', sorted(1))
+    expect(up).toEqual([...down].reverse())
+    // any column: symbol A→Z
+    await page.click('th[data-col="symbol"]')
+    await until('symbols A→Z', async () => {
+      const s = await column('data-symbol')
+      return s.length > 1 && s.join() === [...s].sort().join() ? true : undefined
+    })
+    // keyboard: / focuses the search, typing filters, ↓ + Enter opens
+    await page.keyboard.press('/')
+    await page.keyboard.type('SOL')
+    await until('filtered to SOLUSDT', async () =>
+      (await column('data-symbol')).join() === 'SOLUSDT' ? true : undefined,
+    )
+    await page.locator('[data-testid="market-search"]').blur()
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('Enter')
+    await until('SOLUSDT opened', async () =>
+      (await page.evaluate('location.hash')) === '#/SOLUSDT/1m' ? true : undefined,
+    )
+    await page.fill('[data-testid="market-search"]', '')
+    // a click on a row opens that symbol's chart
+    await page.locator('[data-testid="ranking"] tbody tr[data-symbol="ETHUSDT"]').click()
     expect(await page.evaluate('location.hash')).toBe('#/ETHUSDT/1m')
     await chartEqualsRest(
       page,
@@ -193,13 +223,20 @@ describe('dashboard in a browser against the platform', () => {
     await until('1m chart', async () => ((await drawn(page)).key === 'BTCUSDT/1m' ? true : undefined))
     const first = (await drawn(page)).candles[0]![0]!
     const box = (await page.locator('[data-testid="market-chart"]').boundingBox())!
+    // zoom out with the wheel (more candles per drag), then drag
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3)
+    for (let i = 0; i < 3; i++) await page.mouse.wheel(0, 400)
     await until('older candles', async () => {
       // drag the candles to the right: the view moves back in time
       await page.mouse.move(box.x + 60, box.y + box.height / 3)
       await page.mouse.down()
-      await page.mouse.move(box.x + box.width - 100, box.y + box.height / 3, { steps: 8 })
+      await page.mouse.move(box.x + box.width - 100, box.y + box.height / 3, { steps: 3 })
       await page.mouse.up()
       return (await drawn(page)).candles[0]![0]! < first ? true : undefined
+    }).catch(async (e) => {
+      throw new Error(
+        `${e.message}: ${JSON.stringify(await page.evaluate('window.csMarketChart.pagingState()'))}`,
+      )
     })
     await chartEqualsRest(
       page,

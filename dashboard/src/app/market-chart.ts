@@ -250,6 +250,16 @@ export class MarketChart implements OnDestroy {
     if (p.start <= 0.5) void this.loadOlder()
   }
 
+  /** Paging state, for a test's failure message. */
+  pagingState(): object {
+    return {
+      candles: this.klines.length,
+      zoom: this.zoom,
+      exhausted: this.exhausted,
+      loading: this.loadingOlder(),
+    }
+  }
+
   private markGap(from: number): void {
     this.gapFrom = Math.min(this.gapFrom ?? from, from)
     void this.repair()
@@ -335,7 +345,7 @@ export class MarketChart implements OnDestroy {
       this.zoom = { start: (from / (n + m)) * 100, end: (to / (n + m)) * 100 }
       this.schedule(true, true)
     } catch {
-      this.exhausted = true
+      // unreachable or refused: the next pan to the edge tries again
     } finally {
       this.loadingOlder.set(false)
     }
