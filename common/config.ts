@@ -70,6 +70,13 @@ export const settings = {
       .refine((p) => !existsSync(p) || statSync(p).isDirectory()),
     allowed: 'a directory path (not a file)',
   },
+  processingGuarantee: {
+    env: 'CS_PROCESSING_GUARANTEE',
+    kind: 'string',
+    default: 'at_least_once',
+    doc: 'Engine commits: `at_least_once` or `exactly_once` (transactions; engine/README.md, Processing guarantees)',
+    values: ['at_least_once', 'exactly_once'],
+  },
   kafkaBrokers: {
     env: 'KAFKA_BROKERS',
     kind: 'list',

@@ -54,6 +54,7 @@ export async function startPlatform(
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
+      processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
     })
     const ingest = await startIngest({
       transport,

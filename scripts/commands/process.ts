@@ -29,6 +29,7 @@ export const processRole: CommandSpec = {
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
+      processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
     })
     try {
       await streams.start()
