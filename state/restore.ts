@@ -13,7 +13,7 @@ import type { LevelStore } from './level-store.ts'
 //   otherwise → keep the local copy and replay the changelog tail from the checkpoint.
 // The task's `.checkpoint` file (per store, the same offsets) is consulted only for a store
 // written before its checkpoint lived in LevelDB. Replays go in LevelDB batches of whole transport
-// reads, each with its checkpoint; progress and time are reported.
+// reads; the checkpoint is written (synced) once at the end; progress and time are reported.
 
 export type Checkpoint = Record<string, number>
 const FILE = '.checkpoint'
@@ -87,9 +87,9 @@ export async function restoreStore(
       const r = batch[i]!
       ops[i] = { key: r.key, value: r.tombstone ? null : r.value }
     }
+    await store.applyRaw(ops)
     restored += batch.length
     offset = batch[batch.length - 1]!.offset + 1
-    await store.applyRaw(ops, offset)
     options.onProgress?.({ restored, total })
     if (performance.now() - t0 > options.timeoutMs)
       throw new StreamsError(
