@@ -13,7 +13,7 @@ import { figure } from './setup.ts'
 // threads, so the clients' own parsing does not queue behind the server) subscribed to BTCUSDT
 // 1m klines while live updates are written to the raw topic: delivery latency from the write
 // (durable send) to each client's `update` event, p50/p99/max over every delivery.
-//   node bench/gateway.ts [--clients 1000] [--workers 2] [--updates 240] [--rate 20] [--seconds 10] [--connections 50]
+//   node bench/gateway.ts [--clients 1000] [--workers 2] [--updates 240] [--rate 20] [--seconds 10] [--connections 50] [--no-rest]
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     workers: { type: 'string', default: '2' },
+    'no-rest': { type: 'boolean', default: false },
   },
 })
 const now = () => performance.timeOrigin + performance.now()
@@ -87,9 +88,11 @@ if (!isMainThread) {
     figure(`REST ${path.split('&')[0]}&interval=…: p99`, r.latency.p99, 'ms')
   }
 
-  await rest('/ohlc?symbol=BTCUSDT&interval=1h&limit=500')
-  await rest('/ohlc?symbol=BTCUSDT&interval=5m&limit=100')
-  await rest('/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=500')
+  if (!args['no-rest']) {
+    await rest('/ohlc?symbol=BTCUSDT&interval=1h&limit=500')
+    await rest('/ohlc?symbol=BTCUSDT&interval=5m&limit=100')
+    await rest('/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=500')
+  }
 
   // Socket.IO fan-out
   const W = Math.max(1, Number(args.workers))
