@@ -20,11 +20,30 @@ afterEach(async () => {
 /** The embedded log, whose next sends (or transactional commits) fail with the queued errors. */
 function faulty(inner: Transport) {
   const failures: Error[] = []
+  const pollFailures: Error[] = []
+  const inners = new WeakMap<Consumer, Consumer>()
   const t: Transport = {
     kind: inner.kind,
     createTopics: (s) => inner.createTopics(s),
     partitions: (x) => inner.partitions(x),
-    consumer: (o) => inner.consumer(o),
+    async consumer(o) {
+      const c = await inner.consumer(o)
+      const wrapped: Consumer = {
+        async poll(max: number, wait: number) {
+          const e = pollFailures.shift()
+          if (e) throw e
+          return c.poll(max, wait)
+        },
+        commit: (x) => c.commit(x),
+        committed: (x) => c.committed(x),
+        ensureActive: () => c.ensureActive(),
+        rewind: () => c.rewind(),
+        assignment: () => c.assignment(),
+        close: () => c.close(),
+      }
+      inners.set(wrapped, c)
+      return wrapped
+    },
     endOffset: (tp) => inner.endOffset(tp),
     read: (tp, from) => inner.read(tp, from),
     close: () => inner.close(),
@@ -45,13 +64,13 @@ function faulty(inner: Transport) {
         async commit(records: ProducedRecord[], consumer: Consumer, offsets: Offsets) {
           const e = failures.shift()
           if (e) throw e
-          await p.commit(records, consumer, offsets)
+          await p.commit(records, inners.get(consumer) ?? consumer, offsets)
         },
         close: () => p.close(),
       }
     },
   }
-  return { t, failures }
+  return { t, failures, pollFailures }
 }
 
 function counting() {
@@ -72,7 +91,11 @@ const settled = (p: Promise<unknown>, ms: number) =>
     new Promise((r) => setTimeout(() => r('hung'), ms)),
   ])
 
-async function run(guarantee: 'at_least_once' | 'exactly_once', failures: Error[]) {
+async function run(
+  guarantee: 'at_least_once' | 'exactly_once',
+  failures: Error[],
+  pollFailures: Error[] = [],
+) {
   await bed.topic('in')
   await bed.produce(
     'in',
@@ -80,6 +103,7 @@ async function run(guarantee: 'at_least_once' | 'exactly_once', failures: Error[
   )
   const f = faulty(bed.transport)
   f.failures.push(...failures)
+  f.pollFailures.push(...pollFailures)
   // Commits only when flush() asks: the failing commit is the one flush() waits for.
   const streams: KafkaStreams = await bed.start(counting(), {
     applicationId: `errors-${guarantee}`,
@@ -107,6 +131,15 @@ describe('commit errors', () => {
         for (const seq of perKey.values()) expect(seq).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       }
     })
+
+  it('a retriable poll error is retried: the engine keeps running', async () => {
+    const streams = await run('at_least_once', [], [eio(), eio()])
+    expect(await settled(streams.flush(15_000), 20_000)).toBe('resolved')
+    expect(streams.state).toBe('running')
+    const last = new Map<string, number>()
+    for (const r of await bed.records('out')) last.set(r.key, JSON.parse(r.value) as number)
+    expect([...last.values()]).toEqual(Array(10).fill(10))
+  })
 
   it('a fatal commit error stops the engine: state error with the reason, flush() rejects', async () => {
     const streams = await run('at_least_once', [

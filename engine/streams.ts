@@ -18,6 +18,7 @@ import { engineMetrics } from './metrics.ts'
 import { StreamTask } from './task.ts'
 import { resolveTopic, type Subtopology, type Topology, type TopologyDescription } from './topology.ts'
 import {
+  type ConsumedRecord,
   type Consumer,
   hasCode,
   isTaskMigrated,
@@ -374,8 +375,22 @@ export class KafkaStreams {
     const consumer = this.consumer!
     const app = { app: this.applicationId }
     try {
+      let pollFailingSince: number | undefined
       while (this._state === 'running') {
-        const records = await consumer.poll(this.opts.maxPollRecords, this.opts.pollMs)
+        let records: ConsumedRecord[]
+        try {
+          records = await consumer.poll(this.opts.maxPollRecords, this.opts.pollMs)
+          pollFailingSince = undefined
+        } catch (err) {
+          // A fetch timeout or a restore that failed on a leader move is retried (positions did
+          // not move); membership lost for good, a closed or offline log, or taskTimeoutMs of
+          // failures are fatal.
+          pollFailingSince ??= Date.now()
+          if (!isRecoverable(err) || Date.now() - pollFailingSince > this.opts.taskTimeoutMs) throw err
+          this.log.warn('poll failed, retrying', { err: (err as Error).message })
+          await new Promise((r) => setTimeout(r, 200))
+          continue
+        }
         if (this._state !== 'running' && records.length === 0) break
         if (records.length > 0) {
           const t0 = performance.now()
