@@ -1,5 +1,6 @@
 import { addDec, cmpDec, formatDec, parseDec } from '../common/decimal.ts'
 import type { Interval, Kline } from '../common/records.ts'
+import { addTo, formatSum, greater, type Sum, zeroSum } from './fixed.ts'
 
 // Pure aggregation of 1m klines into larger, UTC epoch-aligned candles, exactly as Binance does:
 // open = first open, high = max, low = min, close = last close, the five volumes/counts summed,
@@ -13,6 +14,8 @@ import type { Interval, Kline } from '../common/records.ts'
 // fold of all minutes but the last (`prefix`), and the latest minute is (re)applied on top of it,
 // so Binance's live updates of the open minute do not refold the day. Anything else (a correction
 // of an older minute, an out-of-order minute) refolds the window once.
+// The prefix fold is fixed-point (processors/fixed.ts): each minute's decimals are parsed once,
+// when it joins the prefix, and the sums are printed once per candle (`candleOf`).
 
 /** One 1m kline, compact: [openTime, o, h, l, c, v, q, trades, takerBase, takerQuote, closed 0|1]. */
 export type Minute = [number, string, string, string, string, string, string, number, string, string, 0 | 1]
@@ -42,8 +45,28 @@ export interface CandleState {
   stepMs: number
   /** Minutes sorted by openTime. */
   minutes: Minute[]
-  /** Fold of minutes[0 .. length-2]. */
-  prefix: Fold
+  /** Fold of minutes[0 .. length-2] (a string `Fold` in states stored by earlier versions: refolded on use). */
+  prefix: FixedFold
+}
+
+/** The fold the state keeps: prices as Binance's strings beside their Numbers (for ordering), exact sums. */
+export interface FixedFold {
+  open: string | null
+  high: string | null
+  highN: number
+  low: string | null
+  lowN: number
+  eOpen: string | null
+  eHigh: string | null
+  eHighN: number
+  eLow: string | null
+  eLowN: number
+  close: string | null
+  volume: Sum
+  quoteVolume: Sum
+  trades: number
+  takerBuyBase: Sum
+  takerBuyQuote: Sum
 }
 
 /** Candle with any interval name ('15m' too); `Kline` when the interval is one of ours. */
@@ -70,6 +93,7 @@ const hi = (a: string | null, b: string): string =>
 const lo = (a: string | null, b: string): string =>
   a === null || cmpDec(parseDec(b), parseDec(a)) < 0 ? b : a
 
+/** String fold of one minute (the reference the fixed-point fold equals; the replay simulator uses it). */
 export function foldMinute(f: Fold, m: Minute): Fold {
   const traded = m[7] > 0
   return {
@@ -86,6 +110,68 @@ export function foldMinute(f: Fold, m: Minute): Fold {
     takerBuyBase: sum(f.takerBuyBase, m[8]),
     takerBuyQuote: sum(f.takerBuyQuote, m[9]),
   }
+}
+
+export const emptyFixedFold = (): FixedFold => ({
+  open: null,
+  high: null,
+  highN: 0,
+  low: null,
+  lowN: 0,
+  eOpen: null,
+  eHigh: null,
+  eHighN: 0,
+  eLow: null,
+  eLowN: 0,
+  close: null,
+  volume: zeroSum(),
+  quoteVolume: zeroSum(),
+  trades: 0,
+  takerBuyBase: zeroSum(),
+  takerBuyQuote: zeroSum(),
+})
+
+const copyFold = (f: FixedFold): FixedFold => ({
+  ...f,
+  volume: [...f.volume],
+  quoteVolume: [...f.quoteVolume],
+  takerBuyBase: [...f.takerBuyBase],
+  takerBuyQuote: [...f.takerBuyQuote],
+})
+
+/** Folds one minute into `f`, in place (same rule as foldMinute). */
+export function foldInto(f: FixedFold, m: Minute): void {
+  const h = m[2]
+  const l = m[3]
+  const hn = Number(h)
+  const ln = Number(l)
+  if (m[7] > 0) {
+    if (f.open === null) f.open = m[1]
+    if (f.high === null || greater(h, hn, f.high, f.highN)) {
+      f.high = h
+      f.highN = hn
+    }
+    if (f.low === null || greater(f.low, f.lowN, l, ln)) {
+      f.low = l
+      f.lowN = ln
+    }
+  } else {
+    if (f.eOpen === null) f.eOpen = m[1]
+    if (f.eHigh === null || greater(h, hn, f.eHigh, f.eHighN)) {
+      f.eHigh = h
+      f.eHighN = hn
+    }
+    if (f.eLow === null || greater(f.eLow, f.eLowN, l, ln)) {
+      f.eLow = l
+      f.eLowN = ln
+    }
+  }
+  f.close = m[4]
+  addTo(f.volume, m[5])
+  addTo(f.quoteVolume, m[6])
+  f.trades += m[7]
+  addTo(f.takerBuyBase, m[8])
+  addTo(f.takerBuyQuote, m[9])
 }
 
 export function toMinute(k: Kline | Candle): Minute {
@@ -114,7 +200,7 @@ export function initCandle(
   openTime: number,
   stepMs = 60_000,
 ): CandleState {
-  return { symbol, interval, openTime, sizeMs, stepMs, minutes: [], prefix: emptyFold() }
+  return { symbol, interval, openTime, sizeMs, stepMs, minutes: [], prefix: emptyFixedFold() }
 }
 
 /**
@@ -131,10 +217,16 @@ const sameMinute = (a: Minute, b: Minute): boolean => {
   return true
 }
 
-function refold(minutes: Minute[]): Fold {
-  let f = emptyFold()
-  for (let i = 0; i < minutes.length - 1; i++) f = foldMinute(f, minutes[i] as Minute)
+function refold(minutes: Minute[]): FixedFold {
+  const f = emptyFixedFold()
+  for (let i = 0; i < minutes.length - 1; i++) foldInto(f, minutes[i] as Minute)
   return f
+}
+
+/** States stored by earlier versions hold a string fold: refold their minutes once. */
+function fixedPrefix(s: CandleState): FixedFold {
+  if (typeof (s.prefix as FixedFold | Fold).volume === 'string') s.prefix = refold(s.minutes)
+  return s.prefix
 }
 
 /**
@@ -153,7 +245,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
     return true
   }
   if (m[0] > last[0]) {
-    s.prefix = foldMinute(s.prefix, last) // in order: the old last minute joins the prefix
+    foldInto(fixedPrefix(s), last) // in order: the old last minute joins the prefix
     ms.push(m)
     return true
   }
@@ -182,7 +274,8 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
 /** The candle the state stands for. `closed` once the window's last input has arrived closed. */
 export function candleOf(s: CandleState): Candle {
   const last = s.minutes[s.minutes.length - 1]
-  const f = last ? foldMinute(s.prefix, last) : s.prefix
+  const f = copyFold(fixedPrefix(s))
+  if (last) foldInto(f, last)
   const lastOpen = s.openTime + s.sizeMs - s.stepMs
   return {
     symbol: s.symbol,
@@ -193,11 +286,11 @@ export function candleOf(s: CandleState): Candle {
     high: f.high ?? f.eHigh ?? '0',
     low: f.low ?? f.eLow ?? '0',
     close: f.close ?? '0',
-    volume: f.volume,
-    quoteVolume: f.quoteVolume,
+    volume: formatSum(f.volume),
+    quoteVolume: formatSum(f.quoteVolume),
     trades: f.trades,
-    takerBuyBase: f.takerBuyBase,
-    takerBuyQuote: f.takerBuyQuote,
+    takerBuyBase: formatSum(f.takerBuyBase),
+    takerBuyQuote: formatSum(f.takerBuyQuote),
     closed: last !== undefined && last[0] === lastOpen && last[10] === 1,
   }
 }
@@ -216,15 +309,23 @@ export const intervalSizes: Record<string, number> = {
 export function aggregate(klines: Iterable<Kline | Candle>, interval: string, stepMs = 60_000): Candle[] {
   const size = intervalSizes[interval]
   if (size === undefined) throw new RangeError(`unknown interval ${interval}`)
-  const states = new Map<string, CandleState>()
+  const bySymbol = new Map<string, Map<number, CandleState>>()
   for (const k of klines) {
     const start = windowStart(k.openTime, size)
-    const id = `${k.symbol}\u0000${start}`
-    const s = states.get(id) ?? initCandle(k.symbol, interval, size, start, stepMs)
+    let states = bySymbol.get(k.symbol)
+    if (!states) {
+      states = new Map()
+      bySymbol.set(k.symbol, states)
+    }
+    let s = states.get(start)
+    if (!s) {
+      s = initCandle(k.symbol, interval, size, start, stepMs)
+      states.set(start, s)
+    }
     mergeMinute(s, k)
-    states.set(id, s)
   }
-  return [...states.values()]
+  return [...bySymbol.values()]
+    .flatMap((states) => [...states.values()])
     .map(candleOf)
     .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.openTime - b.openTime))
 }

@@ -1,0 +1,70 @@
+import { add, cmp } from '../common/decimal.ts'
+
+// Exact fixed-point numbers for the candle state, parsed once when a minute joins a fold and
+// printed once per emitted candle. Binance prints prices and quantities with at most 8 decimals,
+// so a non-negative decimal with ≤ 15 integer digits is two exact JS integers: the whole part and
+// the fraction in units of 1e-8. Sums keep the largest input scale (as common/decimal.ts does),
+// so they print exactly as before. Anything else (more decimals, a sign, a sum past 2^53) falls
+// back to common/decimal's BigInt strings: same result, slower.
+
+/** Exact running sum: [whole, fraction × 1e8, scale], or [decimal string, 0, scale] (fallback). */
+export type Sum = [number | string, number, number]
+
+const E8 = 100_000_000
+/** 10^(8 - d): a fraction of d digits in units of 1e-8. */
+const UNIT = [1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1]
+
+export const zeroSum = (): Sum => [0, 0, 0]
+
+/** Adds the decimal string `x` to `s`, in place. */
+export function addTo(s: Sum, x: string): void {
+  let w = 0
+  let f = 0
+  let d = -1
+  const n = x.length
+  let ok = n > 0 && typeof s[0] === 'number'
+  for (let i = 0; ok && i < n; i++) {
+    const c = x.charCodeAt(i)
+    if (c === 46 && d < 0 && i > 0 && i <= 15) d = 0
+    else if (c >= 48 && c <= 57) {
+      if (d < 0) w = w * 10 + (c - 48)
+      else if (++d > 8) ok = false
+      else f = f * 10 + (c - 48)
+    } else ok = false
+  }
+  if (d < 0 && n > 15) ok = false
+  if (!ok) return slowAdd(s, x)
+  if (d < 0) d = 0
+  let frac = s[1] + f * (UNIT[d] as number)
+  let whole = (s[0] as number) + w
+  if (frac >= E8) {
+    frac -= E8
+    whole += 1
+  }
+  if (whole > Number.MAX_SAFE_INTEGER) return slowAdd(s, x)
+  s[0] = whole
+  s[1] = frac
+  if (d > s[2]) s[2] = d
+}
+
+function slowAdd(s: Sum, x: string): void {
+  s[0] = add(formatSum(s), x)
+  s[1] = 0
+  const dot = x.indexOf('.')
+  const d = dot < 0 ? 0 : x.length - dot - 1
+  if (d > s[2]) s[2] = d
+}
+
+/** The sum printed at the largest input scale ("0" while nothing was added). */
+export function formatSum(s: Sum): string {
+  if (typeof s[0] === 'string') return s[0]
+  if (s[2] === 0) return String(s[0])
+  return `${s[0]}.${String(s[1]).padStart(8, '0').slice(0, s[2])}`
+}
+
+/** Exactly x > y for decimal strings, given Number(x) and Number(y) (rounding keeps order; ties compare exactly). */
+export function greater(x: string, xn: number, y: string, yn: number): boolean {
+  if (xn > yn) return true
+  if (xn < yn) return false
+  return x !== y && cmp(x, y) > 0
+}
