@@ -33,7 +33,10 @@ export function addTo(s: Sum, x: string): void {
     } else ok = false
   }
   if (d < 0 && n > 15) ok = false
-  if (!ok) return slowAdd(s, x)
+  if (!ok) {
+    slowAdd(s, x)
+    return
+  }
   if (d < 0) d = 0
   let frac = s[1] + f * (UNIT[d] as number)
   let whole = (s[0] as number) + w
@@ -41,7 +44,10 @@ export function addTo(s: Sum, x: string): void {
     frac -= E8
     whole += 1
   }
-  if (whole > Number.MAX_SAFE_INTEGER) return slowAdd(s, x)
+  if (whole > Number.MAX_SAFE_INTEGER) {
+    slowAdd(s, x)
+    return
+  }
   s[0] = whole
   s[1] = frac
   if (d > s[2]) s[2] = d
