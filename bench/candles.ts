@@ -15,10 +15,13 @@ const { values: args } = parseArgs({
     transport: { type: 'string', default: 'embedded' },
     days: { type: 'string', default: '2' },
     symbols: { type: 'string', default: '17' },
+    /** As the platform runs it (scripts/platform.ts); 0: a ranking on every 1m kline. */
+    'ranking-every': { type: 'string', default: '1000' },
   },
 })
 setLogLevel('warn')
 const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
+const rankingEvery = Number(args['ranking-every']) || undefined
 const days = dates('2024-01-01', '2024-01-10').slice(0, Number(args.days))
 const symbols = SYMBOLS_2024.slice(0, Number(args.symbols))
 const out = (s: string) => process.stdout.write(`${s}\n`)
@@ -68,7 +71,7 @@ try {
       })),
     )
   await producer.close()
-  const streams = new KafkaStreams(platformTopology({ topicPrefix: prefix }), {
+  const streams = new KafkaStreams(platformTopology({ topicPrefix: prefix, rankingEveryMs: rankingEvery }), {
     applicationId: run,
     transport,
     stateDir: join(dir, 'state'),
@@ -81,7 +84,7 @@ try {
   const cpu = process.cpuUsage(cpu0)
   await streams.close()
   out(
-    `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days): ${rate(N, ms)} 1m klines/s ` +
+    `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days, ranking ${rankingEvery ? `every ${rankingEvery} ms` : 'on every kline'}): ${rate(N, ms)} 1m klines/s ` +
       `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
   )
   figure(`platform topology (${kind})`, Math.round((N / ms) * 1000), '1m klines/s')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { add } from '../common/decimal.ts'
-import { addTo, formatSum, greater, type Sum, zeroSum } from './fixed.ts'
+import { add, percentChange as bigPercent } from '../common/decimal.ts'
+import { addTo, formatSum, greater, percentChange, type Sum, zeroSum } from './fixed.ts'
 
 const sum = (...xs: string[]): string => {
   const s: Sum = zeroSum()
@@ -34,5 +34,26 @@ describe('fixed-point sums', () => {
     expect(greater(b, Number(b), a, Number(a))).toBe(false)
     expect(greater('98505.0', 98505, '98505.00000000', 98505)).toBe(false)
     expect(greater('2', 2, '10', 10)).toBe(false)
+  })
+
+  it('percent change equals the big.js version (random prices, ties, signs, zero)', () => {
+    let seed = 7
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const price = () => (rnd() * 10 ** Math.floor(rnd() * 7)).toFixed(Math.floor(rnd() * 9))
+    const cases: [string, string][] = [
+      ['100.05', '100'],
+      ['99.9995', '100'],
+      ['100.0005', '100'],
+      ['0', '5'],
+      ['5', '0'],
+      ['42000.00000000', '42000.00000000'],
+      ['0.00000001', '0.00000003'],
+    ]
+    for (let i = 0; i < 20_000; i++) cases.push([price(), price()])
+    for (const [a, b] of cases) expect(percentChange(a, b), `${a} ${b}`).toBe(bigPercent(a, b))
+    expect(percentChange('1', '3', 8)).toBe(bigPercent('1', '3', 8))
   })
 })

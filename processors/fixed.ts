@@ -1,4 +1,4 @@
-import { add, cmp } from '../common/decimal.ts'
+import { add, cmp, parseDec } from '../common/decimal.ts'
 
 // Exact fixed-point numbers for the candle state, parsed once when a minute joins a fold and
 // printed once per emitted candle. Binance prints prices and quantities with at most 8 decimals,
@@ -73,4 +73,36 @@ export function greater(x: string, xn: number, y: string, yn: number): boolean {
   if (xn > yn) return true
   if (xn < yn) return false
   return x !== y && cmp(x, y) > 0
+}
+
+const P20 = 10n ** 20n
+
+/** n / d rounded to the nearest integer, ties away from zero (big.js roundHalfUp). */
+function divHalfUp(n: bigint, d: bigint): bigint {
+  const neg = n < 0n !== d < 0n
+  const an = n < 0n ? -n : n
+  const ad = d < 0n ? -d : d
+  let q = an / ad
+  if (2n * (an % ad) >= ad) q += 1n
+  return neg ? -q : q
+}
+
+/**
+ * 100 × (a − b) / b at `dp` decimals, the same string as common/decimal percentChange (big.js:
+ * the quotient rounded half-up to 20 decimals, then to `dp`) in exact BigInt arithmetic, without
+ * big.js's per-digit long division (the ranking computes one per 1m kline).
+ */
+export function percentChange(a: string, b: string, dp = 3): string {
+  const x = parseDec(a)
+  const y = parseDec(b)
+  if (y.units === 0n) return (0).toFixed(dp)
+  const scale = Math.max(x.scale, y.scale)
+  const xu = x.units * 10n ** BigInt(scale - x.scale)
+  const yu = y.units * 10n ** BigInt(scale - y.scale)
+  const diff = xu - yu
+  const q = divHalfUp(divHalfUp(diff * 100n * P20, yu), 10n ** BigInt(20 - dp))
+  const neg = diff !== 0n && diff < 0n !== yu < 0n
+  const digits = (q < 0n ? -q : q).toString().padStart(dp + 1, '0')
+  const cut = digits.length - dp
+  return `${neg ? '-' : ''}${digits.slice(0, cut)}${dp > 0 ? `.${digits.slice(cut)}` : ''}`
 }

@@ -1,5 +1,6 @@
-import { addDec, formatDec, parseDec, percentChange, sub, subDec } from '../common/decimal.ts'
+import { addDec, formatDec, parseDec, sub, subDec } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
+import { percentChange } from './fixed.ts'
 
 // Rolling 24 h statistics per symbol, as Binance's /api/v3/ticker/24hr defines them, built from
 // 1m klines: the window is the last 1440 minutes ending with the latest one; openPrice is the open
