@@ -16,9 +16,9 @@ import type { DependencyState, Prediction } from './reader.ts'
 //   embedded: the group's position is set to the end of every existing partition at start, so a
 //             topic created later is read from its first record (one small group file per
 //             concurrent gateway: the id is reused, not one per run);
-//   Kafka:    one group per process (every instance sees every record), never committing, 'latest';
-//             missing topics are looked for every `topicCheckMs` and then read from their end, so
-//             records written between a topic's creation and that check are not pushed live.
+//   Kafka:    one group per process (every instance sees every record), never committing, from
+//             'latest'; missing topics are looked for every `topicCheckMs` and then followed by a
+//             consumer of their own from their first record (they appeared after the start).
 
 const log = createLogger('gateway.feed')
 
@@ -65,10 +65,12 @@ export class LiveFeed {
   private readonly o: LiveFeedOptions
   private readonly streamOf = new Map<string, string>()
   private readonly listeners = new Set<(e: FeedEvent) => void>()
-  private consumer: Consumer | undefined
-  private subscribed: string[] = []
+  private readonly consumers: Consumer[] = []
+  private readonly loops: Promise<void>[] = []
+  private readonly followed = new Set<string>()
   private closed = false
-  private loop: Promise<void> = Promise.resolve()
+  private checker: NodeJS.Timeout | undefined
+  private checking = false
   private lastError: string | undefined
   private readonly groupId = `crypto-streams-gateway-${hostname()}-${process.pid}-${++instances}`
 
@@ -97,65 +99,87 @@ export class LiveFeed {
 
   /** Starts reading at the current end of every existing output topic. */
   async start(): Promise<void> {
-    await this.subscribe()
-    this.loop = this.run()
+    const t = this.o.transport
+    if (t.kind === 'embedded') {
+      await this.followEmbedded()
+      return
+    }
+    const existing = await this.missing()
+    if (existing.length > 0) await this.follow(existing, 'latest')
+    this.checker = setInterval(() => void this.checkNewTopics(), this.o.topicCheckMs ?? 5000)
   }
 
   health(): DependencyState {
     if (this.lastError) return { ok: false, detail: this.lastError }
-    return { ok: !this.closed, detail: `${this.subscribed.length} topics` }
+    return { ok: !this.closed, detail: `${this.followed.size} topics` }
   }
 
-  private async existing(): Promise<string[]> {
-    // the embedded log assigns topics created later by itself; Kafka subscribes to existing ones
-    if (this.o.transport.kind === 'embedded') return [...this.streamOf.keys()]
+  /** Output topics that exist and are not followed yet. */
+  private async missing(): Promise<string[]> {
     const out: string[] = []
     for (const t of this.streamOf.keys())
-      if ((await this.o.transport.partitions(t)) !== undefined) out.push(t)
+      if (!this.followed.has(t) && (await this.o.transport.partitions(t)) !== undefined) out.push(t)
     return out
   }
 
-  private async subscribe(): Promise<void> {
-    const now = await this.existing()
-    if (this.consumer && now.length === this.subscribed.length) return
-    await this.consumer?.close()
-    this.subscribed = now
-    const t = this.o.transport
-    if (t.kind !== 'embedded') {
-      this.consumer = await t.consumer({ groupId: this.groupId, topics: now, from: 'latest' })
-      return
+  /** Kafka: a topic that appeared after start is read from its first record, by a consumer of its own. */
+  private async checkNewTopics(): Promise<void> {
+    if (this.checking || this.closed) return
+    this.checking = true
+    try {
+      const fresh = await this.missing()
+      if (fresh.length > 0) await this.follow(fresh, 'earliest')
+    } catch (e) {
+      log.warn('looking for new output topics failed', { error: e })
+    } finally {
+      this.checking = false
     }
-    this.consumer = await this.embeddedConsumer(now)
+  }
+
+  private async follow(topicList: string[], from: 'earliest' | 'latest'): Promise<void> {
+    const groupId = `${this.groupId}-${this.consumers.length}`
+    const c = await this.o.transport.consumer({ groupId, topics: topicList, from })
+    for (const t of topicList) this.followed.add(t)
+    this.consumers.push(c)
+    this.loops.push(this.run(c))
+  }
+
+  /**
+   * The embedded log assigns topics created later by itself: one consumer of every output topic,
+   * whose group starts at the ends of the partitions that exist now.
+   */
+  private async followEmbedded(): Promise<void> {
+    const t = this.o.transport
+    const all = [...this.streamOf.keys()]
+    const c = await this.embeddedConsumer(all)
     const ends: (TopicPartition & { offset: number })[] = []
-    for (const topic of now) {
+    for (const topic of all) {
       const n = (await t.partitions(topic)) ?? 0
       for (let partition = 0; partition < n; partition++)
         ends.push({ topic, partition, offset: await t.endOffset({ topic, partition }) })
     }
-    await this.consumer.commit(ends)
+    await c.commit(ends)
+    for (const topic of all) this.followed.add(topic)
+    this.consumers.push(c)
+    this.loops.push(this.run(c))
   }
 
   /** `crypto-streams-gateway`, or the next free `-<n>` when another gateway of this process has it. */
-  private async embeddedConsumer(topics: string[]): Promise<Consumer> {
+  private async embeddedConsumer(topicList: string[]): Promise<Consumer> {
     for (let i = 0; ; i++) {
       try {
         const groupId = i === 0 ? 'crypto-streams-gateway' : `crypto-streams-gateway-${i}`
-        return await this.o.transport.consumer({ groupId, topics, from: 'earliest' })
+        return await this.o.transport.consumer({ groupId, topics: topicList, from: 'earliest' })
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENGINE_EMBEDDED_GROUP_BUSY' || i >= 1000) throw e
       }
     }
   }
 
-  private async run(): Promise<void> {
-    let checked = Date.now()
+  private async run(consumer: Consumer): Promise<void> {
     while (!this.closed) {
       try {
-        if (Date.now() - checked > (this.o.topicCheckMs ?? 5000)) {
-          checked = Date.now()
-          await this.subscribe()
-        }
-        const records = await this.consumer!.poll(2000, 200)
+        const records = await consumer.poll(2000, 200)
         this.lastError = undefined
         for (const [i, r] of records.entries()) {
           // let sockets write (and other requests run) between slices of a large batch
@@ -191,7 +215,9 @@ export class LiveFeed {
 
   async close(): Promise<void> {
     this.closed = true
-    await this.loop
-    await this.consumer?.close()
+    clearInterval(this.checker)
+    while (this.checking) await new Promise((r) => setTimeout(r, 10))
+    await Promise.all(this.loops)
+    for (const c of this.consumers) await c.close()
   }
 }
