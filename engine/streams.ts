@@ -654,7 +654,7 @@ export class KafkaStreams {
     if (spec && spec.kind !== 'kv')
       throw new StreamsError('ENGINE', 'WRONG_STORE_KIND', `store "${name}" is not a key-value store`)
     const stores = () => this.storesNamed(name) as LevelKeyValueStore<V>[]
-    return {
+    return guardQueries(name, {
       kind: 'kv',
       name,
       async get(key) {
@@ -675,7 +675,7 @@ export class KafkaStreams {
         for (const s of stores()) n += await s.count()
         return n
       },
-    }
+    })
   }
 
   windowStore<V = unknown>(name: string): ReadOnlyWindowStore<V> {
@@ -685,7 +685,7 @@ export class KafkaStreams {
     const stores = () => this.storesNamed(name) as LevelWindowStore<V>[]
     const byTime = (a: WindowEntry<V>, b: WindowEntry<V>) =>
       a.window.start - b.window.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
-    return {
+    return guardQueries(name, {
       kind: 'window',
       name,
       windowSizeMs: spec.windowSizeMs,
@@ -720,6 +720,31 @@ export class KafkaStreams {
         for (const s of stores()) n += await s.count()
         return n
       },
-    }
+    })
   }
+}
+
+/**
+ * A query racing a rebalance can find its task's store closed (the task moved or was dropped):
+ * that becomes ENGINE_STORE_MIGRATED, to retry (Kafka Streams' InvalidStateStoreException).
+ */
+function guardQueries<T extends object>(name: string, store: T): T {
+  const out = { ...store } as Record<string, unknown>
+  for (const [k, f] of Object.entries(store))
+    if (typeof f === 'function')
+      out[k] = async (...args: unknown[]) => {
+        try {
+          return await (f as (...a: unknown[]) => Promise<unknown>).apply(store, args)
+        } catch (err) {
+          if (hasCode(err, ['LEVEL_ITERATOR_NOT_OPEN', 'LEVEL_DATABASE_NOT_OPEN']))
+            throw new StreamsError(
+              'ENGINE',
+              'STORE_MIGRATED',
+              `store "${name}" was closed during the query (a rebalance moved its task); retry`,
+              { cause: err },
+            )
+          throw err
+        }
+      }
+  return out as T
 }

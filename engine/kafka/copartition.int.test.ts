@@ -63,10 +63,19 @@ describe('co-partitioned sources on two instances (real broker)', () => {
     await p.close()
 
     // Until both instances hold tasks and have processed everything they hold.
-    const counts = async () => [
-      await i1.keyValueStore<number>('counts').all(),
-      await i2.keyValueStore<number>('counts').all(),
-    ]
+    // A query during a rebalance can meet a store that is being closed (ENGINE_STORE_MIGRATED): retry.
+    const counts = async () => {
+      for (;;)
+        try {
+          return [
+            await i1.keyValueStore<number>('counts').all(),
+            await i2.keyValueStore<number>('counts').all(),
+          ]
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ENGINE_STORE_MIGRATED') throw err
+          await new Promise((r) => setTimeout(r, 200))
+        }
+    }
     const deadline = Date.now() + 60_000
     let [a, b] = await counts()
     while (Date.now() < deadline) {
