@@ -12,8 +12,10 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '1000' },
     'restore-keys': { type: 'string', default: '1000000' },
     partitions: { type: 'string', default: '1' },
+    guarantee: { type: 'string', default: 'at_least_once' },
   },
 })
+const guarantee = args.guarantee === 'exactly_once' ? 'exactly_once' : 'at_least_once'
 const N = Number(args.records)
 const K = Number(args.keys)
 const M = Number(args['restore-keys'])
@@ -68,6 +70,7 @@ async function windowedCount(emit: 'close' | 'update'): Promise<void> {
     transport,
     stateDir: join(dir, 'state'),
     commitIntervalMs: 1000,
+    processingGuarantee: guarantee,
   })
   const t1 = performance.now()
   const cpu0 = process.cpuUsage()
