@@ -17,11 +17,15 @@ const { values: args } = parseArgs({
     symbols: { type: 'string', default: '17' },
     /** As the platform runs it (scripts/platform.ts); 0: a ranking on every 1m kline. */
     'ranking-every': { type: 'string', default: '1000' },
+    /** Candle updates coalesced per window for this long (0: every change emitted, the default of the topology). */
+    'emit-every': { type: 'string', default: '0' },
   },
 })
 setLogLevel('warn')
 const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
 const rankingEvery = Number(args['ranking-every']) || undefined
+const emitEvery = Number(args['emit-every']) || undefined
+const label = `${kind}${emitEvery ? `, candles coalesced ${emitEvery} ms` : ''}`
 const days = dates('2024-01-01', '2024-01-10').slice(0, Number(args.days))
 const symbols = SYMBOLS_2024.slice(0, Number(args.symbols))
 const out = (s: string) => process.stdout.write(`${s}\n`)
@@ -71,11 +75,14 @@ try {
       })),
     )
   await producer.close()
-  const streams = new KafkaStreams(platformTopology({ topicPrefix: prefix, rankingEveryMs: rankingEvery }), {
-    applicationId: run,
-    transport,
-    stateDir: join(dir, 'state'),
-  })
+  const streams = new KafkaStreams(
+    platformTopology({ topicPrefix: prefix, rankingEveryMs: rankingEvery, emitEveryMs: emitEvery }),
+    {
+      applicationId: run,
+      transport,
+      stateDir: join(dir, 'state'),
+    },
+  )
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   await streams.start()
@@ -84,12 +91,12 @@ try {
   const cpu = process.cpuUsage(cpu0)
   await streams.close()
   out(
-    `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days, ranking ${rankingEvery ? `every ${rankingEvery} ms` : 'on every kline'}): ${rate(N, ms)} 1m klines/s ` +
+    `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days, ranking ${rankingEvery ? `every ${rankingEvery} ms` : 'on every kline'}, candles ${emitEvery ? `coalesced ${emitEvery} ms` : 'every change'}): ${rate(N, ms)} 1m klines/s ` +
       `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
   )
-  figure(`platform topology (${kind})`, Math.round((N / ms) * 1000), '1m klines/s')
+  figure(`platform topology (${label})`, Math.round((N / ms) * 1000), '1m klines/s')
   figure(
-    `platform topology (${kind}), per CPU-second`,
+    `platform topology (${label}), per CPU-second`,
     Math.round((N / (cpu.user + cpu.system)) * 1e6),
     '1m klines/s',
   )

@@ -8,6 +8,7 @@ import {
   type StreamRecord,
   type StreamsBuilder,
 } from '../engine/index.ts'
+import { RecordCache } from '../engine/record-cache.ts'
 import {
   type CandleInterval,
   type CandleState,
@@ -59,6 +60,14 @@ export interface CandlesOptions {
   idleCloseMs?: number
   /** How long windows stay stored (and accept inputs) per interval. */
   retentionMs?: Partial<Record<CandleInterval, number>>
+  /**
+   * Coalesce each window's updates for at most this long (wall clock) and emit only the latest
+   * (engine/record-cache.ts); default: every change is emitted. A burst (backfill, catch-up)
+   * then emits about one update per window per interval; finals and corrections are never
+   * dropped (a later version of a window replaces only what it supersedes), and everything is
+   * forwarded before each commit.
+   */
+  emitEveryMs?: number
 }
 
 const DEFAULT_RETENTION: Record<CandleInterval, number> = {
@@ -83,6 +92,8 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private readonly graceMs: number
   private readonly idleCloseMs: number
   private readonly retentionMs: number
+  private readonly emitEveryMs: number | undefined
+  private cache: RecordCache<string, Kline> | undefined
   private ctx!: ProcessorContext<string, Kline>
   private store!: LevelWindowStore<StoredCandle>
   /** Per symbol: latest input event time, wall clock of the latest input, windows not yet final. */
@@ -97,10 +108,12 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     this.graceMs = options.graceMs ?? 600_000
     this.idleCloseMs = options.idleCloseMs ?? 60_000
     this.retentionMs = options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval]
+    this.emitEveryMs = options.emitEveryMs
   }
 
   init(ctx: ProcessorContext<string, Kline>): void {
     this.ctx = ctx
+    if (this.emitEveryMs) this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs })
     this.store = ctx.getWindowStore<StoredCandle>(
       candleStore(this.interval),
     ) as LevelWindowStore<StoredCandle>
@@ -163,7 +176,14 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     this.store.put(key, s.openTime, s)
     if (c.closed) this.open.get(key)?.delete(s.openTime)
     else this.openSet(key).add(s.openTime)
-    this.ctx.forward({ key, value: c, timestamp })
+    const r = { key, value: c, timestamp }
+    if (this.cache) this.cache.put(`${key}\u0000${s.openTime}`, r)
+    else this.ctx.forward(r)
+  }
+
+  /** Before each commit: the held updates go out. */
+  flush(): void {
+    this.cache?.flush()
   }
 
   /** Closes the symbol's open windows whose end + grace ≤ `time` with the inputs they have. */

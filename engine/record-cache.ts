@@ -1,0 +1,58 @@
+import type { ProcessorContext, StreamRecord } from './processor.ts'
+
+// The downstream half of Kafka Streams' record cache (KIP-63): a processor that emits every update
+// of a key (a window's aggregate) puts its outputs here instead; the latest record per cache key
+// waits and is forwarded when the cache is flushed — before every commit (the processor's
+// flush() hook), every `maxEmitIntervalMs` of wall clock, and when it holds more than
+// `maxEntries` keys (the oldest goes first). A burst (a backfill, a catch-up after downtime) then
+// emits about one record per key per interval, while live updates wait at most one interval.
+// (Stores and changelogs coalesce already: a store stages the last write per key until commit.)
+//
+// Output order is the uncached order with superseded versions left out: an updated key moves
+// behind the keys updated before it, so a consumer sees each key's versions in order and the
+// final of a window after the finals of earlier windows. Nothing is lost: what is committed has
+// been forwarded, and a crash replays the uncommitted input.
+
+export interface RecordCacheOptions {
+  /** Wall-clock bound on how long an update waits (e.g. 100 ms). */
+  maxEmitIntervalMs: number
+  /** Keys held at most; beyond, the least recently updated is forwarded (default 10,000). */
+  maxEntries?: number
+}
+
+export class RecordCache<K, V> {
+  private readonly pending = new Map<string, StreamRecord<K, V>>()
+  private readonly forward: (r: StreamRecord<K, V>) => void
+  private readonly maxEntries: number
+
+  /** Schedules its own wall-clock flush on `ctx`; the processor calls `flush()` from its flush() hook. */
+  constructor(ctx: ProcessorContext<K, V>, options: RecordCacheOptions) {
+    this.forward = (r) => ctx.forward(r)
+    this.maxEntries = options.maxEntries ?? 10_000
+    ctx.schedule(options.maxEmitIntervalMs, 'wall-clock', () => this.flush())
+  }
+
+  get size(): number {
+    return this.pending.size
+  }
+
+  /** Holds `record` as the latest of `cacheKey` (replacing an earlier one, which is never forwarded). */
+  put(cacheKey: string, record: StreamRecord<K, V>): void {
+    const p = this.pending
+    if (p.has(cacheKey)) p.delete(cacheKey)
+    p.set(cacheKey, record)
+    if (p.size > this.maxEntries) {
+      const [oldest, r] = p.entries().next().value as [string, StreamRecord<K, V>]
+      p.delete(oldest)
+      this.forward(r)
+    }
+  }
+
+  /** Forwards every held record, least recently updated first. */
+  flush(): void {
+    if (this.pending.size === 0) return
+    const held = [...this.pending.values()]
+    this.pending.clear()
+    for (const r of held) this.forward(r)
+  }
+}
