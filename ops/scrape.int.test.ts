@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../common/config.ts'
 import { topics } from '../common/topics.ts'
 import { type Platform, startPlatform } from '../scripts/platform.ts'
+import { dropMongo, dropRedis } from '../sinks/dump.fixture.ts'
 import { type Sinks, startSinks } from '../sinks/index.ts'
 import { freePort } from '../sinks/servers.fixture.ts'
 import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, tool } from './tools.fixture.ts'
 
 // Debian's Prometheus, on loopback, scrapes a running platform (embedded transport, replay
-// server at 600×, sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
+// server at 120×, sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
 // dashboard and every alert signal must return a series: no panel or alert refers to a metric
 // that does not exist. What a healthy run never shows is made to happen for real: a connection
-// drop and a sequence gap (reconnects, resyncs), a malformed frame (ingest DLQ), a 1m kline far
+// drop and a sequence gap (reconnects, resyncs), a frame that is not JSON (ingest DLQ), a 1m kline far
 // older than the stores keep (late drop), a MongoDB that does not answer (sink errors).
 
 const alertsFile = join(root, 'helm', 'crypto-streams', 'files', 'alerts.yml')
@@ -31,6 +32,7 @@ let deadMongo: Sinks | undefined
 let socket: Socket | undefined
 let prometheus: ChildProcess | undefined
 let promUrl = ''
+let cleanup = async () => {}
 
 afterAll(async () => {
   socket?.close()
@@ -38,6 +40,7 @@ afterAll(async () => {
   await deadMongo?.close()
   await sinks?.close()
   await platform?.close()
+  await cleanup()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -68,10 +71,14 @@ beforeAll(async () => {
     transport: 'embedded',
     replayPort: 0,
     gatewayPort: 0,
-    replaySpeed: '600',
+    replaySpeed: '120',
     gatewayReader: 'stores',
     mongoDb: run,
   })
+  cleanup = async () => {
+    await dropMongo(config.mongoUrl, run)
+    await dropRedis(config.redisUrl, `${run}:`)
+  }
   platform = await startPlatform(config, { initialMinutes: 30 })
   sinks = await startSinks({ config, transport: platform.transport, keyPrefix: `${run}:`, groupPrefix: run })
   // a sink whose MongoDB does not answer: retried with backoff, counted in cs_sink_errors_total
@@ -121,7 +128,7 @@ beforeAll(async () => {
   // what a quiet healthy run never shows, made to happen for real
   await until('ingest ready', async () => ((await fetch(`${gateway.origin}/health`)).ok ? true : undefined))
   const replay = platform.replay!
-  replay.sendJunk('bad_record')
+  replay.sendJunk('not_json')
   await until('the malformed frame in the ingest DLQ', async () =>
     (await (await fetch(`${gateway.origin}/metrics`)).text()).includes('cs_ingest_dead_letters_total{')
       ? true
