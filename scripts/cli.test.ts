@@ -52,6 +52,7 @@ const noStack = (r: Run) => expect(r.stderr).not.toMatch(/^\s+at .+[(:]\d+/m)
 const invalid: Record<string, string> = {
   CS_TRANSPORT: 'kafkaa',
   CS_DATA_DIR: 'package.json',
+  CS_PROCESSING_GUARANTEE: 'exactly-once',
   KAFKA_BROKERS: 'localhost',
   REDIS_URL: 'http://127.0.0.1:6379',
   MONGO_URL: 'localhost:27017',

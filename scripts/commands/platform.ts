@@ -13,6 +13,7 @@ export const platform: CommandSpec = {
     { flags: '--speed <speed>', setting: 'replaySpeed' },
     { flags: '--from <instant>', setting: 'replayFrom' },
     { flags: '--data-dir <dir>', setting: 'dataDir' },
+    { flags: '--processing-guarantee <g>', setting: 'processingGuarantee' },
   ],
   async action({ config, log }) {
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)

@@ -12,6 +12,7 @@ export const processRole: CommandSpec = {
   options: [
     { flags: '--transport <kind>', setting: 'transport' },
     { flags: '--data-dir <dir>', setting: 'dataDir' },
+    { flags: '--processing-guarantee <g>', setting: 'processingGuarantee' },
     { flags: '--port <port>', setting: 'gatewayPort' },
     { flags: '--symbols <list>', setting: 'symbols' },
   ],
