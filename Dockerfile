@@ -12,6 +12,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # The dashboard bundle the gateway serves at / (a separate npm project, built once here).
 FROM ${NODE_IMAGE} AS dashboard
+ENV NG_CLI_ANALYTICS=false
 WORKDIR /app/dashboard
 COPY dashboard/package.json dashboard/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
