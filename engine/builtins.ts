@@ -1,6 +1,7 @@
 import type { KeyValueStore } from '../state/types.ts'
 import type { LevelWindowStore } from '../state/window-store.ts'
 import type { Processor, ProcessorContext, StreamRecord } from './processor.ts'
+import { RecordCache } from './record-cache.ts'
 import type { EmitStrategy, TimeWindows, Windowed } from './window.ts'
 
 // The processors the DSL compiles into. Each is a plain Processor: the DSL has no powers the
@@ -92,6 +93,8 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
   private readonly init0: () => VA
   private readonly aggregator: (key: string, value: V, aggregate: VA) => VA
   private ctx!: ProcessorContext<Windowed<string>, VA>
+  /** onUpdate with maxEmitIntervalMs: the latest update per window waits here. */
+  private cache: RecordCache<Windowed<string>, VA> | undefined
   private store!: LevelWindowStore<VA>
   private observed = Number.NEGATIVE_INFINITY
   private watermark = Number.NEGATIVE_INFINITY
@@ -124,6 +127,8 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
     if (this.emit.kind === 'onWindowClose' && this.emit.finalWhen)
       for (const n of await this.store.metaNames(META_FINAL)) this.closedEarly.add(n.slice(META_FINAL.length))
     const emit = this.emit
+    if (emit.kind === 'onUpdate' && emit.maxEmitIntervalMs)
+      this.cache = new RecordCache(ctx, { maxEmitIntervalMs: emit.maxEmitIntervalMs })
     if (emit.kind === 'onWindowClose' && emit.idleCloseMs > 0) {
       ctx.schedule(Math.min(emit.idleCloseMs, 1000), 'wall-clock', (now) => {
         // Idle = no input at all (not "stream time did not move": records with an old or constant
@@ -135,6 +140,11 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
         }
       })
     }
+  }
+
+  /** Before each commit: coalesced updates go out. */
+  flush(): void {
+    this.cache?.flush()
   }
 
   process(r: StreamRecord<string, V>): void {
@@ -161,9 +171,11 @@ export class WindowAggregateProcessor<V, VA> implements Processor<string, V, Win
       const next = this.aggregator(r.key, r.value, prev === undefined ? this.init0() : prev)
       this.store.put(r.key, w.start, next)
       const emit = this.emit
-      if (emit.kind === 'onUpdate')
-        this.ctx.forward({ key: { key: r.key, window: w }, value: next, timestamp: ts })
-      else if (emit.finalWhen?.(next, w)) {
+      if (emit.kind === 'onUpdate') {
+        const out = { key: { key: r.key, window: w }, value: next, timestamp: ts }
+        if (this.cache) this.cache.put(`${r.key}\u0000${w.start}`, out)
+        else this.ctx.forward(out)
+      } else if (emit.finalWhen?.(next, w)) {
         this.closedEarly.add(`${w.start}:${r.key}`)
         this.store.putMeta(finalName(r.key, w.start), 1)
         this.ctx.forward({ key: { key: r.key, window: w }, value: next, timestamp: ts })

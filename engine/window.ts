@@ -87,7 +87,15 @@ export class TimeWindows {
 const mod = (a: number, b: number) => ((a % b) + b) % b
 
 export type EmitStrategy =
-  | { readonly kind: 'onUpdate' }
+  | {
+      readonly kind: 'onUpdate'
+      /**
+       * Coalesce each window's updates for at most this long (wall clock) and emit the latest
+       * (engine/record-cache.ts): a burst emits about one record per window per interval, live
+       * updates wait at most one interval, everything is forwarded before each commit.
+       */
+      readonly maxEmitIntervalMs?: number
+    }
   | {
       readonly kind: 'onWindowClose'
       /**
@@ -107,9 +115,10 @@ export type EmitStrategy =
     }
 
 export const Emitted = {
-  /** Every change of a window's aggregate is emitted. */
-  onUpdate(): EmitStrategy {
-    return ON_UPDATE
+  /** Every change of a window's aggregate is emitted; with `maxEmitIntervalMs`, the latest per window per interval. */
+  onUpdate(options: { maxEmitIntervalMs?: number } = {}): EmitStrategy {
+    const every = options.maxEmitIntervalMs
+    return every && every > 0 ? Object.freeze({ kind: 'onUpdate', maxEmitIntervalMs: every }) : ON_UPDATE
   },
   /** One final result per window, once stream time passes its end + grace (or `finalWhen` says so). */
   onWindowClose<VA = unknown>(
