@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { registry } from '../common/metrics.ts'
 import { Emitted, KafkaStreams, StreamsBuilder, TimeWindows } from '../engine/index.ts'
 import { changelogTopic } from '../state/stores.ts'
-import { openBench } from './setup.ts'
+import { figure, openBench } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -56,12 +56,17 @@ async function produceTicks(): Promise<void> {
   )
 }
 
-async function windowedCount(emit: 'close' | 'update'): Promise<void> {
+/** 'cached': emit on update through the record cache (Emitted.onUpdate({ maxEmitIntervalMs: 100 })). */
+async function windowedCount(emit: 'close' | 'update' | 'cached'): Promise<void> {
   const b = new StreamsBuilder()
   b.stream<{ p: number }>(input)
     .groupByKey()
     .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 5_000))
-    .emitStrategy(emit === 'close' ? Emitted.onWindowClose({ idleCloseMs: 0 }) : Emitted.onUpdate())
+    .emitStrategy(
+      emit === 'close'
+        ? Emitted.onWindowClose({ idleCloseMs: 0 })
+        : Emitted.onUpdate(emit === 'cached' ? { maxEmitIntervalMs: 100 } : {}),
+    )
     .count({ name: 'counts' })
     .toStream()
     .to(`${run}-counts-${emit}`)
@@ -82,6 +87,11 @@ async function windowedCount(emit: 'close' | 'update'): Promise<void> {
   await streams.close()
   out(
     `windowed count (emit on ${emit}): ${N.toLocaleString('en-US')} records, ${K} keys, ${P} partition(s) in ${Math.round(ms)} ms = ${rate(N, ms)} records/s wall, ${rate(N, cpuMs)} records per CPU-second (${kind})`,
+  )
+  figure(
+    `windowed count, emit on ${emit} (${kind}, ${P} partition(s))`,
+    Math.round((N / ms) * 1000),
+    'records/s',
   )
 }
 
@@ -120,12 +130,14 @@ async function restore(): Promise<void> {
   out(
     `restore: ${M.toLocaleString('en-US')} keys in ${Math.round(ms)} ms = ${rate(M, ms)} records/s (store restore ${metric.toFixed(2)} s; ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU-s; sample ok: ${sample?.n === 123456 || M <= 123456})`,
   )
+  figure(`restore ${M.toLocaleString('en-US')} keys (${kind})`, Math.round(ms) / 1000, 's')
 }
 
 try {
   await produceTicks()
   await windowedCount('close')
   await windowedCount('update')
+  await windowedCount('cached')
   await restore()
 } finally {
   await done()
