@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { restSpecs } from '../gateway/app.ts'
@@ -228,6 +230,32 @@ describe('helm chart', () => {
       }, 60_000)
     })
   }
+
+  it('the backfill job runs the CLI once per configured symbol for yesterday (UTC)', () => {
+    const docs = render('--set-string', 'config.symbols=BTCUSDT\\,ETHUSDT\\,SOLUSDT')
+    const job = one(docs, 'CronJob', 'cs-crypto-streams-backfill')
+    const c = podOf(job).spec.containers[0]
+    // the pod's shell script, with `node` standing in as a recorder of its arguments
+    const bin = mkdtempSync(join(tmpdir(), 'cs-stub-'))
+    try {
+      writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "$@"\n')
+      chmodSync(join(bin, 'node'), 0o755)
+      const settings = one(docs, 'ConfigMap', 'cs-crypto-streams').data
+      const r = spawnSync(c.command[0], c.command.slice(1), {
+        env: { ...settings, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
+      expect(r.stdout.trim().split('\n')).toEqual(
+        ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].map(
+          (s) => `scripts/cli.ts backfill --symbol ${s} --from ${day} --to ${day} --source topic`,
+        ),
+      )
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
+  })
 
   it('refuses more process replicas than partitions, and values the schema rejects', () => {
     const tooMany = run(helm, [
