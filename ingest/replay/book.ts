@@ -69,17 +69,35 @@ export class SyntheticBook {
     this.levels = levels
     this.lotUnits = Math.max(1, (spec.volume * 10 ** spec.stepDec) / 20)
     this.lastUpdateId = 1_000_000 + int(this.r, 0, 1_000_000)
-    const w = this.width(mid)
     this.bids.set(mid, this.size())
     this.asks.set(mid + 1, this.size())
-    for (let i = 0; i < levels; i++) {
-      this.bids.set(mid - int(this.r, 1, w), this.size())
-      this.asks.set(mid + 1 + int(this.r, 1, w), this.size())
+    this.refill(mid, new Map(), new Map())
+  }
+
+  /** Never fewer than `levels` per side (bids above price 0): new levels inside the band. */
+  private refill(mid: number, b: Map<number, number>, a: Map<number, number>): void {
+    const w = this.width(mid)
+    const lowest = Math.max(1, mid - w)
+    const bidTarget = Math.min(this.levels, mid - lowest + 1)
+    while (this.bids.ticks.length < bidTarget) {
+      const t = int(this.r, lowest, mid)
+      if (this.bids.qty.has(t)) continue
+      const q = this.size()
+      this.bids.set(t, q)
+      b.set(t, q)
+    }
+    while (this.asks.ticks.length < this.levels) {
+      const t = mid + 1 + int(this.r, 0, w)
+      if (this.asks.qty.has(t)) continue
+      const q = this.size()
+      this.asks.set(t, q)
+      a.set(t, q)
     }
   }
 
+  /** Band half-width in ticks: ±0.1 %, but room for 3× the levels on coarse tick grids. */
   private width(mid: number): number {
-    return Math.max(10, Math.round(mid * 0.001))
+    return Math.max(3 * this.levels, Math.round(mid * 0.001))
   }
 
   private size(): number {
@@ -108,13 +126,15 @@ export class SyntheticBook {
         continue
       }
       const d = Math.floor(w * this.r() ** 3)
-      changes.set(bid ? mid - d : mid + 1 + d, this.size())
+      const tick = bid ? mid - d : mid + 1 + d
+      if (tick >= 1) changes.set(tick, this.size())
     }
     // a level that is not in the book cannot be removed: not an update
     for (const [t, q] of b) if (q === 0 && !this.bids.qty.has(t)) b.delete(t)
     for (const [t, q] of a) if (q === 0 && !this.asks.qty.has(t)) a.delete(t)
     for (const [t, q] of b) this.bids.set(t, q)
     for (const [t, q] of a) this.asks.set(t, q)
+    this.refill(mid, b, a) // part of the same diff
     const U = this.lastUpdateId + 1
     this.lastUpdateId += Math.max(1, b.size + a.size)
     return { U, u: this.lastUpdateId, b: this.print(b), a: this.print(a) }

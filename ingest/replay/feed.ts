@@ -1,10 +1,20 @@
 import { type DepthDiff, type Level, SyntheticBook } from './book.ts'
 import type { Faults } from './faults.ts'
+import type { History } from './history.ts'
+import { bucketStart, INTERVAL_NAMES, nextStart } from './intervals.ts'
 import { type Market, MINUTE } from './market.ts'
 import type { Row } from './recorded.ts'
 import { toTicks } from './simulator.ts'
 import { aggTradePayload, klinePayload, type TradeEvent, tradePayload } from './streams.ts'
 import type { SymbolSpec } from './symbols.ts'
+import {
+  avgPriceEvent,
+  type MarketView,
+  miniTickerEvent,
+  tickerEvent,
+  WINDOW_MS,
+  windowTickerEvent,
+} from './tickers.ts'
 import { type MinuteTrades, partial, synthesize } from './trades.ts'
 
 // The market as it unfolds in virtual time, in 100 ms slots. Per slot and symbol: the trades
@@ -34,6 +44,7 @@ export interface FeedOptions {
   /** Keep the top 20 of the last N update ids per symbol, for `bookAt` in tests (0 = off). */
   bookHistory: number
   faults: Faults
+  history: History
 }
 
 interface SymbolState {
@@ -58,12 +69,14 @@ interface SymbolState {
 export class Feed {
   private readonly o: FeedOptions
   private readonly states = new Map<string, SymbolState>()
+  private readonly view: MarketView
   /** Virtual time up to which every event has been generated. */
   cursor: number
 
   constructor(o: FeedOptions) {
     this.o = o
     this.cursor = Math.floor(o.from / SLOT_MS) * SLOT_MS
+    this.view = { feed: this, market: o.market, history: o.history, now: () => this.cursor }
     for (const spec of o.specs) {
       const minute = this.cursor - (this.cursor % MINUTE)
       const row = this.row(spec, minute)
@@ -106,6 +119,7 @@ export class Feed {
     for (let t = this.cursor + SLOT_MS; t <= to; t += SLOT_MS) {
       for (const st of this.states.values()) this.slot(st, t, sink)
       this.cursor = t
+      if (t % 1000 === 0) this.tickers(t, sink)
     }
   }
 
@@ -114,21 +128,112 @@ export class Feed {
     if (t >= st.minute + MINUTE) {
       this.sendTrades(st, st.minute + MINUTE - 1, sink)
       const k = `${st.lower}@kline_1m`
-      if (sink.wants(k)) sink.emit(k, klinePayload(s, st.trades.row, t, st.firstId, st.nextId - 1, true))
+      if (sink.wants(k))
+        sink.emit(k, klinePayload(s, st.trades.row, t, st.firstId, st.nextId - 1, true, '1m'))
+      this.closeLarger(st, st.minute + MINUTE, t, sink)
       st.minute += MINUTE
       st.trades = synthesize(this.row(st.spec, st.minute), st.spec, this.o.seed, this.o.tradeCap)
       st.sent = 0
       st.firstId = st.nextId
     }
     this.sendTrades(st, t, sink)
+    if (t % 1000 === 0) {
+      const k1 = `${st.lower}@kline_1s`
+      if (sink.wants(k1)) {
+        const sec = t - 1000
+        const r = this.o.history.seconds(st.spec, sec - (sec % MINUTE), undefined, t).at(-1)
+        if (r) {
+          const f = this.firstIdAt(st, sec)
+          sink.emit(k1, klinePayload(s, r, t, f, f + r.n - 1, true, '1s'))
+        }
+      }
+    }
     if (t % 2000 === 0 && t !== st.minute) {
       const k = `${st.lower}@kline_1m`
       if (sink.wants(k)) {
         const r = partial(st.trades, st.sent)
-        sink.emit(k, klinePayload(s, r, t, st.firstId, st.nextId - 1, false))
+        sink.emit(k, klinePayload(s, r, t, st.firstId, st.nextId - 1, false, '1m'))
       }
+      this.openLarger(st, t, sink)
     }
     if (t % this.o.depthMs === 0) this.bookStep(st, t, sink)
+  }
+
+  /** Id of the first trade at or after `time` (for 1s klines' f/L). */
+  private firstIdAt(st: SymbolState, time: number): number {
+    const minute = time - (time % MINUTE)
+    const m = this.o.history.minuteTrades(st.spec, minute)
+    let i = 0
+    while (m && i < m.count && m.time[i]! < time) i++
+    return this.o.history.firstId(st.spec, minute) + i
+  }
+
+  /** Open-kline updates of the intervals above 1m (every 2 s, like 1m). */
+  private openLarger(st: SymbolState, t: number, sink: FrameSink): void {
+    for (const iv of INTERVAL_NAMES) {
+      if (iv === '1s' || iv === '1m') continue
+      const name = `${st.lower}@kline_${iv}`
+      if (!sink.wants(name)) continue
+      const start = bucketStart(iv, st.minute)
+      const end = nextStart(iv, start)
+      const r = this.o.market.candle(st.spec, start, end, st.minute, partial(st.trades, st.sent))
+      if (r) {
+        const f = this.o.history.firstId(st.spec, start)
+        sink.emit(name, klinePayload(st.spec.symbol, r, t, f, st.nextId - 1, false, iv))
+      }
+    }
+  }
+
+  /** The closed kline of every interval above 1m that ends at `end` (x: true). */
+  private closeLarger(st: SymbolState, end: number, t: number, sink: FrameSink): void {
+    for (const iv of INTERVAL_NAMES) {
+      if (iv === '1s' || iv === '1m') continue
+      const name = `${st.lower}@kline_${iv}`
+      if (!sink.wants(name) || bucketStart(iv, end) !== end) continue
+      const start = bucketStart(iv, end - 1)
+      const r = this.o.market.candle(st.spec, start, end, end, st.trades.row)
+      if (r) {
+        const f = this.o.history.firstId(st.spec, start)
+        sink.emit(name, klinePayload(st.spec.symbol, r, t, f, st.nextId - 1, true, iv))
+      }
+    }
+  }
+
+  /** Ticker streams, every second. */
+  private tickers(t: number, sink: FrameSink): void {
+    const full: unknown[] = []
+    const mini: unknown[] = []
+    const wantFull = sink.wants('!ticker@arr')
+    const wantMini = sink.wants('!miniTicker@arr')
+    const windows = new Map<string, unknown[]>()
+    for (const st of this.states.values()) {
+      const sp = st.spec
+      const tk = `${st.lower}@ticker`
+      if (wantFull || sink.wants(tk)) {
+        const ev = tickerEvent(this.view, sp, t)
+        if (sink.wants(tk)) sink.emit(tk, JSON.stringify(ev))
+        if (wantFull) full.push(ev)
+      }
+      const mt = `${st.lower}@miniTicker`
+      if (wantMini || sink.wants(mt)) {
+        const ev = miniTickerEvent(this.view, sp, t)
+        if (sink.wants(mt)) sink.emit(mt, JSON.stringify(ev))
+        if (wantMini) mini.push(ev)
+      }
+      for (const w of Object.keys(WINDOW_MS)) {
+        const name = `${st.lower}@ticker_${w}`
+        const all = sink.wants(`!ticker_${w}@arr`)
+        if (!all && !sink.wants(name)) continue
+        const ev = windowTickerEvent(this.view, sp, w, t)
+        if (sink.wants(name)) sink.emit(name, JSON.stringify(ev))
+        if (all) windows.set(w, [...(windows.get(w) ?? []), ev])
+      }
+      const ap = `${st.lower}@avgPrice`
+      if (sink.wants(ap)) sink.emit(ap, JSON.stringify(avgPriceEvent(this.view, sp, t)))
+    }
+    if (wantFull) sink.emit('!ticker@arr', JSON.stringify(full))
+    if (wantMini) sink.emit('!miniTicker@arr', JSON.stringify(mini))
+    for (const [w, list] of windows) sink.emit(`!ticker_${w}@arr`, JSON.stringify(list))
   }
 
   private sendTrades(st: SymbolState, upTo: number, sink: FrameSink): void {
@@ -204,9 +309,9 @@ export class Feed {
   }
 
   /** The open minute and its kline as of the cursor (consistent with the trades sent). */
-  openKline(symbol: string): { minute: number; row: Row } {
+  openKline(symbol: string): { minute: number; row: Row; sent: number } {
     const st = this.states.get(symbol)!
-    return { minute: st.minute, row: partial(st.trades, st.sent) }
+    return { minute: st.minute, row: partial(st.trades, st.sent), sent: st.sent }
   }
 
   book(symbol: string): SyntheticBook {

@@ -16,6 +16,7 @@ export class Market {
   private readonly simDays = new Map<string, Row[]>()
   private readonly closes = new Map<string, number>()
   private readonly buckets = new Map<string, Row>()
+  private readonly parts = new Map<string, { upTo: number; row: Row }>()
 
   constructor(rec: Recordings, seed: number) {
     this.rec = rec
@@ -76,28 +77,50 @@ export class Market {
   }
 
   /**
-   * Candles of `size` ms (1m .. 1d, epoch aligned) from closed 1m rows plus `open`, the state of
-   * the still-open minute. Binance's rule: minutes without trades are skipped for open/high/low.
+   * The candle [start, end) from closed 1m rows plus `open`, the state of the still-open minute
+   * (1m .. 1M; see intervals.ts for the alignment). Binance's rule: minutes without trades are
+   * skipped for open/high/low. Closed candles are cached, the closed part of the open one is
+   * extended minute by minute (a 1M candle is 44 640 minutes).
    */
-  candle(spec: SymbolSpec, start: number, size: number, openMinute: number, open: Row): Row | undefined {
-    const end = start + size
+  candle(spec: SymbolSpec, start: number, end: number, openMinute: number, open: Row): Row | undefined {
     const closed = end <= openMinute
-    const key = `${spec.symbol}/${size}/${start}`
+    const key = `${spec.symbol}/${start}/${end}`
     if (closed) {
       const hit = this.buckets.get(key)
       if (hit) return hit
     }
-    const rows: Row[] = []
-    for (let m = Math.max(start, DATA_START); m < end && m <= openMinute; m += MINUTE) {
-      const r = m === openMinute ? open : this.row(spec, m)
-      if (r) rows.push(r)
-    }
+    const upTo = Math.min(end, openMinute)
+    const part = this.closedPart(spec, start, upTo, key)
+    const rows = part ? [part] : []
+    if (!closed && openMinute >= start && openMinute >= DATA_START) rows.push(open)
     if (rows.length === 0) return undefined
-    const out = aggregate(rows, start, size)
-    if (closed && size > MINUTE) {
+    const out =
+      rows.length === 1 ? { ...rows[0]!, t: start, T: end - 1 } : aggregate(rows, start, end - start)
+    if (closed && end - start > MINUTE) {
       this.buckets.set(key, out)
       if (this.buckets.size > 20_000) this.buckets.delete(this.buckets.keys().next().value!)
     }
+    return out
+  }
+
+  /** Aggregate of the closed minutes [start, upTo), extended incrementally per candle. */
+  private closedPart(spec: SymbolSpec, start: number, upTo: number, key: string): Row | undefined {
+    const hit = this.parts.get(key)
+    let from = Math.max(start, DATA_START)
+    let acc: Row | undefined
+    if (hit && hit.upTo <= upTo) {
+      from = hit.upTo
+      acc = hit.row
+    }
+    const rows: Row[] = acc ? [acc] : []
+    for (let m = from; m < upTo; m += MINUTE) {
+      const r = this.row(spec, m)
+      if (r) rows.push(r)
+    }
+    if (rows.length === 0) return undefined
+    const out = rows.length === 1 && acc ? acc : aggregate(rows, start, MINUTE)
+    this.parts.set(key, { upTo, row: out })
+    if (this.parts.size > 2_000) this.parts.delete(this.parts.keys().next().value!)
     return out
   }
 }

@@ -169,7 +169,7 @@ describe('replay REST', () => {
       ['/api/v3/klines?symbol=BTCUSDT', -1102],
       ['/api/v3/klines?symbol=BTCUSDT&interval=7m', -1120],
       ['/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=abc', -1100],
-      ['/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1001', -1130],
+      ['/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=0', -1130],
       ['/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=5&endTime=4', -1128],
       ['/api/v3/klines?symbol=BTCUSDT&interval=1m&foo=1', -1104],
       ['/api/v3/depth?symbol=BTCUSDT&limit=-1', -1100],

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { loadConfig } from '../../common/config.ts'
@@ -8,11 +9,14 @@ import { createLogger } from '../../common/log.ts'
 import { type Speed, VirtualClock } from './clock.ts'
 import { type FaultOptions, Faults, JUNK_KINDS, junkFrame } from './faults.ts'
 import { Feed, type FrameSink } from './feed.ts'
+import { History } from './history.ts'
 import { DATA_START, Market, MINUTE } from './market.ts'
 import { Recordings } from './recorded.ts'
 import { handleRest } from './rest.ts'
-import { envelope, parseStream } from './streams.ts'
+import { envelope, microFrame, parseStream } from './streams.ts'
 import { SYMBOLS, type SymbolSpec, specOf } from './symbols.ts'
+import { tlsCertificate } from './tls.ts'
+import { WeightLimiter } from './weights.ts'
 
 // One HTTP server for both protocols: REST under /api/v3, WebSocket upgrades on /ws[/<stream>]
 // (raw) and /stream?streams=a/b (combined). A timer advances the feed to the virtual clock;
@@ -51,6 +55,12 @@ export interface ReplayOptions {
   /** With speed 'max': advance only while every client has less than this unsent. */
   highWaterBytes?: number
   connectionMs?: number
+  /** Request weight per IP and minute before 429 (Binance: 6000). */
+  weightLimit?: number
+  /** Serve https:// and wss:// with a self-signed certificate (made on first use) or the given one. */
+  tls?: boolean | { cert: string; key: string }
+  /** Where the generated certificate is kept (default: ~/.cache/crypto-streams/replay-tls). */
+  tlsDir?: string
 }
 
 export interface ReplayStats {
@@ -72,6 +82,8 @@ export interface ReplayServer {
   wsUrl: string
   restUrl: string
   port: number
+  /** With `tls`: the certificate (PEM) clients should trust, and its file when generated. */
+  certificate?: { pem: string; path?: string }
   /** Virtual now (ms). */
   now(): number
   readonly stats: ReplayStats
@@ -88,6 +100,8 @@ export interface ReplayServer {
 interface Client {
   ws: WebSocket
   combined: boolean
+  /** `timeUnit=MICROSECOND` on the URL: event times in µs. */
+  micro: boolean
   streams: Set<string>
   lastPong: number
   windowStart: number
@@ -120,12 +134,15 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   const clock = new VirtualClock(from, speed)
   const faults = new Faults(opts.faults ?? {}, seed)
   const market = new Market(new Recordings(opts.dataDir ?? binanceDataDir()), seed)
+  const tradeCap = opts.tradesPerMinute === 0 ? Number.MAX_SAFE_INTEGER : (opts.tradesPerMinute ?? 100)
+  const history = new History(market, seed, tradeCap, from)
   const feed = new Feed({
     specs: [...specs.values()],
     market,
+    history,
     seed,
     from,
-    tradeCap: opts.tradesPerMinute === 0 ? Number.MAX_SAFE_INTEGER : (opts.tradesPerMinute ?? 100),
+    tradeCap,
     depthMs: opts.depthMs ?? 100,
     bookLevels: opts.bookLevels ?? 100,
     bookHistory: opts.bookHistory ?? 0,
@@ -156,9 +173,21 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     wants: (s) => (subs.get(s)?.size ?? 0) > 0,
     emit(stream, payload) {
       let wrapped: string | undefined
+      let micro: string | undefined
+      let microWrapped: string | undefined
       for (const c of subs.get(stream) ?? []) {
-        if (c.combined && wrapped === undefined) wrapped = envelope(stream, payload)
-        const f = c.combined ? wrapped! : payload
+        let f = payload
+        if (c.micro) {
+          micro ??= microFrame(payload)
+          f = micro
+          if (c.combined) {
+            microWrapped ??= envelope(stream, micro)
+            f = microWrapped
+          }
+        } else if (c.combined) {
+          wrapped ??= envelope(stream, payload)
+          f = wrapped
+        }
         c.ws.send(f)
         stats.frames++
         stats.bytes += f.length
@@ -184,22 +213,32 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     }
   }
   const invalid = (streams: string[]) => streams.find((s) => !parseStream(s, symbolSet))
+  /** Path segments that are not stream names (ccxt's `/ws/0`, a listen key) are ignored. */
+  const looksLikeStream = (s: string) => s.includes('@') || s.startsWith('!')
 
-  const restCtx = { feed, market, specs, faults, now: () => feed.cursor }
+  const weights = new WeightLimiter(opts.weightLimit ?? 6000)
+  const restCtx = { feed, market, history, specs, faults, weights, now: () => feed.cursor }
   const rest = (req: IncomingMessage) => {
     stats.restRequests++
-    const r = handleRest(restCtx, req.method ?? 'GET', req.url ?? '/')
+    const r = handleRest(restCtx, {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      ip: req.socket.remoteAddress ?? '',
+    })
     return {
       ...r,
-      body: JSON.stringify(r.body),
+      body: req.method === 'HEAD' ? '' : JSON.stringify(r.body),
       headers: { 'content-type': 'application/json;charset=UTF-8', ...r.headers },
     }
   }
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const r = rest(req)
     res.writeHead(r.status, r.headers)
     res.end(r.body)
-  })
+  }
+  const tls = opts.tls ? (opts.tls === true ? tlsCertificate(opts.tlsDir) : opts.tls) : undefined
+  const http = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createServer(onRequest)
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
 
   const reject = (socket: Duplex, status: string, msg: string) => {
@@ -222,24 +261,36 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const u = new URL(req.url ?? '/', 'http://replay')
     let streams: string[]
     let combined: boolean
-    if (u.pathname === '/stream' || u.pathname === '/stream/') {
+    if (u.pathname === '/stream' || u.pathname.startsWith('/stream/')) {
       combined = true
       streams = (u.searchParams.get('streams') ?? '').split('/').filter(Boolean)
     } else if (u.pathname === '/ws' || u.pathname.startsWith('/ws/')) {
       combined = false
       streams = u.pathname.slice(4).split('/').filter(Boolean)
     } else return reject(socket, '404 Not Found', `Unknown path ${u.pathname}`)
+    streams = streams.filter(looksLikeStream)
+    const unit = (u.searchParams.get('timeUnit') ?? 'MILLISECOND').toUpperCase()
+    if (unit !== 'MILLISECOND' && unit !== 'MICROSECOND')
+      return reject(socket, '400 Bad Request', `Invalid timeUnit: ${unit.slice(0, 20)}`)
     const bad = invalid(streams)
     if (bad !== undefined)
       return reject(socket, '400 Bad Request', `Invalid stream name: ${bad.slice(0, 100)}`)
     if (streams.length > maxStreams)
       return reject(socket, '400 Bad Request', `Too many streams: ${streams.length} > ${maxStreams}`)
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, combined, streams))
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, combined, streams, unit === 'MICROSECOND'))
   })
 
-  const accept = (ws: WebSocket, combined: boolean, streams: string[]) => {
+  const accept = (ws: WebSocket, combined: boolean, streams: string[], micro: boolean) => {
     const now = Date.now()
-    const c: Client = { ws, combined, streams: new Set(), lastPong: now, windowStart: now, inWindow: 0 }
+    const c: Client = {
+      ws,
+      combined,
+      micro,
+      streams: new Set(),
+      lastPong: now,
+      windowStart: now,
+      inWindow: 0,
+    }
     clients.add(c)
     stats.connections++
     stats.clients = clients.size
@@ -415,9 +466,10 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   log.debug('replay server listening', { port, from: new Date(from).toISOString(), speed })
 
   return {
-    wsUrl: `ws://${shown}:${port}`,
-    restUrl: `http://${shown}:${port}`,
+    wsUrl: `${tls ? 'wss' : 'ws'}://${shown}:${port}`,
+    restUrl: `${tls ? 'https' : 'http'}://${shown}:${port}`,
     port,
+    certificate: tls ? { pem: tls.cert, path: 'path' in tls ? (tls.path as string) : undefined } : undefined,
     now: () => feed.cursor,
     stats,
     symbols: [...specs.keys()],

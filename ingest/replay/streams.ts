@@ -1,3 +1,4 @@
+import { INTERVAL_NAMES } from './intervals.ts'
 import type { Row } from './recorded.ts'
 
 // Stream names and payloads as Binance spot prints them (web-socket-streams.md): lowercase
@@ -6,7 +7,7 @@ import type { Row } from './recorded.ts'
 export const STREAM_TYPES = [
   'trade',
   'aggTrade',
-  'kline_1m',
+  ...INTERVAL_NAMES.map((i) => `kline_${i}`),
   'depth',
   'depth@100ms',
   'depth@1000ms',
@@ -17,7 +18,22 @@ export const STREAM_TYPES = [
   'depth5@100ms',
   'depth10@100ms',
   'depth20@100ms',
-] as const
+  'ticker',
+  'miniTicker',
+  'ticker_1h',
+  'ticker_4h',
+  'ticker_1d',
+  'avgPrice',
+]
+
+/** Streams of all symbols at once. */
+export const GLOBAL_STREAMS = [
+  '!ticker@arr',
+  '!miniTicker@arr',
+  '!ticker_1h@arr',
+  '!ticker_4h@arr',
+  '!ticker_1d@arr',
+]
 
 const TYPES = new Set<string>(STREAM_TYPES)
 
@@ -26,6 +42,7 @@ export function parseStream(
   name: string,
   symbols: ReadonlySet<string>,
 ): { symbol: string; type: string } | undefined {
+  if (GLOBAL_STREAMS.includes(name)) return { symbol: '', type: name }
   const at = name.indexOf('@')
   if (at <= 0) return undefined
   const sym = name.slice(0, at)
@@ -42,6 +59,7 @@ export function klinePayload(
   f: number,
   L: number,
   closed: boolean,
+  interval = '1m',
 ): string {
   return JSON.stringify({
     e: 'kline',
@@ -51,7 +69,7 @@ export function klinePayload(
       t: r.t,
       T: r.T,
       s: symbol,
-      i: '1m',
+      i: interval,
       f,
       L,
       o: r.o,
@@ -88,4 +106,22 @@ export function aggTradePayload(symbol: string, t: TradeEvent): string {
 
 export function envelope(stream: string, payload: string): string {
   return `{"stream":"${stream}","data":${payload}}`
+}
+
+/** A stream event with its times in microseconds (`timeUnit=MICROSECOND`). */
+export function microFrame(payload: string): string {
+  const us = (x: unknown) => (typeof x === 'number' ? x * 1000 : x)
+  const one = (ev: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...ev }
+    for (const k of ['E', 'T', 'O', 'C'])
+      if (k in out && (k !== 'T' || ev.e !== undefined)) out[k] = us(out[k])
+    if (ev.e === 'kline') {
+      const k = ev.k as Record<string, unknown>
+      out.k = { ...k, t: us(k.t), T: ((k.T as number) + 1) * 1000 - 1 }
+    }
+    return out
+  }
+  const v = JSON.parse(payload) as unknown
+  if (Array.isArray(v)) return JSON.stringify(v.map((x) => one(x as Record<string, unknown>)))
+  return JSON.stringify(one(v as Record<string, unknown>))
 }

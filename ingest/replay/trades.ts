@@ -22,8 +22,17 @@ export interface MinuteTrades {
   maker: boolean[]
 }
 
-export function synthesize(row: Row, spec: SymbolSpec, seed: number, cap: number): MinuteTrades {
-  const r = rng(seed, 'trades', spec.symbol, row.t)
+interface Plan {
+  unit: bigint
+  scale: number
+  buyUnits: bigint
+  sellUnits: bigint
+  kb: number
+  ks: number
+}
+
+/** How a minute is split into trades: no randomness, so counts (and trade ids) are cheap. */
+function plan(row: Row, spec: SymbolSpec, cap: number): Plan | undefined {
   const v = parseDec(row.v)
   const vb = parseDec(row.V)
   // quantities are split in lot steps when the volume is on the step grid, else in printed units
@@ -33,10 +42,9 @@ export function synthesize(row: Row, spec: SymbolSpec, seed: number, cap: number
   const total = v.units / unit
   const buyUnits = vb.units / unit
   const sellUnits = total - buyUnits
-  const out: MinuteTrades = { row, count: 0, price: [], ticks: [], qty: [], units: [], time: [], maker: [] }
-  if (row.n === 0 || total <= 0n) return out
+  if (row.n === 0 || total <= 0n) return undefined
 
-  let k = Math.max(Math.min(row.n, cap), Math.min(row.n, 4))
+  const k = Math.max(Math.min(row.n, cap), Math.min(row.n, 4))
   let kb = buyUnits > 0n ? Math.round((k * Number(buyUnits)) / Number(total)) : 0
   if (buyUnits > 0n) kb = Math.max(1, Math.min(kb, k, Number(buyUnits > 1_000_000n ? 1_000_000n : buyUnits)))
   let ks = k - kb
@@ -46,7 +54,23 @@ export function synthesize(row: Row, spec: SymbolSpec, seed: number, cap: number
     if (kb > 1) kb--
   }
   if (BigInt(ks) > sellUnits) ks = Number(sellUnits)
-  k = kb + ks
+  return { unit, scale: v.scale, buyUnits, sellUnits, kb, ks }
+}
+
+/** Number of trades `synthesize` makes of this minute. */
+export function tradeCount(row: Row, spec: SymbolSpec, cap: number): number {
+  const p = plan(row, spec, cap)
+  return p ? p.kb + p.ks : 0
+}
+
+export function synthesize(row: Row, spec: SymbolSpec, seed: number, cap: number): MinuteTrades {
+  const r = rng(seed, 'trades', spec.symbol, row.t)
+  const out: MinuteTrades = { row, count: 0, price: [], ticks: [], qty: [], units: [], time: [], maker: [] }
+  const pl = plan(row, spec, cap)
+  if (!pl) return out
+  const { unit, buyUnits, sellUnits, kb, ks } = pl
+  const k = kb + ks
+  const v = { scale: pl.scale }
 
   const buyQty = split(buyUnits, kb, r)
   const sellQty = split(sellUnits, ks, r)
