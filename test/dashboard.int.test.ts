@@ -226,14 +226,18 @@ describe('dashboard in a browser against the platform', () => {
     // zoom out with the wheel (more candles per drag), then drag
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3)
     for (let i = 0; i < 3; i++) await page.mouse.wheel(0, 400)
-    await until('older candles', async () => {
-      // drag the candles to the right: the view moves back in time
-      await page.mouse.move(box.x + 60, box.y + box.height / 3)
-      await page.mouse.down()
-      await page.mouse.move(box.x + box.width - 100, box.y + box.height / 3, { steps: 3 })
-      await page.mouse.up()
-      return (await drawn(page)).candles[0]![0]! < first ? true : undefined
-    }).catch(async (e) => {
+    await until(
+      'older candles',
+      async () => {
+        // drag the candles to the right: the view moves back in time
+        await page.mouse.move(box.x + 60, box.y + box.height / 3)
+        await page.mouse.down()
+        await page.mouse.move(box.x + box.width - 100, box.y + box.height / 3, { steps: 3 })
+        await page.mouse.up()
+        return (await drawn(page)).candles[0]![0]! < first ? true : undefined
+      },
+      60_000,
+    ).catch(async (e) => {
       throw new Error(
         `${e.message}: ${JSON.stringify(await page.evaluate('window.csMarketChart.pagingState()'))}`,
       )

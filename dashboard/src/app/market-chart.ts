@@ -122,7 +122,7 @@ export class MarketChart implements OnDestroy {
   private full = true
   private zoom = { start: 0, end: 100 }
   private keepRange: { from: number; to: number } | null = null
-  private exhausted = false
+  private exhaustedAt = 0
   private generation = 0
   /** Chart updates applied (the e2e test reports it beside the frame time). */
   applied = 0
@@ -186,9 +186,10 @@ export class MarketChart implements OnDestroy {
     this.generation++
     const gen = this.generation
     this.klines = []
-    this.exhausted = false
+    this.exhaustedAt = 0
     this.gapFrom = null
     this.state.set('loading')
+    this.pendingKey = ''
     this.loadedKey.set('')
     this.count.set(0)
     this.schedule(true)
@@ -202,7 +203,7 @@ export class MarketChart implements OnDestroy {
           const older = this.klines.filter((k) => k.openTime < first)
           this.klines = [...older, ...list]
           this.learn(list)
-          this.loadedKey.set(`${symbol}/${interval}`)
+          this.pendingKey = `${symbol}/${interval}`
           this.state.set(this.klines.length > 0 ? 'ready' : 'empty')
           this.schedule(true)
         },
@@ -255,7 +256,7 @@ export class MarketChart implements OnDestroy {
     return {
       candles: this.klines.length,
       zoom: this.zoom,
-      exhausted: this.exhausted,
+      exhaustedAt: this.exhaustedAt,
       loading: this.loadingOlder(),
     }
   }
@@ -323,7 +324,8 @@ export class MarketChart implements OnDestroy {
   }
 
   private async loadOlder(): Promise<void> {
-    if (this.loadingOlder() || this.exhausted || this.klines.length === 0) return
+    // nothing older a moment ago: the store may still be filling (a backfill at start)
+    if (this.loadingOlder() || Date.now() - this.exhaustedAt < 5_000 || this.klines.length === 0) return
     const { symbol, interval } = this.market.route()
     const gen = this.generation
     const endTime = this.klines[0].openTime - 1
@@ -333,7 +335,7 @@ export class MarketChart implements OnDestroy {
       if (gen !== this.generation) return
       const fresh = older.filter((k) => k.openTime < this.klines[0].openTime)
       if (fresh.length === 0) {
-        this.exhausted = true
+        this.exhaustedAt = Date.now()
         return
       }
       // the same candles stay in view: shift the zoom window by the candles put in front
@@ -387,6 +389,7 @@ export class MarketChart implements OnDestroy {
   private lastFlush = 0
 
   private zoomPending = true
+  private pendingKey = ''
   private gapFrom: number | null = null
   private repairing = false
   private axisLength = -1
@@ -456,6 +459,8 @@ export class MarketChart implements OnDestroy {
       this.full = false
     }
     chart.setOption(update, { lazyUpdate: false })
+    // the key names what the chart now draws (set only once these candles are in it)
+    this.loadedKey.set(this.pendingKey)
     this.applied++
     this.count.set(list.length)
     const k = list[list.length - 1]
