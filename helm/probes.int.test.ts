@@ -38,9 +38,10 @@ beforeAll(() => {
   docs = parseYaml<K8s>(r.stdout)
 }, INSTALL_TIMEOUT_MS)
 
-async function status(url: string): Promise<number> {
+/** The status as the kubelet sees it: 0 when no answer within the probe's timeout. */
+async function status(url: string, timeoutMs = 2000): Promise<number> {
   try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status
+    return (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status
   } catch {
     return 0
   }
@@ -60,73 +61,102 @@ async function until(
   }
 }
 
+/** Starts a role as its pod would: the pod's args, the chart's settings adapted to this machine. */
+async function startRole(role: string, overrides: Record<string, string> = {}) {
+  const workload = docs.find(
+    (d) => ['Deployment', 'StatefulSet'].includes(d.kind) && d.metadata.name === `cs-crypto-streams-${role}`,
+  )
+  const pod = workload.spec.template.spec
+  const c = pod.containers[0]
+  const settings = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'cs-crypto-streams').data
+  expect(c.ports[0].containerPort).toBe(Number(settings.CS_GATEWAY_PORT))
+  const dataDir = mkdtempSync(join(dir, `${role}-`))
+  const port = await freePort()
+  const env = {
+    ...process.env,
+    ...settings,
+    // this machine instead of the cluster: embedded log, the test MongoDB and Redis
+    CS_TRANSPORT: 'embedded',
+    CS_DATA_DIR: dataDir,
+    CS_GATEWAY_PORT: String(port),
+    CS_SOURCE: 'replay',
+    CS_SYMBOLS: 'BTCUSDT,ETHUSDT',
+    MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto',
+    MONGO_DB: `probes${Date.now()}`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:16379',
+    ...overrides,
+  }
+  // the raw topics ingest would have created (the process role reads them)
+  const transport = await openTransport(loadConfig({}, { transport: 'embedded', dataDir }))
+  await transport.createTopics(
+    [topics.kline1m, topics.trades, topics.orderbook].map((name) => ({ name, partitions: 1 })),
+  )
+  await transport.close()
+
+  const child = spawn(process.execPath, ['scripts/cli.ts', ...c.args], { cwd: root, env, stdio: 'pipe' })
+  children.push(child)
+  const out = { log: '' }
+  child.stderr.on('data', (d) => {
+    out.log = (out.log + d).slice(-3000)
+  })
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+  const probe = (kind: string) => `http://${outside}:${port}${c[kind].httpGet.path}`
+  /** One probe as the kubelet runs it: success is 200..399 within timeoutSeconds. */
+  const passes = async (kind: string) => {
+    const code = await status(probe(kind), (c[kind].timeoutSeconds ?? 1) * 1000)
+    return code >= 200 && code < 400
+  }
+  const stop = async () => {
+    child.kill('SIGTERM')
+    return Promise.race([exited, sleep(pod.terminationGracePeriodSeconds * 1000).then(() => 'killed')])
+  }
+  return { child, probe, passes, stop, out }
+}
+
 describe('the chart’s probes against the real roles', () => {
   for (const role of ['process', 'gateway']) {
     it(`${role}: startup, liveness and readiness answer on the pod address; SIGTERM stops it cleanly`, async () => {
-      const workload = docs.find(
-        (d) =>
-          ['Deployment', 'StatefulSet'].includes(d.kind) && d.metadata.name === `cs-crypto-streams-${role}`,
-      )
-      const pod = workload.spec.template.spec
-      const c = pod.containers[0]
-      const settings = docs.find(
-        (d) => d.kind === 'ConfigMap' && d.metadata.name === 'cs-crypto-streams',
-      ).data
-      const dataDir = join(dir, role)
-      const port = await freePort()
-      const env = {
-        ...process.env,
-        ...settings,
-        // this machine instead of the cluster: embedded log, the test MongoDB and Redis
-        CS_TRANSPORT: 'embedded',
-        CS_DATA_DIR: dataDir,
-        CS_GATEWAY_PORT: String(port),
-        CS_SOURCE: 'replay',
-        CS_SYMBOLS: 'BTCUSDT,ETHUSDT',
-        MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto',
-        MONGO_DB: `probes${Date.now()}`,
-        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:16379',
-      }
-      // the raw topics ingest would have created (the process role reads them)
-      const transport = await openTransport(loadConfig({}, { transport: 'embedded', dataDir }))
-      await transport.createTopics(
-        [topics.kline1m, topics.trades, topics.orderbook].map((name) => ({ name, partitions: 1 })),
-      )
-      await transport.close()
-
-      const child = spawn(process.execPath, ['scripts/cli.ts', ...c.args], { cwd: root, env, stdio: 'pipe' })
-      children.push(child)
-      let log = ''
-      child.stderr.on('data', (d) => {
-        log = (log + d).slice(-3000)
-      })
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-      const url = (path: string) => `http://${outside}:${port}${path}`
-      const probe = (kind: string) => c[kind].httpGet.path as string
+      const r = await startRole(role)
       try {
         await until(
-          `${role} startup probe ${probe('startupProbe')}`,
-          async () => (await status(url(probe('startupProbe')))) === 200,
+          'startup probe',
+          async () => (await status(r.probe('startupProbe'))) === 200,
           60_000,
-          child,
+          r.child,
         )
-        expect(await status(url(probe('livenessProbe')))).toBe(200)
+        expect(await status(r.probe('livenessProbe'))).toBe(200)
         await until(
-          `${role} readiness ${probe('readinessProbe')}`,
-          async () => (await status(url(probe('readinessProbe')))) === 200,
+          'readiness',
+          async () => (await status(r.probe('readinessProbe'))) === 200,
           30_000,
-          child,
+          r.child,
         )
-        expect(c.ports[0].containerPort).toBe(Number(settings.CS_GATEWAY_PORT))
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n${log}`)
+        throw new Error(`${role}: ${(e as Error).message}\n${r.out.log}`)
       }
-      child.kill('SIGTERM')
-      const code = await Promise.race([
-        exited,
-        sleep(pod.terminationGracePeriodSeconds * 1000).then(() => 'killed'),
-      ])
-      expect(code, log).toBe(0)
+      expect(await r.stop(), r.out.log).toBe(0)
     }, 120_000)
   }
+
+  it('gateway with MongoDB and Redis away: alive (no restart loop) but not ready', async () => {
+    const r = await startRole('gateway', {
+      MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/none`,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    })
+    try {
+      await until(
+        'startup probe',
+        async () => (await status(r.probe('startupProbe'))) === 200,
+        60_000,
+        r.child,
+      )
+      for (let i = 0; i < 3; i++) {
+        expect(await r.passes('livenessProbe')).toBe(true)
+        expect(await r.passes('readinessProbe')).toBe(false)
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${r.out.log}`)
+    }
+    expect(await r.stop(), r.out.log).toBe(0)
+  }, 120_000)
 })
