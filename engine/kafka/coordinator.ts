@@ -77,7 +77,7 @@ export class GroupCoordinator {
       const any = await this.pool.getFirstAvailable(this.brokers)
       const res = await findCoordinatorV4.api.async(any, GROUP_KEY, [groupId])
       const c = res.coordinators[0]
-      if (!c || c.errorCode !== 0)
+      if (c?.errorCode !== 0)
         throw new KafkaTransportError('FAILED', `no coordinator for group ${groupId} (code ${c?.errorCode})`)
       this.coordinator = { host: c.host, port: c.port }
     }
@@ -99,11 +99,24 @@ export class GroupCoordinator {
     }
   }
 
-  /** ENGINE_TASK_MIGRATED unless `g` is still the group's generation and this member in it. */
+  /**
+   * ENGINE_TASK_MIGRATED unless `g` is still the group's generation and this member in it. A
+   * rebalance that is only starting (REBALANCE_IN_PROGRESS on a heartbeat) leaves the member its
+   * partitions until the new generation forms, so it may still write and commit: that passes.
+   */
   async heartbeat(g: Generation): Promise<void> {
-    await this.call(`heartbeat ${g.groupId}`, g.groupId, (c) =>
-      heartbeatV4.api.async(c, g.groupId, g.generationId, g.memberId, null),
-    )
+    try {
+      await this.call(`heartbeat ${g.groupId}`, g.groupId, (c) =>
+        heartbeatV4.api.async(c, g.groupId, g.generationId, g.memberId, null),
+      )
+    } catch (err) {
+      if (
+        mentionsAny(err, ['REBALANCE_IN_PROGRESS']) &&
+        !mentionsAny(err, ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'])
+      )
+        return
+      throw err
+    }
   }
 
   async commit(g: Generation, offsets: Offsets): Promise<void> {
