@@ -8,7 +8,7 @@ import { KafkaStreams } from '../engine/index.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
-import { figure, openBench } from './setup.ts'
+import { figure, openBench, traceTransport } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -75,11 +75,12 @@ try {
       })),
     )
   await producer.close()
+  const traced = traceTransport(transport)
   const streams = new KafkaStreams(
     platformTopology({ topicPrefix: prefix, rankingEveryMs: rankingEvery, emitEveryMs: emitEvery }),
     {
       applicationId: run,
-      transport,
+      transport: traced.transport,
       stateDir: join(dir, 'state'),
     },
   )
@@ -93,6 +94,10 @@ try {
   out(
     `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days, ranking ${rankingEvery ? `every ${rankingEvery} ms` : 'on every kline'}, candles ${emitEvery ? `coalesced ${emitEvery} ms` : 'every change'}): ${rate(N, ms)} 1m klines/s ` +
       `wall, ${rate(N, (cpu.user + cpu.system) / 1000)} per CPU-second (${N} klines, ${Math.round(ms)} ms)`,
+  )
+  const waits = [...traced.waits].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`)
+  out(
+    `  waiting on the transport (wall): ${waits.join(', ')}; CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms`,
   )
   figure(`platform topology (${label})`, Math.round((N / ms) * 1000), '1m klines/s')
   figure(

@@ -50,3 +50,39 @@ export function figure(name: string, value: number, unit: string): void {
   if (!process.env[FIGURE_ENV]) return
   process.stdout.write(`${FIGURE_MARK}${JSON.stringify({ name, value, unit })}\n`)
 }
+
+/** Wall time spent awaiting each transport call (poll, send, commit, …): where a run waits. */
+export interface TransportTrace {
+  transport: Transport
+  waits: Map<string, number>
+}
+
+/** Wraps `t` so every awaited consumer/producer call adds its wall time to `waits` (benches only). */
+export function traceTransport(t: Transport): TransportTrace {
+  const waits = new Map<string, number>()
+  const wrap = <T extends object>(o: T, prefix: string): T =>
+    new Proxy(o, {
+      get(target, p, recv) {
+        const v = Reflect.get(target, p, recv)
+        if (typeof v !== 'function') return v
+        return (...a: unknown[]) => {
+          const r = v.apply(target, a)
+          if (!(r instanceof Promise)) return r
+          const t0 = performance.now()
+          const name = `${prefix}.${String(p)}`
+          return r.finally(() => waits.set(name, (waits.get(name) ?? 0) + performance.now() - t0))
+        }
+      },
+    })
+  const transport = new Proxy(t, {
+    get(target, p, recv) {
+      const v = Reflect.get(target, p, recv)
+      if (p === 'producer') return () => wrap(target.producer(), 'producer')
+      if (p === 'consumer')
+        return async (...a: Parameters<Transport['consumer']>) =>
+          wrap(await target.consumer(...a), 'consumer')
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  return { transport, waits }
+}
