@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util'
+import { Kafka, logLevel } from 'kafkajs'
+import { figure, openBench } from './setup.ts'
+
+// The engine's Kafka transport (on @platformatic/kafka) against kafkajs, the other client the
+// design considered: the same records (1m-kline-sized JSON), the same broker, the same batch
+// sizes, acks=all both; then each reads the topic back from offset 0. Prints both rates and the
+// ratio (transport / kafkajs).
+//   node bench/kafka-clients.ts [--records 200000] [--batch 5000] [--partitions 1]
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '200000' },
+    batch: { type: 'string', default: '5000' },
+    partitions: { type: 'string', default: '1' },
+  },
+})
+const N = Number(args.records)
+const B = Number(args.batch)
+const P = Number(args.partitions)
+const bench = await openBench('kafka', 'cs-bench-clients-')
+const { run, config, transport, out } = bench
+const value = (i: number) =>
+  JSON.stringify({
+    symbol: `SYM${i % 17}`,
+    interval: '1m',
+    openTime: 1_704_067_200_000 + i * 60_000,
+    open: '42283.58000000',
+    high: '42298.62000000',
+    low: '42261.02000000',
+    close: '42298.61000000',
+    volume: '35.92724000',
+    closed: true,
+  })
+const batches: { key: string; value: string; timestamp: number }[][] = []
+for (let i = 0; i < N; i += B)
+  batches.push(
+    Array.from({ length: Math.min(B, N - i) }, (_, j) => ({
+      key: `SYM${(i + j) % 17}`,
+      value: value(i + j),
+      timestamp: 1_704_067_200_000 + i + j,
+    })),
+  )
+const rate = (ms: number) => Math.round((N / ms) * 1000)
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+const kafka = new Kafka({ clientId: run, brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING })
+try {
+  const ours = `${run}-ours`
+  const theirs = `${run}-kafkajs`
+  await transport.createTopics([
+    { name: ours, partitions: P },
+    { name: theirs, partitions: P },
+  ])
+
+  // produce, one batch awaited at a time (as the engine's commit does)
+  const producer = transport.producer()
+  let t0 = performance.now()
+  for (const b of batches) await producer.send(b.map((r) => ({ topic: ours, ...r })))
+  const oursProduce = performance.now() - t0
+  await producer.close()
+
+  const kp = kafka.producer({ allowAutoTopicCreation: false })
+  await kp.connect()
+  t0 = performance.now()
+  for (const b of batches)
+    await kp.send({
+      topic: theirs,
+      acks: -1,
+      messages: b.map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp) })),
+    })
+  const jsProduce = performance.now() - t0
+  await kp.disconnect()
+
+  // read back from offset 0
+  t0 = performance.now()
+  let n = 0
+  for (let p = 0; p < P; p++)
+    for await (const batch of transport.read({ topic: ours, partition: p }, 0)) n += batch.length
+  const oursConsume = performance.now() - t0
+  if (n !== N) throw new Error(`transport read ${n} of ${N}`)
+
+  const kc = kafka.consumer({ groupId: `${run}-kafkajs` })
+  await kc.connect()
+  await kc.subscribe({ topic: theirs, fromBeginning: true })
+  t0 = performance.now()
+  let m = 0
+  await new Promise<void>((resolve) => {
+    void kc.run({
+      eachBatch: async ({ batch }) => {
+        m += batch.messages.length
+        if (m >= N) resolve()
+      },
+    })
+  })
+  const jsConsume = performance.now() - t0
+  await kc.disconnect()
+
+  const line = (what: string, a: number, b: number) => {
+    out(
+      `${what}: transport ${fmt(rate(a))} records/s, kafkajs ${fmt(rate(b))} records/s, ratio ${(b / a).toFixed(2)} (${fmt(N)} records, batches of ${B}, ${P} partition(s))`,
+    )
+    figure(`Kafka ${what}: transport / kafkajs`, Math.round((b / a) * 100) / 100, 'ratio')
+    figure(`Kafka ${what}: transport`, rate(a), 'records/s')
+  }
+  line('produce (acks=all)', oursProduce, jsProduce)
+  line('consume from offset 0', oursConsume, jsConsume)
+  out('  (kafkajs consume includes its group join; ours reads the partition directly)')
+} finally {
+  await bench.done()
+}
