@@ -74,6 +74,8 @@ export class KafkaGroupConsumer implements Consumer {
       retryDelay: 300,
       timeout: 5000,
       partitionAssigner: copartitionedAssigner(options.copartitioned ?? []),
+      // What this member has now, for the sticky assignor (read by whichever member leads).
+      protocolsMetadata: () => ownedMetadata([...this.positions.keys()]),
     })
     this.coordinator = new GroupCoordinator(`${t.clientId}-consumer`, t.brokers, t.requestTimeoutMs)
     this.client.on('consumer:heartbeat:error', (p) => log.debug('heartbeat error', { err: p.error }))
@@ -299,8 +301,10 @@ export class KafkaGroupConsumer implements Consumer {
 
 /**
  * Kafka Streams' rule for a classic group: partition p of every topic in one co-partitioned group
- * (the sources of a sub-topology) forms one task and goes to one member. Tasks are spread round
- * robin over the members sorted by id, ordered by partition so each member gets a mix.
+ * (the sources of a sub-topology) forms one task and goes to one member. Sticky: a task stays with
+ * the member that had it (each member's subscription carries its current partitions, see
+ * ownedMetadata) as long as the members stay balanced (loads differ by at most one); the others go
+ * to the least loaded member, ties to the lowest member id, in partition order.
  */
 export function copartitionedAssigner(groups: string[][]): GroupPartitionsAssigner {
   return (_current, members, topics, metadata) => {
@@ -326,15 +330,59 @@ export function copartitionedAssigner(groups: string[][]): GroupPartitionsAssign
     }
     units.sort((a, b) => a.p - b.p || a.i - b.i)
     const ids = [...members.keys()].sort()
+    const owner = new Map<string, string>() // tpKey → member that has it now
+    for (const id of ids)
+      for (const k of ownedOf(members.get(id)?.metadata)) if (!owner.has(k)) owner.set(k, id)
+    const load = new Map(ids.map((id) => [id, 0]))
+    const cap = Math.floor(units.length / ids.length)
+    let extra = units.length % ids.length
+    const chosen = new Map<(typeof units)[number], string>()
+    const take = (u: (typeof units)[number], id: string) => {
+      chosen.set(u, id)
+      load.set(id, load.get(id)! + 1)
+    }
+    const previous = (u: (typeof units)[number]) =>
+      u.tps.map((tp) => owner.get(tpKey(tp))).find((o) => o !== undefined)
+    for (const u of units) {
+      const o = previous(u)
+      if (o !== undefined && load.get(o)! < cap) take(u, o)
+    }
+    for (const u of units) {
+      const o = previous(u)
+      if (!chosen.has(u) && o !== undefined && load.get(o) === cap && extra > 0) {
+        take(u, o)
+        extra--
+      }
+    }
+    for (const u of units) {
+      if (chosen.has(u)) continue
+      const id = ids.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a))
+      if (load.get(id) === cap) extra--
+      take(u, id)
+    }
     const out: GroupPartitionsAssignments[] = ids.map((memberId) => ({ memberId, assignments: new Map() }))
-    units.forEach((u, k) => {
-      const m = out[k % out.length]!
+    const byId = new Map(out.map((m) => [m.memberId, m]))
+    for (const u of units) {
+      const m = byId.get(chosen.get(u)!)!
       for (const tp of u.tps) {
         const a = m.assignments.get(tp.topic) ?? { topic: tp.topic, partitions: [] }
         m.assignments.set(tp.topic, a)
         a.partitions.push(tp.partition)
       }
-    })
+    }
     return out
+  }
+}
+
+/** A member's subscription user data: the partitions it has now (for the sticky assignor). */
+export const ownedMetadata = (owned: string[]): Buffer => Buffer.from(JSON.stringify({ owned }))
+
+function ownedOf(userData: Buffer | string | undefined | null): string[] {
+  if (!userData || userData.length === 0) return []
+  try {
+    const o = JSON.parse(userData.toString()) as { owned?: unknown }
+    return Array.isArray(o.owned) ? o.owned.filter((x): x is string => typeof x === 'string') : []
+  } catch {
+    return [] // another client's user data
   }
 }
