@@ -103,8 +103,16 @@ interface ComposeService {
   command?: string[]
   healthcheck?: { test: string[]; disable?: boolean }
   depends_on?: Record<string, { condition: string }>
-  volumes?: string[]
+  volumes?: Mount[]
   environment?: Record<string, string>
+}
+
+/** docker-compose 1.x prints `source:target[:ro]`, 2.x the long form. */
+type Mount = string | { type: string; source: string; target: string }
+const mount = (m: Mount) => {
+  if (typeof m !== 'string') return m
+  const [source = '', target = ''] = m.split(':')
+  return { type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume', source, target }
 }
 
 describe('docker-compose.yml', () => {
@@ -163,8 +171,9 @@ describe('docker-compose.yml', () => {
   it('keeps state on named volumes', () => {
     const named = (s: string) =>
       (compose.services[s]!.volumes ?? [])
-        .map((v) => String(v).split(':')[0])
-        .filter((v) => !v.startsWith('/'))
+        .map(mount)
+        .filter((m) => m.type === 'volume')
+        .map((m) => m.source)
     for (const [s, v] of [
       ['kafka', 'kafka-data'],
       ['mongo', 'mongo-data'],
@@ -188,8 +197,9 @@ describe('docker-compose.yml', () => {
       .map(([name]) => name)
     expect(serving).toEqual(expect.arrayContaining(['process', 'gateway']))
     for (const s of serving) expect(targets, s).toContain(`${s}:8080`)
-    const grafana = (compose.services.grafana!.volumes ?? []).join('\n')
-    expect(grafana).toContain('ops/grafana/provisioning:/etc/grafana/provisioning')
-    expect(grafana).toContain('helm/crypto-streams/files/dashboard.json:/var/lib/grafana/dashboards/')
+    const grafana = (compose.services.grafana!.volumes ?? []).map(mount)
+    const target = (end: string) => grafana.find((m) => m.source.endsWith(end))?.target
+    expect(target('ops/grafana/provisioning')).toBe('/etc/grafana/provisioning')
+    expect(target('helm/crypto-streams/files/dashboard.json')).toMatch(/^\/var\/lib\/grafana\/dashboards\//)
   })
 })
