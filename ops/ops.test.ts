@@ -87,6 +87,29 @@ describe('metric names in the dashboard and the alerts', () => {
       for (const name of metricNames(q.expr)) expect(defined, `${q.panel}: ${name}`).toContain(family(name))
   })
 
+  it('the dashboard is one Grafana can lay out: unique ids, panels inside 24 columns, none overlapping', () => {
+    type P = {
+      id: number
+      type: string
+      gridPos: { x: number; y: number; w: number; h: number }
+      targets?: { refId: string }[]
+    }
+    const panels = dashboard.panels as P[]
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length)
+    expect(dashboard.uid).toBe('crypto-streams')
+    expect(dashboard.templating.list.map((v: { name: string }) => v.name)).toContain('datasource')
+    for (const p of panels) {
+      expect(p.gridPos.x + p.gridPos.w, `panel ${p.id}`).toBeLessThanOrEqual(24)
+      const refs = (p.targets ?? []).map((t) => t.refId)
+      expect(new Set(refs).size, `panel ${p.id} refIds`).toBe(refs.length)
+    }
+    const overlap = (a: P['gridPos'], b: P['gridPos']) =>
+      a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+    for (const [i, a] of panels.entries())
+      for (const b of panels.slice(i + 1))
+        expect(overlap(a.gridPos, b.gridPos), `${a.id} / ${b.id}`).toBe(false)
+  })
+
   it('every metric the alert rules use is defined in the code (or is Prometheus’ up)', () => {
     const [rules] = parseYaml<{ groups: { rules: { alert: string; expr: string }[] }[] }>(
       readFileSync(alertsFile, 'utf8'),
