@@ -201,7 +201,8 @@ async function runLoad(load: number): Promise<boolean> {
   loop.enable()
   const cpu0 = process.cpuUsage()
   const wall0 = performance.now()
-  let offered = 0
+  // nominal: per symbol and second 10 depth diffs, TRADES trades, half a kline update (× load)
+  const offered = S * load * (10 + TRADES + 0.5)
   let sent = 0
   let inputRecords = 0
   const kinds = { kline: 0, trade: 0, book: 0 }
@@ -215,7 +216,6 @@ async function runLoad(load: number): Promise<boolean> {
     else behindMs = -wait
     for (let i = 0; i < S; i++)
       framesOf(i, step, t, load, (f) => {
-        offered++
         const r = normalize(f, known)
         if (r.kind === 'trade') {
           sink.fire({
@@ -259,20 +259,26 @@ async function runLoad(load: number): Promise<boolean> {
   const inRate = inputRecords / wall
   const cores = (cpu.user + cpu.system) / 1e6 / wall
   const held = sent / wall
-  const ok = behindMs <= 2000 && lag / inRate < 1
+  const perCpu = sent / ((cpu.user + cpu.system) / 1e6)
+  const ok = behindMs <= 2000 && lag / inRate < 1 && held >= 0.95 * offered
   const rss = process.memoryUsage().rss / 2 ** 20
   out(
-    `market ×${load}: ${S} symbols, ${Math.round(offered / wall).toLocaleString('en-US')} msgs/s offered, ` +
+    `market ×${load}: ${S} symbols, ${Math.round(offered).toLocaleString('en-US')} msgs/s offered, ` +
       `${Math.round(held).toLocaleString('en-US')} held (${Math.round(inRate).toLocaleString('en-US')} records/s into the topology: ` +
       `${Object.entries(kinds)
         .map(([k, n]) => `${k} ${Math.round(n / wall).toLocaleString('en-US')}`)
         .join(', ')}), ` +
-      `CPU ${cores.toFixed(2)} cores, topology lag ${lag.toLocaleString('en-US')} records ≈ ${(lag / inRate).toFixed(2)} s, ` +
+      `CPU ${cores.toFixed(2)} cores (${Math.round(perCpu).toLocaleString('en-US')} msgs per CPU-second: ×${load} needs ≈ ${(offered / perCpu).toFixed(2)} cores), topology lag ${lag.toLocaleString('en-US')} records ≈ ${(lag / inRate).toFixed(2)} s, ` +
       `behind schedule ${Math.round(behindMs)} ms, event-loop p99 ${Math.round(loop.percentile(99) / 1e6)} ms, ` +
       `RSS ${Math.round(rss)} MiB${ok ? '' : ' — FALLS BEHIND'}`,
   )
   figure(`market ×${load} (${S} symbols): messages held`, Math.round(held), 'msgs/s')
   figure(`market ×${load} (${S} symbols): CPU`, Math.round(cores * 100) / 100, 'cores')
+  figure(
+    `market ×${load} (${S} symbols): CPU needed (msgs ÷ msgs per CPU-second)`,
+    Math.round((offered / perCpu) * 100) / 100,
+    'cores',
+  )
   figure(`market ×${load} (${S} symbols): topology lag`, Math.round((lag / inRate) * 100) / 100, 's')
   figure(`market ×${load} (${S} symbols): RSS`, Math.round(rss), 'MiB')
   return ok
