@@ -10,7 +10,7 @@ import { type Gateway, StoreReader, startGateway } from '../gateway/index.ts'
 import { type Platform, startPlatform } from '../scripts/platform.ts'
 
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against the
-// whole platform: replay server at high speed → ingest → engine → gateway serving the built
+// whole platform: replay server at 120× → ingest → engine → gateway serving the built
 // bundle. Screenshots of every view at desktop and phone size go to dashboard/screenshots/.
 
 const root = join(import.meta.dirname, '..')
@@ -19,6 +19,8 @@ const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT']
 const dir = mkdtempSync(join(tmpdir(), 'cs-dashboard-'))
 const desktop = { width: 1280, height: 800 }
 const phone = { width: 390, height: 844 }
+// fast enough that candles, book and tape move every second; slow enough to leave CPU to the browser
+const SPEED = 120
 
 let platform: Platform
 let gateway: Gateway
@@ -89,7 +91,7 @@ beforeAll(async () => {
       symbols,
       replayPort: 0,
       gatewayPort: 0,
-      replaySpeed: '300',
+      replaySpeed: String(SPEED),
       gatewayReader: 'stores',
     },
   )
@@ -185,10 +187,10 @@ describe('dashboard in a browser against the platform', () => {
     await page.click('[data-testid="tab-losers"]')
     await until('losers, worst first', sorted(1))
     await page.click('th[data-col="priceChangePercent"]')
-    const down = await until('change % descending', sorted(-1))
+    // (the values move with the live ranking; the order is what is checked)
+    await until('change % descending', sorted(-1))
     await page.click('th[data-col="priceChangePercent"]')
-    const up = await until('change % ascending', sorted(1))
-    expect(up).toEqual([...down].reverse())
+    await until('change % ascending', sorted(1))
     // any column: symbol A→Z
     await page.click('th[data-col="symbol"]')
     await until('symbols A→Z', async () => {
@@ -315,7 +317,7 @@ describe('dashboard in a browser against the platform', () => {
       }
       requestAnimationFrame(tick)
     })`)) as Record<string, number>
-    writeFileSync(join(shots, 'perf.json'), `${JSON.stringify({ replaySpeed: 300, ...perf }, null, 2)}\n`)
+    writeFileSync(join(shots, 'perf.json'), `${JSON.stringify({ replaySpeed: SPEED, ...perf }, null, 2)}\n`)
     console.log('[dashboard] under live load:', perf)
     expect(perf.messagesPerSecond).toBeGreaterThan(0)
   })
