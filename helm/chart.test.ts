@@ -277,10 +277,13 @@ describe('helm chart', () => {
       'kafka.brokers=no-port',
       '--set',
       'config.source=live',
+      '--set',
+      'ingest.replicas=2',
     ])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr).toContain('/kafka/brokers')
     expect(bad.stderr).toContain('/config/source')
+    expect(bad.stderr).toContain('/ingest/replicas')
   })
 
   it('with the operator API present (auto), creates the monitoring objects; `false` turns them off', () => {
