@@ -17,8 +17,9 @@ import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, to
 // server at 120×, sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
 // dashboard and every alert signal must return a series: no panel or alert refers to a metric
 // that does not exist. What a healthy run never shows is made to happen for real: a connection
-// drop and a sequence gap (reconnects, resyncs), a frame that is not JSON (ingest DLQ), a 1m kline far
-// older than the stores keep (late drop), a MongoDB that does not answer (sink errors).
+// drop and a sequence gap (reconnects, resyncs), a frame that is not JSON (ingest DLQ), a 1m kline
+// far older than the stores keep (late drop), malformed records on the topics (engine and sink
+// DLQs), a MongoDB that does not answer (sink errors).
 
 const alertsFile = join(root, 'helm', 'crypto-streams', 'files', 'alerts.yml')
 const dashboard = JSON.parse(
@@ -156,6 +157,9 @@ beforeAll(async () => {
   const producer = platform.transport.producer()
   await producer.send([
     { topic: topics.kline1m, key: 'BTCUSDT', value: JSON.stringify(late), timestamp: old },
+    // malformed records: the engine and the Redis sink dead-letter the first, the MongoDB sink the second
+    { topic: topics.kline1m, key: 'BTCUSDT', value: 'not json' },
+    { topic: topics.kline5m, key: 'BTCUSDT', value: '{"symbol":1}' },
   ])
   await producer.close()
   // a Socket.IO client with a subscription, and REST calls on a few routes
