@@ -1,5 +1,6 @@
 import { EMA, MACD, RSI, SMA } from 'technicalindicators'
 import { describe, expect, it } from 'vitest'
+import { applyLive, hasHole, merge } from '../dashboard/src/app/candles.ts'
 import { decimalsOf, fmt, inferDecimals, pct, signed } from '../dashboard/src/app/format.ts'
 import { ema, macd, rsi, sma } from '../dashboard/src/app/indicators.ts'
 import { spotDay } from '../processors/testdata.ts'
@@ -60,5 +61,46 @@ describe('dashboard chart overlays equal technicalindicators on a real day', () 
     )
     close(tail(ours.signal), tail(theirs.map((m) => m.signal ?? null)), 8)
     close(tail(ours.histogram), tail(theirs.map((m) => m.histogram ?? null)), 8)
+  })
+})
+
+describe('dashboard chart candles: a snapshot older than the live feed', () => {
+  const M = 60_000
+  const c = (i: number, closed: boolean, close = i) => ({ openTime: i * M, closed, close })
+
+  it('a live candle beyond the next one names where to read again; the re-read fills the hole', () => {
+    // snapshot up to minute 3 (still open there); the feed is already at minute 6
+    const list = [c(0, true), c(1, true), c(2, true), c(3, false)]
+    expect(applyLive(list, c(6, false, 60), M)).toBe(3 * M)
+    expect(list.map((k) => k.openTime / M)).toEqual([0, 1, 2, 3, 6])
+    expect(hasHole(list, 3 * M, M)).toBe(true)
+    // the store has caught up to minute 5; its minute 6 is older than the live one
+    const rest = [c(3, true, 30), c(4, true), c(5, true), c(6, false, 59)]
+    const filled = merge(list, rest)
+    expect(filled.map((k) => [k.openTime / M, k.closed, k.close])).toEqual([
+      [0, true, 0],
+      [1, true, 1],
+      [2, true, 2],
+      [3, true, 30],
+      [4, true, 4],
+      [5, true, 5],
+      [6, false, 60],
+    ])
+    expect(hasHole(filled, 3 * M, M)).toBe(false)
+  })
+
+  it('the next candle, updates in place and late finals need no re-read', () => {
+    const list = [c(0, true), c(1, false)]
+    expect(applyLive(list, c(1, false, 11), M)).toBeNull()
+    expect(applyLive(list, c(2, false), M)).toBeNull()
+    expect(applyLive(list, c(1, true, 12), M)).toBeNull()
+    expect(list.map((k) => [k.openTime / M, k.closed, k.close])).toEqual([
+      [0, true, 0],
+      [1, true, 12],
+      [2, false, 2],
+    ])
+    expect(hasHole(list, 0, M)).toBe(false)
+    // a re-read never replaces a closed candle
+    expect(merge(list, [c(1, false, 99)])[1]).toEqual(c(1, true, 12))
   })
 })

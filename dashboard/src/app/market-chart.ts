@@ -11,6 +11,7 @@ import {
 import type { ECharts, EChartsCoreOption } from 'echarts/core'
 import { NgxEchartsDirective } from 'ngx-echarts'
 import { Api } from './api'
+import { applyLive, hasHole, merge } from './candles'
 import { colors } from './echarts'
 import { axisLabel, compact, dateTime, fmt } from './format'
 import { ema, macd, rsi, sma } from './indicators'
@@ -216,21 +217,9 @@ export class MarketChart implements OnDestroy {
   }
 
   private apply(k: Kline): void {
-    const list = this.klines
-    const last = list[list.length - 1]
-    if (!last || k.openTime > last.openTime) {
-      // a live candle beyond the next one: the snapshot was older than the live feed (its
-      // store lags the topic under load), so the candles between are read again
-      if (last && k.openTime - last.openTime > intervalMs[k.interval]) this.markGap(last.openTime)
-      list.push(k)
-      if (this.state() !== 'ready') this.state.set('ready')
-    } else if (k.openTime === last.openTime) {
-      list[list.length - 1] = k
-    } else {
-      // a late final of an earlier candle
-      const i = list.findIndex((x) => x.openTime === k.openTime)
-      if (i >= 0) list[i] = k
-    }
+    const gapFrom = applyLive(this.klines, k, intervalMs[k.interval])
+    if (gapFrom !== null) this.markGap(gapFrom)
+    if (this.state() !== 'ready') this.state.set('ready')
     this.schedule(false)
   }
 
@@ -287,26 +276,13 @@ export class MarketChart implements OnDestroy {
     }
   }
 
-  /** Closed candles from REST replace missing or still-open ones; live data stays newest. */
   private merge(got: Kline[]): void {
-    if (got.length === 0) return
-    const byTime = new Map(this.klines.map((k) => [k.openTime, k]))
-    for (const k of got) {
-      const have = byTime.get(k.openTime)
-      if (!have || (!have.closed && k.closed)) byTime.set(k.openTime, k)
-    }
-    this.klines = [...byTime.values()].sort((a, b) => a.openTime - b.openTime)
+    this.klines = merge(this.klines, got)
     this.schedule(false)
   }
 
   private hasHole(from: number): boolean {
-    const list = this.klines
-    for (let i = 1; i < list.length; i++) {
-      if (list[i].openTime <= from) continue
-      if (list[i].openTime - list[i - 1].openTime > intervalMs[list[i].interval]) return true
-      if (!list[i - 1].closed) return true
-    }
-    return false
+    return hasHole(this.klines, from, intervalMs[this.market.route().interval])
   }
 
   private async fetch(
