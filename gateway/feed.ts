@@ -92,6 +92,12 @@ export class LiveFeed {
     for (const [t, s] of Object.entries(map)) this.streamOf.set(p + t, s)
   }
 
+  /**
+   * Whether anyone wants records of `stream` with this record key (the symbol; `all` for the
+   * ranking): records nobody subscribed to are not even parsed. Default: everything.
+   */
+  interest: (stream: string, key: string) => boolean = () => true
+
   on(listener: (e: FeedEvent) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -187,6 +193,7 @@ export class LiveFeed {
           const stream = this.streamOf.get(r.topic)
           if (!stream || r.tombstone) continue
           feedRecords.inc({ topic: r.topic })
+          if (!this.interest(stream, r.key)) continue
           let value: unknown
           try {
             value = JSON.parse(r.value)

@@ -76,7 +76,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     dashboardDir: o.dashboardDir ?? 'dashboard/dist/dashboard/browser',
   })
   const http = createServer({ maxHeaderSize: 16_384 }, app)
-  http.headersTimeout = 10_000
+  // idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a client
+  // never reuses a connection the server is closing (ECONNRESET under load)
+  http.keepAliveTimeout = 15_000
+  http.headersTimeout = 20_000
   http.requestTimeout = 30_000
   const hub = new Hub(feed)
   const io = attachSocketIo(http, ctx, hub, {
@@ -109,10 +112,12 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     async close() {
       hub.close()
       for (const c of wss.clients) c.terminate()
-      await new Promise<void>((r) => io.close(() => r()))
       wss.close()
+      // io.close() disconnects the sockets and closes the HTTP server, which waits for open
+      // connections: end them (keep-alive ones included) so closing never waits on a client
+      const closed = new Promise<void>((r) => io.close(() => r()))
       http.closeAllConnections()
-      await new Promise<void>((r) => http.close(() => r()))
+      await closed
       await feed?.close()
       if (o.ownsReader ?? true) await o.reader.close()
     },

@@ -88,10 +88,14 @@ type Deliver = (e: FeedEvent, channel: string) => void
 /** Channel → subscribers; one feed listener for all clients. */
 export class Hub {
   private readonly subs = new Map<string, Set<Deliver>>()
+  /** Subscriptions per `stream:symbol` (`ranking` alone): what the feed parses at all. */
+  private readonly interest = new Map<string, number>()
   private readonly off: () => void
 
   constructor(feed: LiveFeed | undefined) {
     this.off = feed?.on((e) => this.publish(e)) ?? (() => {})
+    if (feed)
+      feed.interest = (stream, key) => this.interest.has(stream === 'ranking' ? stream : `${stream}:${key}`)
   }
 
   publish(e: FeedEvent): void {
@@ -104,15 +108,25 @@ export class Hub {
     const set = this.subs.get(channel) ?? new Set<Deliver>()
     this.subs.set(channel, set)
     set.add(d)
+    // `kline:BTCUSDT:1m` → `kline:BTCUSDT`
+    const topic = channel.split(':').slice(0, 2).join(':')
+    this.interest.set(topic, (this.interest.get(topic) ?? 0) + 1)
+    let removed = false
     return () => {
+      if (removed) return
+      removed = true
       set.delete(d)
       if (set.size === 0) this.subs.delete(channel)
+      const n = (this.interest.get(topic) ?? 1) - 1
+      if (n > 0) this.interest.set(topic, n)
+      else this.interest.delete(topic)
     }
   }
 
   close(): void {
     this.off()
     this.subs.clear()
+    this.interest.clear()
   }
 }
 
