@@ -59,7 +59,8 @@ type Tab = 'chart' | 'book' | 'trades' | 'markets'
     .phone-status { display: none; padding-right: 10px; }
     .banner { background: #3a2a00; color: var(--accent); padding: 4px 12px; font-size: 12px; }
     .tabs { display: none; }
-    main { flex: 1; min-height: 0; display: grid; grid-template-columns: 300px minmax(0, 1fr) 290px; }
+    main { flex: 1; min-height: 0; display: grid; grid-template-columns: 300px minmax(0, 1fr) 290px; grid-template-rows: minmax(0, 1fr); }
+    main > section { min-height: 0; overflow: hidden; }
     .markets { border-right: 1px solid var(--line); overflow: auto; }
     .center { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
     .center cs-market-chart { flex: 1; min-height: 0; }

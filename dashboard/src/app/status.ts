@@ -12,7 +12,7 @@ import { Market } from './market'
       @switch (api.link()) {
         @case ('live') { <i class="dot"></i> live }
         @case ('connecting') { <i class="dot"></i> connecting… }
-        @case ('reconnecting') { <i class="dot"></i> reconnecting in {{ api.retryIn() }} s }
+        @case ('reconnecting') { <i class="dot"></i> <span class="long">reconnecting in</span> {{ api.retryIn() }} s }
       }
       @if (market.replay(); as speed) { <span class="replay">replay {{ speed }}</span> }
     </span>
@@ -24,6 +24,7 @@ import { Market } from './market'
     .reconnecting { color: var(--accent); }
     .reconnecting .dot { background: var(--accent); animation: blink 1s infinite; }
     .replay { color: var(--muted); border: 1px solid var(--line); border-radius: 3px; padding: 0 4px; }
+    @media (max-width: 480px) { .long, .replay { display: none; } }
     @keyframes blink { 50% { opacity: 0.3; } }
   `,
 })
