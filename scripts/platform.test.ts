@@ -9,10 +9,11 @@ import { type Platform, startPlatform } from './platform.ts'
 // What `npm start` runs, on ephemeral ports and a temp dir: replay → ingest → engine → gateway.
 const dir = mkdtempSync(join(tmpdir(), 'cs-platform-'))
 let platform: Platform | undefined
+// closing flushes the engine's last commit (fsyncs), which takes seconds on a busy machine
 afterAll(async () => {
   await platform?.close()
   rmSync(dir, { recursive: true, force: true })
-})
+}, 60_000)
 
 const until = async (what: string, f: () => Promise<boolean>, ms = 60_000) => {
   const end = Date.now() + ms
@@ -51,5 +52,5 @@ describe('platform command', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/cs_ingest_messages_in_total\{stream="btcusdt@kline_1m"\} [1-9]/)
     expect((await fetch(`${url}/nope`)).status).toBe(404)
-  })
+  }, 90_000)
 })
