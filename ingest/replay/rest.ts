@@ -203,7 +203,12 @@ function exchangeInfo(c: RestContext, p: Params): unknown {
     timezone: 'UTC',
     serverTime: c.now(),
     rateLimits: [
-      { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
+      {
+        rateLimitType: 'REQUEST_WEIGHT',
+        interval: 'MINUTE',
+        intervalNum: 1,
+        limit: Number.isFinite(c.weights.limit) ? c.weights.limit : 6000,
+      },
       { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61000 },
     ],
     exchangeFilters: [],

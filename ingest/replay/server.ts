@@ -55,7 +55,10 @@ export interface ReplayOptions {
   /** With speed 'max': advance only while every client has less than this unsent. */
   highWaterBytes?: number
   connectionMs?: number
-  /** Request weight per IP and minute before 429 (Binance: 6000). */
+  /**
+   * Request weight per IP and wall minute before 429. Default: Binance's 6000 × speed (a client
+   * keeping pace with a market running `speed` times faster needs that much more); no limit at 'max'.
+   */
   weightLimit?: number
   /** Serve https:// and wss:// with a self-signed certificate (made on first use) or the given one. */
   tls?: boolean | { cert: string; key: string }
@@ -216,7 +219,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   /** Path segments that are not stream names (ccxt's `/ws/0`, a listen key) are ignored. */
   const looksLikeStream = (s: string) => s.includes('@') || s.startsWith('!')
 
-  const weights = new WeightLimiter(opts.weightLimit ?? 6000)
+  const weights = new WeightLimiter(
+    opts.weightLimit ?? (speed === 'max' ? Number.POSITIVE_INFINITY : Math.round(6000 * Math.max(1, speed))),
+  )
   const restCtx = { feed, market, history, specs, faults, weights, now: () => feed.cursor }
   const rest = (req: IncomingMessage) => {
     stats.restRequests++
