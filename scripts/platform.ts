@@ -7,6 +7,7 @@ import { type IngestHandle, type IngestOptions, startIngest } from '../ingest/in
 import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import { platformTopology } from '../topologies/index.ts'
+import { startModelScheduler } from './train.ts'
 
 // The whole platform in one process: (replay server →) ingest → engine (platform topology) →
 // gateway (REST, Socket.IO, WebSocket, dashboard). Embedded transport by default, so it needs no servers at all.
@@ -48,8 +49,21 @@ export async function startPlatform(
     }
     const transport = await openTransport(config)
     stops.push(() => transport.close())
+    // Models: trained at start when none is usable (from the topic, or the recorded files before
+    // the replay's start while the topic is still short), retrained daily in event time.
+    const models = startModelScheduler({
+      transport,
+      symbols: config.symbols,
+      ...(config.source === 'replay' ? { csvFallbackTo: dayBefore(config.replayFrom) } : {}),
+    })
+    stops.push(() => models.stop())
     // every symbol ranked: the dashboard's markets table and ticker bar read each one's 24 h change
-    const topology = platformTopology({ rankingEveryMs: 1000, serving: true, top: Number.POSITIVE_INFINITY })
+    const topology = platformTopology({
+      rankingEveryMs: 1000,
+      serving: true,
+      top: Number.POSITIVE_INFINITY,
+      predictions: { models: models.registry },
+    })
     const streams = new KafkaStreams(topology, {
       applicationId: 'crypto-streams',
       transport,
@@ -91,3 +105,5 @@ export async function startPlatform(
     throw e
   }
 }
+
+const dayBefore = (iso: string): string => new Date(Date.parse(iso) - 86_400_000).toISOString().slice(0, 10)

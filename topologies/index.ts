@@ -1,11 +1,12 @@
 import { StreamsBuilder, type Topology } from '../engine/index.ts'
 import { addCandles, type CandlesOptions, klines1m } from './candles.ts'
 import { addIndicators } from './indicators.ts'
+import { addPredictions, type PredictionOptions } from './predictions.ts'
 import { addRankings, type RankingsOptions } from './rankings.ts'
 import { addServing, type ServingOptions } from './serving.ts'
 
 // One function per topology, plus the platform's combined one (one 1m source feeding candles,
-// rankings and indicators). `topology.describe()` prints sources, processors, stores and sinks.
+// rankings, indicators, serving stores and predictions). `topology.describe()` prints sources, processors, stores and sinks.
 
 export function candlesTopology(options: CandlesOptions = {}): Topology {
   const b = new StreamsBuilder()
@@ -29,6 +30,8 @@ export function indicatorsTopology(options: { topicPrefix?: string } = {}): Topo
 export interface PlatformOptions extends CandlesOptions, RankingsOptions {
   /** Also keep 1m klines, order books and trades for the gateway (reads crypto_trades, crypto_orderbook). */
   serving?: boolean | ServingOptions
+  /** 5-minute forecasts and their live scores from the models in `predictions.models`. */
+  predictions?: Omit<PredictionOptions, 'topicPrefix'>
 }
 
 export function platformTopology(options: PlatformOptions = {}): Topology {
@@ -44,6 +47,8 @@ export function platformTopology(options: PlatformOptions = {}): Topology {
       { topicPrefix: options.topicPrefix, ...(options.serving === true ? {} : options.serving) },
       candles,
     )
+  if (options.predictions)
+    addPredictions(b, source, { topicPrefix: options.topicPrefix, ...options.predictions })
   return b.build()
 }
 
