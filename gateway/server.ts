@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { Server as SocketIoServer } from 'socket.io'
 import type { WebSocketServer } from 'ws'
-import { type Config, loadConfig } from '../common/config.ts'
+import { type Config, isSet, loadConfig } from '../common/config.ts'
 import { ConfigError } from '../common/errors.ts'
 import { listen } from '../common/listen.ts'
 import { createLogger } from '../common/log.ts'
@@ -44,6 +44,8 @@ export interface GatewayOptions {
   maxPending?: number
   maxBuffered?: number
   maxBufferedBytes?: number
+  /** Socket.IO channels per connection (default 100). */
+  maxSubscriptions?: number
   /** Close the reader when the gateway closes (default true). */
   ownsReader?: boolean
 }
@@ -86,6 +88,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     corsOrigins,
     maxPending: o.maxPending,
     maxBuffered: o.maxBuffered,
+    maxSubscriptions: o.maxSubscriptions,
   })
   const wss = attachWebSockets(http, ctx, hub, {
     maxPending: o.maxPending,
@@ -126,21 +129,27 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
 /**
  * The reader the configuration asks for: `stores` (the engine's state), `sinks` (MongoDB + Redis)
- * or `auto` — sinks when MONGO_URL and REDIS_URL are both set in the environment.
+ * or `auto` — sinks when MONGO_URL and REDIS_URL (or their aliases) are both set in the environment.
  */
 export async function openReader(
   streams: KafkaStreams | undefined,
   config: Config = loadConfig(),
   env: NodeJS.ProcessEnv = process.env,
+  sinks: { keyPrefix?: string } = {},
 ): Promise<MarketReader> {
   const kind =
     config.gatewayReader === 'auto'
-      ? env.MONGO_URL && env.REDIS_URL
+      ? isSet('mongoUrl', env) && isSet('redisUrl', env)
         ? 'sinks'
         : 'stores'
       : config.gatewayReader
   if (kind === 'sinks')
-    return SinkReader.open({ mongoUrl: config.mongoUrl, mongoDb: config.mongoDb, redisUrl: config.redisUrl })
+    return SinkReader.open({
+      mongoUrl: config.mongoUrl,
+      mongoDb: config.mongoDb,
+      redisUrl: config.redisUrl,
+      ...(sinks.keyPrefix ? { keyPrefix: sinks.keyPrefix } : {}),
+    })
   if (kind !== 'stores')
     throw new ConfigError('INVALID', `CS_GATEWAY_READER must be stores, sinks or auto, got "${kind}"`)
   if (!streams) throw new ConfigError('INVALID', 'CS_GATEWAY_READER=stores needs the engine in this process')

@@ -4,6 +4,8 @@ import type { Book, Kline, Trade } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Indicators } from '../processors/indicators.ts'
 import type { Ranking } from '../processors/ranking.ts'
+import { StoreReader } from './readers/stores.ts'
+import { startGateway } from './server.ts'
 import { GatewayBed, type Market, recordedMarket, splitMarket, until } from './testing.ts'
 
 // Socket.IO with socket.io-client: a recorded day of BTCUSDT and ETHUSDT, the last hour held back
@@ -165,5 +167,30 @@ describe('Socket.IO', () => {
       /limit/,
     )
     expect((await emit('subscribe', 'kline')).ok).toBe(false)
+  })
+
+  it('a connection holds at most maxSubscriptions channels', async () => {
+    const small = await startGateway({
+      port: 0,
+      symbols: ['BTCUSDT', 'ETHUSDT'],
+      reader: new StoreReader(g.streams),
+      maxSubscriptions: 2,
+    })
+    const s = io(small.url, { transports: ['websocket'], forceNew: true })
+    const sub = (body: unknown) =>
+      new Promise<{ ok: boolean; error?: string }>((r) => s.emit('subscribe', body, r))
+    try {
+      expect((await sub({ stream: 'ranking' })).ok).toBe(true)
+      expect((await sub({ stream: 'trades', symbol: 'ETHUSDT' })).ok).toBe(true)
+      expect((await sub({ stream: 'ranking' })).ok).toBe(true) // already held
+      expect(await sub({ stream: 'orderbook', symbol: 'ETHUSDT' })).toEqual({
+        ok: false,
+        error: 'TOO_MANY_SUBSCRIPTIONS',
+        message: 'at most 2 channels per connection',
+      })
+    } finally {
+      s.disconnect()
+      await small.close()
+    }
   })
 })

@@ -16,6 +16,8 @@ export interface SocketOptions extends OutboxLimits {
   corsOrigins: string[]
   /** engine.io packets waiting in a client's write buffer before updates wait in its outbox (default 64). */
   maxBuffered?: number
+  /** Channels per connection (default 100): each holds a bounded buffer while its snapshot is read. */
+  maxSubscriptions?: number
 }
 
 type Ack = (reply: unknown) => void
@@ -29,6 +31,7 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
   })
   const schema = subscriptionSchema(ctx)
   const maxBuffered = o.maxBuffered ?? 64
+  const maxSubscriptions = o.maxSubscriptions ?? 100
 
   io.on('connection', (socket: Socket) => {
     clients.inc({ kind: 'socketio' })
@@ -54,6 +57,12 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
       const s = parsed.data
       const channel = channelOfSubscription(s)
       if (subs.has(channel)) return reply({ ok: true, channel })
+      if (subs.size >= maxSubscriptions)
+        return reply({
+          ok: false,
+          error: 'TOO_MANY_SUBSCRIPTIONS',
+          message: `at most ${maxSubscriptions} channels per connection`,
+        })
       const meta = {
         channel,
         stream: s.stream,
