@@ -8,7 +8,8 @@ import { startReplayServer } from './server.ts'
 
 const USAGE = `usage: replay [--host 127.0.0.1] [--port 9443] [--speed 1|60|max] [--from 2024-01-02T00:00:00Z]
               [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--trades-per-minute 100] [--ping-ms 20000]
-              [--drop-rate 0] [--junk-rate 0] [--gap-rate 0] [--rest-error-rate 0] [--data-dir DIR]`
+              [--drop-rate 0] [--junk-rate 0] [--gap-rate 0] [--rest-error-rate 0] [--data-dir DIR]
+              [--weight-limit 6000] [--tls] [--tls-dir DIR]`
 
 const num = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined
@@ -42,6 +43,9 @@ export async function replayCommand(argv: string[]): Promise<void> {
       'gap-rate': { type: 'string' },
       'rest-error-rate': { type: 'string' },
       'data-dir': { type: 'string' },
+      'weight-limit': { type: 'string' },
+      tls: { type: 'boolean' },
+      'tls-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -61,6 +65,9 @@ export async function replayCommand(argv: string[]): Promise<void> {
     tradesPerMinute: num('trades-per-minute', v['trades-per-minute']),
     pingMs: num('ping-ms', v['ping-ms']),
     dataDir: v['data-dir'],
+    weightLimit: num('weight-limit', v['weight-limit']),
+    tls: v.tls,
+    tlsDir: v['tls-dir'],
     faults: {
       dropRate: num('drop-rate', v['drop-rate']),
       junkRate: num('junk-rate', v['junk-rate']),
@@ -71,6 +78,8 @@ export async function replayCommand(argv: string[]): Promise<void> {
   process.stdout.write(
     `replay: ws ${server.wsUrl}  rest ${server.restUrl}  (from ${new Date(server.now()).toISOString()}, speed ${v.speed ?? config.replaySpeed}, ${server.symbols.length} symbols)\n`,
   )
+  if (server.certificate?.path)
+    process.stdout.write(`replay: self-signed certificate ${server.certificate.path}\n`)
   await new Promise<void>((resolve) => {
     const stop = () => resolve()
     process.once('SIGINT', stop)

@@ -109,18 +109,16 @@ describe('replay REST: paths', () => {
     expect(hist).toEqual(trades)
     const agg = await body(`/api/v3/aggTrades?symbol=BTCUSDT&fromId=${trades[0].id}&limit=10`)
     expect(agg).toEqual(
-      trades
-        .slice(0, 10)
-        .map((t: Json) => ({
-          a: t.id,
-          p: t.price,
-          q: t.qty,
-          f: t.id,
-          l: t.id,
-          T: t.time,
-          m: t.isBuyerMaker,
-          M: true,
-        })),
+      trades.slice(0, 10).map((t: Json) => ({
+        a: t.id,
+        p: t.price,
+        q: t.qty,
+        f: t.id,
+        l: t.id,
+        T: t.time,
+        m: t.isBuyerMaker,
+        M: true,
+      })),
     )
     const t0 = trades[100].time
     const window = await body(
