@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../common/config.ts'
 import type { Kline } from '../common/records.ts'
-import { type Platform, startPlatform } from './platform.ts'
+import { type Platform, sinksWanted, startPlatform } from './platform.ts'
 
 // What `npm start` runs, on ephemeral ports and a temp dir: replay → ingest → engine → gateway.
 const dir = mkdtempSync(join(tmpdir(), 'cs-platform-'))
@@ -30,7 +30,9 @@ describe('platform command', () => {
       {},
       { dataDir: dir, symbols, replayPort: 0, gatewayPort: 0, replaySpeed: '600', gatewayReader: 'stores' },
     )
-    platform = await startPlatform(config, { initialMinutes: 30 })
+    // env {}: no sinks even where the test run sets MONGO_URL / REDIS_URL
+    platform = await startPlatform(config, { initialMinutes: 30 }, { env: {} })
+    expect(platform.sinks).toBeUndefined()
     const { url } = platform.gateway
     await until('health', async () => (await fetch(`${url}/health`)).status === 200)
     await until('5m candles of every symbol', async () => {
@@ -53,4 +55,13 @@ describe('platform command', () => {
     expect(metrics).toMatch(/cs_ingest_messages_in_total\{stream="btcusdt@kline_1m"\} [1-9]/)
     expect((await fetch(`${url}/nope`)).status).toBe(404)
   }, 90_000)
+})
+
+describe('sinks in the one-command run', () => {
+  it('run only when their server is set explicitly, by variable or alias', () => {
+    expect(sinksWanted({})).toEqual({ mongo: false, redis: false })
+    expect(sinksWanted({ MONGO_URL: 'mongodb://h/x' })).toEqual({ mongo: true, redis: false })
+    expect(sinksWanted({ MONGO_URI: 'mongodb://h/x', REDIS_HOST: 'h' })).toEqual({ mongo: true, redis: true })
+    expect(sinksWanted({ REDIS_URL: 'redis://h:1' })).toEqual({ mongo: false, redis: true })
+  })
 })

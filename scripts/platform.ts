@@ -1,16 +1,18 @@
 import { join } from 'node:path'
-import { type Config, loadConfig } from '../common/config.ts'
+import { type Config, isSet, loadConfig } from '../common/config.ts'
 import { createLogger } from '../common/log.ts'
 import { KafkaStreams, openTransport, type Transport } from '../engine/index.ts'
 import { type Gateway, openReader, startGateway } from '../gateway/index.ts'
 import { type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
 import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
+import { type Sinks, type SinksOptions, startSinks } from '../sinks/index.ts'
 import { platformTopology } from '../topologies/index.ts'
 import { startModelScheduler } from './train.ts'
 
 // The whole platform in one process: (replay server →) ingest → engine (platform topology) →
-// gateway (REST, Socket.IO, WebSocket, dashboard). Embedded transport by default, so it needs no servers at all.
+// (sinks →) gateway (REST, Socket.IO, WebSocket, dashboard). Embedded transport by default, so it
+// needs no servers at all; the sinks run only when MONGO_URL / REDIS_URL are set in the environment.
 
 const log = createLogger('platform')
 
@@ -19,14 +21,34 @@ export interface Platform {
   transport: Transport
   ingest: IngestHandle
   streams: KafkaStreams
+  /** MongoDB / Redis sinks, when configured (`sinksWanted`). */
+  sinks?: Sinks
   gateway: Gateway
   close(): Promise<void>
 }
 
+export interface PlatformOptions {
+  /** Engine application id (consumer group, changelog topics); default `crypto-streams`. */
+  applicationId?: string
+  /** Which sinks run; default `sinksWanted(env)`. */
+  sinks?: { mongo: boolean; redis: boolean }
+  /** Passed to startSinks and the gateway's sinks reader (tests: own key prefix, own groups). */
+  sinkOptions?: Pick<SinksOptions, 'keyPrefix' | 'groupPrefix' | 'backoff' | 'mongoTimeoutMs'>
+  env?: NodeJS.ProcessEnv
+}
+
+/** Sinks run only when their server is configured explicitly (variable or alias), never on defaults. */
+export const sinksWanted = (env: NodeJS.ProcessEnv = process.env) => ({
+  mongo: isSet('mongoUrl', env),
+  redis: isSet('redisUrl', env),
+})
+
 export async function startPlatform(
   config: Config = loadConfig(),
   ingestOptions: IngestOptions = {},
+  options: PlatformOptions = {},
 ): Promise<Platform> {
+  const env = options.env ?? process.env
   // Parts started so far, stopped in reverse order on close or when a later step fails.
   const stops: (() => Promise<void>)[] = []
   const close = async () => {
@@ -65,7 +87,7 @@ export async function startPlatform(
       predictions: { models: models.registry },
     })
     const streams = new KafkaStreams(topology, {
-      applicationId: 'crypto-streams',
+      applicationId: options.applicationId ?? 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
@@ -79,6 +101,14 @@ export async function startPlatform(
     // after ingest: it creates the raw topics the topology reads
     await streams.start()
     stops.push(() => streams.close())
+    // after the engine: on Kafka the sinks subscribe only to topics that exist
+    let sinks: Sinks | undefined
+    const wanted = options.sinks ?? sinksWanted(env)
+    if (wanted.mongo || wanted.redis) {
+      const started = await startSinks({ config, transport, ...wanted, ...options.sinkOptions })
+      stops.push(() => started.close())
+      sinks = started
+    }
     let ingestReady = false
     void ingest.ready.then(() => {
       ingestReady = true
@@ -87,7 +117,7 @@ export async function startPlatform(
     const gateway = await startGateway({
       port: config.gatewayPort,
       symbols: config.symbols,
-      reader: await openReader(streams, config),
+      reader: await openReader(streams, config, env, { keyPrefix: options.sinkOptions?.keyPrefix }),
       transport,
       exchangeInfoUrl: urls.binanceRestUrl,
       corsOrigins: config.corsOrigins,
@@ -98,8 +128,12 @@ export async function startPlatform(
       },
     })
     stops.push(() => gateway.close())
-    log.info('platform running', { gateway: gateway.url, transport: config.transport })
-    return { replay, transport, ingest, streams, gateway, close }
+    log.info('platform running', {
+      gateway: gateway.url,
+      transport: config.transport,
+      sinks: sinks ? Object.keys(wanted).filter((k) => wanted[k as keyof typeof wanted]) : 'none',
+    })
+    return { replay, transport, ingest, streams, sinks, gateway, close }
   } catch (e) {
     await close()
     throw e
