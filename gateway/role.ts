@@ -15,7 +15,9 @@ export async function startGatewayRole(config: Config = loadConfig()): Promise<G
       symbols: config.symbols,
       reader,
       transport,
-      exchangeInfoUrl: config.source === 'binance' ? config.binanceRestUrl : undefined,
+      // tick/step sizes: Binance's exchangeInfo, or the replay server's on this machine (best effort)
+      exchangeInfoUrl:
+        config.source === 'binance' ? config.binanceRestUrl : `http://127.0.0.1:${config.replayPort}`,
       corsOrigins: config.corsOrigins,
     })
     return {
