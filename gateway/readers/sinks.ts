@@ -36,7 +36,7 @@ export class SinkReader implements MarketReader {
     this.p = keyPrefix
   }
 
-  /** Connects lazily: the gateway starts while a server is away, and /health says which. */
+  /** Waits up to ~2 s for the servers, but starts while one is away: /health then says which. */
   static async open(o: SinkReaderOptions): Promise<SinkReader> {
     const mongo = new MongoClient(o.mongoUrl, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 })
     const redis = new Redis(o.redisUrl, {
@@ -46,6 +46,12 @@ export class SinkReader implements MarketReader {
       retryStrategy: (n) => Math.min(2000, 100 * n),
     })
     redis.on('error', () => {}) // reported by health(); reconnects by itself
+    // give both a moment to connect, so a healthy start is healthy at once; never fail here
+    const redisReady = new Promise<void>((r) => redis.once('ready', () => r()))
+    await Promise.all([
+      mongo.connect().catch(() => {}),
+      Promise.race([redisReady, new Promise((r) => setTimeout(r, 2000).unref())]),
+    ])
     return new SinkReader(mongo, mongo.db(o.mongoDb ?? 'CRYPTO'), redis, o.keyPrefix ?? '')
   }
 
