@@ -107,7 +107,7 @@ export function addRankings(
     Stores.window<TickMinute>(MINUTES_STORE, { windowSizeMs: MINUTE_MS, retentionMs: DAY_MS + 3_600_000 }),
   )
   const top = options.top ?? 10
-  const ranked = source
+  const latest = source
     .process<string, Ticker24h>(() => new TickerProcessor(), {
       stores: [TICKER_STORE, MINUTES_STORE],
       name: 'ticker-24h',
@@ -122,11 +122,14 @@ export function addRankings(
       { name: RANKING_STORE },
     )
     .toStream()
-    .mapValues((all) => rank(Object.values(all), top), 'ranking-24h-rank')
+  // Thinned before ranking: rank() is a pure function of the latest tickers, so ranking only what
+  // goes out gives the same records, and a whole market (1,400 symbols, a 1m update every 2 s
+  // each) does not sort every symbol on every update.
   const every = options.rankingEveryMs
-  const out = every
-    ? ranked.process(() => new LatestEvery<Ranking>(every), { name: 'ranking-every' })
-    : ranked
+  const thinned = every
+    ? latest.process(() => new LatestEvery<Record<string, Ticker24h>>(every), { name: 'ranking-every' })
+    : latest
+  const out = thinned.mapValues((all) => rank(Object.values(all), top), 'ranking-24h-rank')
   out.to((options.topicPrefix ?? '') + topics.ranking, { name: 'ranking-sink' })
   return out
 }
