@@ -2,7 +2,8 @@
 // on stdout: {assigned}, {revoked}, {lost}, {polled, values}.
 //   auto (default): polls and commits after each batch.
 //   manual: reads commands on stdin — `poll <n>` polls up to n records of partition 0 (answers
-//   {polled, next}), `commit` commits the position reached (answers {committed} or {error, code}).
+//   {polled, next}), `active` checks membership as the engine does before writing (answers
+//   {active} or {error, code}), `commit` commits the position reached ({committed} or {error, code}).
 import { createInterface } from 'node:readline'
 import { KafkaTransport } from './transport.ts'
 
@@ -36,6 +37,14 @@ if (mode === 'manual') {
           next = r.offset + 1
         }
       say({ polled: got, next })
+    } else if (cmd === 'active') {
+      // The check the engine makes before writing outputs and changelog records.
+      try {
+        await consumer.ensureActive()
+        say({ active: true })
+      } catch (err) {
+        say({ error: (err as Error).message, code: (err as { code?: string }).code })
+      }
     } else if (cmd === 'commit') {
       try {
         await consumer.commit([{ topic, partition: 0, offset: next }])

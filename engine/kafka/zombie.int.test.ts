@@ -6,11 +6,12 @@ import { waitForKafka } from '../../common/connect.ts'
 import type { ConsumedRecord } from '../transport.ts'
 import { KafkaTransport } from './transport.ts'
 
-// Issue #13 defect 3: a member paused past its session timeout (SIGSTOP) resumes and commits the
-// position it reached before the pause. The group has moved on (another member read everything
-// and committed 100): the stale commit must fail with ENGINE_TASK_MIGRATED and the committed
-// offset stay at 100. Before the fix the client rejoined and retried the commit in the new
-// generation, and the committed offset went back to 40.
+// Issue #13 defect 3: a member paused past its session timeout (SIGSTOP) resumes. In the engine it
+// would first write its outputs and changelog records, then commit the position it reached before
+// the pause. The group has moved on (another member read everything and committed 100): the
+// membership check before the writes and the stale commit must both fail with
+// ENGINE_TASK_MIGRATED, and the committed offset stay at 100. Before the fix the client rejoined and
+// retried the commit in the new generation, and the committed offset went back to 40.
 
 const cfg = loadConfig()
 const run = `${Date.now().toString(36)}-${process.pid}`
@@ -90,6 +91,10 @@ describe('zombie member (real broker)', () => {
     await b.commit([{ topic, partition: 0, offset: 100 }])
 
     a.proc.kill('SIGCONT')
+    // Before writing outputs and changelog records the engine checks membership: refused.
+    a.send('active')
+    const active = await a.next((o) => 'active' in o || 'error' in o)
+    expect(active.code).toBe('ENGINE_TASK_MIGRATED')
     a.send('commit')
     const answer = await a.next((o) => 'committed' in o || 'error' in o)
     // b keeps its membership while a rejoins; a retried commit would land within this time.
