@@ -14,7 +14,7 @@ import { freePort } from '../sinks/servers.fixture.ts'
 import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, tool } from './tools.fixture.ts'
 
 // Debian's Prometheus, on loopback, scrapes a running platform (embedded transport, replay
-// server at 120×, sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
+// server at 120×, its sinks on the test MongoDB and Redis). Every PromQL expression of the Grafana
 // dashboard and every alert signal must return a series: no panel or alert refers to a metric
 // that does not exist. What a healthy run never shows is made to happen for real: a connection
 // drop and a sequence gap (reconnects, resyncs), a frame that is not JSON (ingest DLQ), a 1m kline
@@ -28,7 +28,6 @@ const dashboard = JSON.parse(
 const dir = mkdtempSync(join(tmpdir(), 'cs-scrape-'))
 const run = `scrape${Date.now()}`
 let platform: Platform | undefined
-let sinks: Sinks | undefined
 let deadMongo: Sinks | undefined
 let socket: Socket | undefined
 let prometheus: ChildProcess | undefined
@@ -39,7 +38,6 @@ afterAll(async () => {
   socket?.close()
   prometheus?.kill('SIGTERM')
   await deadMongo?.close()
-  await sinks?.close()
   await platform?.close()
   await cleanup()
   rmSync(dir, { recursive: true, force: true })
@@ -80,8 +78,12 @@ beforeAll(async () => {
     await dropMongo(config.mongoUrl, run)
     await dropRedis(config.redisUrl, `${run}:`)
   }
-  platform = await startPlatform(config, { initialMinutes: 30 })
-  sinks = await startSinks({ config, transport: platform.transport, keyPrefix: `${run}:`, groupPrefix: run })
+  // the platform's own sinks, on the test servers, with this test's key prefix and groups
+  platform = await startPlatform(
+    config,
+    { initialMinutes: 30 },
+    { sinks: { mongo: true, redis: true }, sinkOptions: { keyPrefix: `${run}:`, groupPrefix: run } },
+  )
   // a sink whose MongoDB does not answer: retried with backoff, counted in cs_sink_errors_total
   deadMongo = await startSinks({
     config: { ...config, mongoUrl: `mongodb://127.0.0.1:${await freePort()}/none` },
@@ -197,8 +199,8 @@ describe('Prometheus scraping the running platform', () => {
         .flatMap((r) => alertSignals(r.expr).map((expr) => ({ what: `alert ${r.alert}`, expr }))),
     ]
     const empty = new Map(exprs.map((e) => [e.expr, e.what]))
-    // a few scrapes, then the counters that move only on events need the next scrape after them
-    const deadline = Date.now() + 60_000
+    // a few scrapes; the counters that move only on events, and the prediction scores, come later
+    const deadline = Date.now() + 90_000
     while (empty.size > 0 && Date.now() < deadline) {
       for (const expr of [...empty.keys()]) if ((await query(expr)).length > 0) empty.delete(expr)
       if (empty.size > 0) await sleep(1000)
@@ -210,5 +212,5 @@ describe('Prometheus scraping the running platform', () => {
     }
     for (const r of res.data.groups.flatMap((g) => g.rules))
       expect(r.health, `${r.name} ${r.lastError}`).toBe('ok')
-  }, 90_000)
+  }, 120_000)
 })
