@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestBed } from '../engine/testing.ts'
-import type { ConsumedRecord } from '../engine/transport.ts'
+import { type ConsumedRecord, type Consumer, TaskMigratedError, type Transport } from '../engine/transport.ts'
 import { type Rejected, SinkRunner, type SinkWriter } from './runner.ts'
 
 // The loop on the real embedded log, with an in-memory writer whose server can be "away".
@@ -108,5 +108,39 @@ describe('SinkRunner', () => {
     expect(again.stored.size).toBe(250)
     expect(again.calls[0]![0]).toBe(0)
     await second.close()
+  })
+
+  it("a commit refused as task-migrated drops the pending offsets: the new owner's progress is never moved back", async () => {
+    // The group moved on while the first batch was written: its new owner has committed 250 by the
+    // time this member's commit is refused. A seam on commit plays that; the log and group are real.
+    let refused = false
+    const after: number[] = [] // offsets this member commits after the refusal
+    const real = bed.transport
+    const transport: Transport = Object.create(real, {
+      consumer: {
+        value: async (...args: Parameters<Transport['consumer']>) => {
+          const c: Consumer = await real.consumer(...args)
+          const commit = c.commit.bind(c)
+          return Object.assign(c, {
+            commit: async (offsets: Parameters<Consumer['commit']>[0]) => {
+              if (refused) {
+                after.push(...offsets.map((o) => o.offset))
+                return commit(offsets)
+              }
+              refused = true
+              await commit([{ topic: 'in', partition: 0, offset: 250 }])
+              throw new TaskMigratedError('generation 1 is over')
+            },
+          })
+        },
+      },
+    })
+    const w = new MemoryWriter()
+    const runner = await SinkRunner.start({ transport, writer: w, groupId: 'g', maxRecords: 100, pollMs: 10 })
+    while (!refused) await sleep(5)
+    await sleep(200) // polls, and commits if it still held the refused offsets
+    await runner.close()
+    expect(after.filter((o) => o < 250)).toEqual([])
+    expect(await committed(runner)).toBe(250)
   })
 })

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createLogger } from '../common/log.ts'
 import { deadLetterTopic } from '../common/topics.ts'
 import type { ConsumedRecord, Consumer, TopicPartition, Transport } from '../engine/transport.ts'
-import { tpKey } from '../engine/transport.ts'
+import { isTaskMigrated, tpKey } from '../engine/transport.ts'
 import { sinkMetrics } from './metrics.ts'
 
 // The consume → write → commit loop both sinks share. One batch at a time: poll, write it until
@@ -76,6 +76,11 @@ export class SinkRunner {
       topics: [...opts.writer.topics],
       from: 'earliest',
       onRevoke: (tps) => r.commitPending(tps),
+      // lost without a commit (the group moved on): what was written stays written, but its
+      // offsets are no longer ours to commit — the new owner replays from the committed ones
+      onLost: async (tps) => {
+        for (const tp of tps) r.pending.delete(tpKey(tp))
+      },
     })
     r.loop = r.run()
     return r
@@ -180,6 +185,14 @@ export class SinkRunner {
       for (const k of keys) this.pending.delete(k)
     } catch (err) {
       sinkMetrics.errors.inc({ sink: this.name, stage: 'commit' })
+      if (isTaskMigrated(err)) {
+        // A later generation owns these partitions now: committing our offsets there could move
+        // its progress back. Drop them all and rejoin from the committed offsets (writes are idempotent).
+        log.warn('commit refused: partitions migrated, rejoining from committed offsets', { sink: this.name })
+        this.pending.clear()
+        this.consumer.rewind()
+        return
+      }
       log.warn('commit failed, kept for the next commit', { sink: this.name, err })
       if (only) for (const k of keys) this.pending.delete(k) // revoked: the new owner replays them
     }
