@@ -277,13 +277,17 @@ export class KafkaStreams {
     if (pending.length)
       throw new StreamsError('ENGINE', 'INVALID_TOPOLOGY', 'repartition topics form a cycle')
     const specs: TopicSpec[] = []
+    // Outputs and dead letters keep what they were asked to write: time retention from the append
+    // time, not the record's own (a backfill of old candles would be deleted at once). Topologies
+    // take event time from values; repartition topics keep CreateTime (stream time reads it).
+    const appendTime = { timestampType: 'LogAppendTime' } as const
     for (const sub of this.subs) {
       const n = partitionsOf.get(sub)!
       for (const ref of sub.sinkTopics) {
         const name = resolveTopic(app, ref)
         if (ref.internal) specs.push({ name, partitions: n })
         else if ((await t.partitions(name)) === undefined)
-          specs.push({ name, partitions: this.opts.sinkPartitions ?? n })
+          specs.push({ name, partitions: this.opts.sinkPartitions ?? n, ...appendTime })
       }
       for (const store of sub.stores) {
         if (this.topology.stores.get(store)?.changelog)
@@ -291,7 +295,7 @@ export class KafkaStreams {
       }
       for (const ref of sub.sourceTopics) {
         const dlq = deadLetterTopic(resolveTopic(app, ref))
-        if ((await t.partitions(dlq)) === undefined) specs.push({ name: dlq, partitions: 1 })
+        if ((await t.partitions(dlq)) === undefined) specs.push({ name: dlq, partitions: 1, ...appendTime })
       }
     }
     const fresh: TopicSpec[] = []
