@@ -2,6 +2,7 @@ import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { KStream, Processor, ProcessorContext, StreamRecord, StreamsBuilder } from '../engine/index.ts'
 import { Stores } from '../engine/index.ts'
+import { RecordCache } from '../engine/record-cache.ts'
 import {
   DAY_MS,
   type LegacyTickerState,
@@ -30,9 +31,17 @@ export const RANKING_KEY = 'all'
 class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
   private ctx!: ProcessorContext<string, Ticker24h>
   private stores!: TickerStores
+  private readonly emitEveryMs: number | undefined
+  /** With a thinned ranking: the latest ticker per symbol waits here (fewer repartition records). */
+  private cache: RecordCache<string, Ticker24h> | undefined
+
+  constructor(emitEveryMs?: number) {
+    this.emitEveryMs = emitEveryMs
+  }
 
   init(ctx: ProcessorContext<string, Ticker24h>): void {
     this.ctx = ctx
+    if (this.emitEveryMs) this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs })
     const state = ctx.getStateStore<TickerState | LegacyTickerState>(TICKER_STORE)
     const minutes = ctx.getWindowStore<TickMinute>(MINUTES_STORE)
     this.stores = {
@@ -49,7 +58,13 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     if (k.interval !== '1m') return
     if (!mergeTick(this.stores, k)) return
     const t = tickerOf(this.stores.getState(k.symbol) as TickerState)
-    this.ctx.forward({ key: RANKING_KEY, value: t, timestamp: r.timestamp })
+    const out = { key: RANKING_KEY, value: t, timestamp: r.timestamp }
+    if (this.cache) this.cache.put(k.symbol, out)
+    else this.ctx.forward(out)
+  }
+
+  flush(): void {
+    this.cache?.flush()
   }
 }
 
@@ -107,8 +122,11 @@ export function addRankings(
     Stores.window<TickMinute>(MINUTES_STORE, { windowSizeMs: MINUTE_MS, retentionMs: DAY_MS + 3_600_000 }),
   )
   const top = options.top ?? 10
+  const every = options.rankingEveryMs
   const latest = source
-    .process<string, Ticker24h>(() => new TickerProcessor(), {
+    // a thinned ranking reads tickers at most every rankingEveryMs: coalesce them per symbol for
+    // up to 100 ms of that before the repartition (a replay at speed sends one per symbol, not one per kline)
+    .process<string, Ticker24h>(() => new TickerProcessor(every ? Math.min(every, 100) : undefined), {
       stores: [TICKER_STORE, MINUTES_STORE],
       name: 'ticker-24h',
     })
@@ -125,7 +143,6 @@ export function addRankings(
   // Thinned before ranking: rank() is a pure function of the latest tickers, so ranking only what
   // goes out gives the same records, and a whole market (1,400 symbols, a 1m update every 2 s
   // each) does not sort every symbol on every update.
-  const every = options.rankingEveryMs
   const thinned = every
     ? latest.process(() => new LatestEvery<Record<string, Ticker24h>>(every), { name: 'ranking-every' })
     : latest
