@@ -1,5 +1,5 @@
 import { gauss, int, type Rng, rng } from './rng.ts'
-import { fmt8 } from './simulator.ts'
+import { fmtUnits } from './simulator.ts'
 import type { SymbolSpec } from './symbols.ts'
 
 // A seeded synthetic order book per symbol on its tick grid, following the last trade price:
@@ -95,13 +95,24 @@ export class SyntheticBook {
     }
   }
 
-  /** Band half-width in ticks: ±0.1 %, but room for 3× the levels on coarse tick grids. */
+  /** Band half-width in ticks: ±0.1 %, but room for 2× the levels on coarse tick grids. */
   private width(mid: number): number {
-    return Math.max(3 * this.levels, Math.round(mid * 0.001))
+    return Math.max(2 * this.levels, Math.round(mid * 0.001))
   }
 
   private size(): number {
     return Math.max(1, Math.round(this.lotUnits * Math.exp(gauss(this.r))))
+  }
+
+  private trim(side: Side, changes: Map<number, number>, outside: (t: number) => boolean): void {
+    let keep = side.ticks.length - changes.size
+    for (let i = side.ticks.length - 1; i >= 0 && keep > this.levels; i--) {
+      const t = side.ticks[i]!
+      if (changes.get(t) === 0) continue
+      if (!outside(t)) break
+      changes.set(t, 0)
+      keep--
+    }
   }
 
   /** Move the book towards `mid` (last trade, in ticks) and change a few levels: one diff. */
@@ -109,8 +120,12 @@ export class SyntheticBook {
     const w = this.width(mid)
     const b = new Map<number, number>()
     const a = new Map<number, number>()
-    for (const t of this.bids.ticks) if (t > mid || t < mid - w) b.set(t, 0)
-    for (const t of this.asks.ticks) if (t <= mid || t > mid + 1 + w) a.set(t, 0)
+    // levels the price went through are gone; levels left deep outside the band stay (a real
+    // book keeps them) and are trimmed deepest first only beyond `levels`: fewer changes per diff
+    for (const t of this.bids.ticks) if (t > mid) b.set(t, 0)
+    for (const t of this.asks.ticks) if (t <= mid) a.set(t, 0)
+    this.trim(this.bids, b, (t) => t < mid - w)
+    this.trim(this.asks, a, (t) => t > mid + 1 + w)
     const top = (s: Side, changes: Map<number, number>) => s.ticks.find((t) => changes.get(t) !== 0)
     const bb = top(this.bids, b)
     if (bb === undefined || bb < mid - 2) b.set(mid - int(this.r, 0, 1), this.size())
@@ -141,14 +156,14 @@ export class SyntheticBook {
   }
 
   private print(m: Map<number, number>): Level[] {
-    return [...m].map(([t, q]) => [fmt8(BigInt(t), this.spec.tickDec), fmt8(BigInt(q), this.spec.stepDec)])
+    return [...m].map(([t, q]) => [fmtUnits(t, this.spec.tickDec), fmtUnits(q, this.spec.stepDec)])
   }
 
   private side(s: Side, limit: number): Level[] {
     const out: Level[] = []
     for (let i = 0; i < limit && i < s.ticks.length; i++) {
       const t = s.ticks[i]!
-      out.push([fmt8(BigInt(t), this.spec.tickDec), fmt8(BigInt(s.qty.get(t)!), this.spec.stepDec)])
+      out.push([fmtUnits(t, this.spec.tickDec), fmtUnits(s.qty.get(t)!, this.spec.stepDec)])
     }
     return out
   }

@@ -29,6 +29,8 @@ export const SLOT_MS = 100
 export interface FrameSink {
   /** Anyone subscribed to this stream? */
   wants(stream: string): boolean
+  /** Anyone subscribed to this type of stream (`kline_1h`, `ticker`, `!ticker@arr`) of any symbol? */
+  wantsType(type: string): boolean
   /** `payload` is the raw event; the sink wraps it for combined-stream clients. */
   emit(stream: string, payload: string): void
 }
@@ -64,6 +66,41 @@ interface SymbolState {
   topKey: string
   recent: TradeEvent[]
   history: Map<number, string>
+  /** Stream names built once (the slot loop runs 60 000 times a wall second at speed 6000). */
+  names: StreamNames
+}
+
+interface StreamNames {
+  k1s: string
+  k1m: string
+  larger: [interval: string, name: string][]
+  ticker: string
+  mini: string
+  windows: [window: string, name: string, all: string][]
+  avg: string
+}
+
+const LARGER = INTERVAL_NAMES.filter((i) => i !== '1s' && i !== '1m')
+const LARGER_TYPES = LARGER.map((iv) => `kline_${iv}`)
+const TICKER_TYPES = [
+  'ticker',
+  'miniTicker',
+  'avgPrice',
+  ...Object.keys(WINDOW_MS).flatMap((w) => [`ticker_${w}`, `!ticker_${w}@arr`]),
+  '!ticker@arr',
+  '!miniTicker@arr',
+]
+
+function streamNames(lower: string): StreamNames {
+  return {
+    k1s: `${lower}@kline_1s`,
+    k1m: `${lower}@kline_1m`,
+    larger: LARGER.map((iv) => [iv, `${lower}@kline_${iv}`]),
+    ticker: `${lower}@ticker`,
+    mini: `${lower}@miniTicker`,
+    windows: Object.keys(WINDOW_MS).map((w) => [w, `${lower}@ticker_${w}`, `!ticker_${w}@arr`]),
+    avg: `${lower}@avgPrice`,
+  }
 }
 
 export class Feed {
@@ -102,6 +139,7 @@ export class Feed {
         topKey: '',
         recent: [],
         history: new Map(),
+        names: streamNames(spec.symbol.toLowerCase()),
       }
       this.remember(st)
       this.states.set(spec.symbol, st)
@@ -119,7 +157,7 @@ export class Feed {
     for (let t = this.cursor + SLOT_MS; t <= to; t += SLOT_MS) {
       for (const st of this.states.values()) this.slot(st, t, sink)
       this.cursor = t
-      if (t % 1000 === 0) this.tickers(t, sink)
+      if (t % 1000 === 0 && TICKER_TYPES.some((x) => sink.wantsType(x))) this.tickers(t, sink)
     }
   }
 
@@ -130,15 +168,15 @@ export class Feed {
       const k = `${st.lower}@kline_1m`
       if (sink.wants(k))
         sink.emit(k, klinePayload(s, st.trades.row, t, st.firstId, st.nextId - 1, true, '1m'))
-      this.closeLarger(st, st.minute + MINUTE, t, sink)
+      if (this.larger(sink)) this.closeLarger(st, st.minute + MINUTE, t, sink)
       st.minute += MINUTE
       st.trades = synthesize(this.row(st.spec, st.minute), st.spec, this.o.seed, this.o.tradeCap)
       st.sent = 0
       st.firstId = st.nextId
     }
     this.sendTrades(st, t, sink)
-    if (t % 1000 === 0) {
-      const k1 = `${st.lower}@kline_1s`
+    if (t % 1000 === 0 && sink.wantsType('kline_1s')) {
+      const k1 = st.names.k1s
       if (sink.wants(k1)) {
         const sec = t - 1000
         const r = this.o.history.seconds(st.spec, sec - (sec % MINUTE), undefined, t).at(-1)
@@ -149,12 +187,12 @@ export class Feed {
       }
     }
     if (t % 2000 === 0 && t !== st.minute) {
-      const k = `${st.lower}@kline_1m`
+      const k = st.names.k1m
       if (sink.wants(k)) {
         const r = partial(st.trades, st.sent)
         sink.emit(k, klinePayload(s, r, t, st.firstId, st.nextId - 1, false, '1m'))
       }
-      this.openLarger(st, t, sink)
+      if (this.larger(sink)) this.openLarger(st, t, sink)
     }
     if (t % this.o.depthMs === 0) this.bookStep(st, t, sink)
   }
@@ -168,11 +206,13 @@ export class Feed {
     return this.o.history.firstId(st.spec, minute) + i
   }
 
+  private larger(sink: FrameSink): boolean {
+    return LARGER_TYPES.some((x) => sink.wantsType(x))
+  }
+
   /** Open-kline updates of the intervals above 1m (every 2 s, like 1m). */
   private openLarger(st: SymbolState, t: number, sink: FrameSink): void {
-    for (const iv of INTERVAL_NAMES) {
-      if (iv === '1s' || iv === '1m') continue
-      const name = `${st.lower}@kline_${iv}`
+    for (const [iv, name] of st.names.larger) {
       if (!sink.wants(name)) continue
       const start = bucketStart(iv, st.minute)
       const end = nextStart(iv, start)
@@ -186,9 +226,7 @@ export class Feed {
 
   /** The closed kline of every interval above 1m that ends at `end` (x: true). */
   private closeLarger(st: SymbolState, end: number, t: number, sink: FrameSink): void {
-    for (const iv of INTERVAL_NAMES) {
-      if (iv === '1s' || iv === '1m') continue
-      const name = `${st.lower}@kline_${iv}`
+    for (const [iv, name] of st.names.larger) {
       if (!sink.wants(name) || bucketStart(iv, end) !== end) continue
       const start = bucketStart(iv, end - 1)
       const r = this.o.market.candle(st.spec, start, end, end, st.trades.row)
@@ -208,27 +246,26 @@ export class Feed {
     const windows = new Map<string, unknown[]>()
     for (const st of this.states.values()) {
       const sp = st.spec
-      const tk = `${st.lower}@ticker`
+      const tk = st.names.ticker
       if (wantFull || sink.wants(tk)) {
         const ev = tickerEvent(this.view, sp, t)
         if (sink.wants(tk)) sink.emit(tk, JSON.stringify(ev))
         if (wantFull) full.push(ev)
       }
-      const mt = `${st.lower}@miniTicker`
+      const mt = st.names.mini
       if (wantMini || sink.wants(mt)) {
         const ev = miniTickerEvent(this.view, sp, t)
         if (sink.wants(mt)) sink.emit(mt, JSON.stringify(ev))
         if (wantMini) mini.push(ev)
       }
-      for (const w of Object.keys(WINDOW_MS)) {
-        const name = `${st.lower}@ticker_${w}`
-        const all = sink.wants(`!ticker_${w}@arr`)
+      for (const [w, name, arr] of st.names.windows) {
+        const all = sink.wants(arr)
         if (!all && !sink.wants(name)) continue
         const ev = windowTickerEvent(this.view, sp, w, t)
         if (sink.wants(name)) sink.emit(name, JSON.stringify(ev))
         if (all) windows.set(w, [...(windows.get(w) ?? []), ev])
       }
-      const ap = `${st.lower}@avgPrice`
+      const ap = st.names.avg
       if (sink.wants(ap)) sink.emit(ap, JSON.stringify(avgPriceEvent(this.view, sp, t)))
     }
     if (wantFull) sink.emit('!ticker@arr', JSON.stringify(full))

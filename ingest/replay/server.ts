@@ -174,6 +174,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
 
   const sink: FrameSink = {
     wants: (s) => (subs.get(s)?.size ?? 0) > 0,
+    wantsType: (t) => (types.get(t) ?? 0) > 0,
     emit(stream, payload) {
       let wrapped: string | undefined
       let micro: string | undefined
@@ -198,8 +199,12 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     },
   }
 
+  /** Subscriptions per stream type (`kline_1h`, `ticker`, `!ticker@arr`…): whole families are skipped when unused. */
+  const types = new Map<string, number>()
+  const typeOf = (s: string) => (s.startsWith('!') ? s : s.slice(s.indexOf('@') + 1))
   const subscribe = (c: Client, streams: string[]) => {
     for (const s of streams) {
+      if (!c.streams.has(s)) types.set(typeOf(s), (types.get(typeOf(s)) ?? 0) + 1)
       c.streams.add(s)
       let set = subs.get(s)
       if (!set) {
@@ -211,6 +216,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   }
   const unsubscribe = (c: Client, streams: Iterable<string>) => {
     for (const s of [...streams]) {
+      if (c.streams.has(s)) types.set(typeOf(s), (types.get(typeOf(s)) ?? 1) - 1)
       c.streams.delete(s)
       subs.get(s)?.delete(c)
     }

@@ -11,8 +11,10 @@ import type { SymbolSpec } from './symbols.ts'
 
 const SIGMA = 0.0007
 
+const POW10 = Array.from({ length: 40 }, (_, i) => 10n ** BigInt(i))
+
 export function pow10(n: number): bigint {
-  return 10n ** BigInt(n)
+  return POW10[n] ?? 10n ** BigInt(n)
 }
 
 /** Integer units at `dec` decimals → Binance's 8-decimal string. */
@@ -20,6 +22,12 @@ export function fmt8(units: bigint, dec: number): string {
   const u = units * pow10(8 - dec)
   const s = u.toString().padStart(9, '0')
   return `${s.slice(0, -8)}.${s.slice(-8)}`
+}
+
+/** Like fmt8 for a safe integer (book levels: ticks and lot units), without BigInt. */
+export function fmtUnits(units: number, dec: number): string {
+  const s = String(units).padStart(dec + 1, '0')
+  return `${s.slice(0, s.length - dec)}.${s.slice(s.length - dec).padEnd(8, '0')}`
 }
 
 export function toTicks(price: string, tickDec: number): number {
