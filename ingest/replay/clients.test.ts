@@ -87,8 +87,9 @@ describe('ccxt (REST)', () => {
 
 describe('ccxt.pro (WebSocket)', () => {
   it('watchOHLCV 1m and 1h: closed candles equal REST klines', async () => {
-    // a numeric speed: both subscriptions are in place before the hour closes (virtual 01:00)
-    const s = await start({ from: '2024-01-03T00:59:40Z', symbols: ['BTCUSDT'], speed: 30 })
+    // a numeric speed with 2 s of wall time for load_markets and both subscriptions before the
+    // hour closes (virtual 01:00)
+    const s = await start({ from: '2024-01-03T00:59:00Z', symbols: ['BTCUSDT'], speed: 30 })
     const ex = ccxtPro(s)
     await ex.loadHttpProxyAgent() // ccxt asks for this before any ws:// (non-TLS) URL
     const seen = { '1m': new Map<number, number[]>(), '1h': new Map<number, number[]>() }
