@@ -84,8 +84,8 @@ if (!isMainThread) {
       `REST ${path}: ${Math.round(r.requests.average).toLocaleString('en-US')} req/s, ` +
         `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r.connections} connections, ${bad} errors)`,
     )
-    figure(`REST ${path.split('&')[0]}&interval=…: requests`, Math.round(r.requests.average), 'req/s')
-    figure(`REST ${path.split('&')[0]}&interval=…: p99`, r.latency.p99, 'ms')
+    figure(`REST ${path}: requests`, Math.round(r.requests.average), 'req/s')
+    figure(`REST ${path}: p99`, r.latency.p99, 'ms')
   }
 
   if (!args['no-rest']) {
