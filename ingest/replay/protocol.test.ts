@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -460,11 +460,8 @@ const hasOpenssl = spawnSync('openssl', ['version']).status === 0
 
 describe('replay --tls', () => {
   it.skipIf(!hasOpenssl)('serves https:// and wss:// with a generated self-signed certificate', async () => {
-    const s = await start({
-      from: '2024-01-02T00:00:00Z',
-      tls: true,
-      tlsDir: mkdtempSync(join(tmpdir(), 'replay-tls-')),
-    })
+    const tlsDir = mkdtempSync(join(tmpdir(), 'replay-tls-'))
+    const s = await start({ from: '2024-01-02T00:00:00Z', tls: true, tlsDir })
     expect(s.restUrl.startsWith('https://')).toBe(true)
     expect(s.wsUrl.startsWith('wss://')).toBe(true)
     expect(s.certificate?.path).toMatch(/cert\.pem$/)
@@ -481,5 +478,6 @@ describe('replay --tls', () => {
     expect(time.serverTime).toBe(s.now())
     const by = await frames(`${s.wsUrl}/stream?streams=btcusdt@trade`, (b) => b.has('btcusdt@trade'), ca)
     expect(by.get('btcusdt@trade')![0].e).toBe('trade')
+    rmSync(tlsDir, { recursive: true, force: true })
   })
 })
