@@ -89,10 +89,18 @@ export class Market {
       const hit = this.buckets.get(key)
       if (hit) return hit
     }
-    const upTo = Math.min(end, openMinute)
-    const part = this.closedPart(spec, start, upTo, key)
-    const rows = part ? [part] : []
-    if (!closed && openMinute >= start && openMinute >= DATA_START) rows.push(open)
+    const rows: Row[] = []
+    if (end - start > DAY_MS && start % DAY_MS === 0) {
+      // 3d, 1w, 1M: from day candles (cached once closed), so every long interval shares them
+      for (let d = start; d < end && d <= openMinute; d += DAY_MS) {
+        const r = this.candle(spec, d, d + DAY_MS, openMinute, open)
+        if (r) rows.push(r)
+      }
+    } else {
+      const part = this.closedPart(spec, start, Math.min(end, openMinute), key)
+      if (part) rows.push(part)
+      if (!closed && openMinute >= start && openMinute >= DATA_START) rows.push(open)
+    }
     if (rows.length === 0) return undefined
     const out =
       rows.length === 1 ? { ...rows[0]!, t: start, T: end - 1 } : aggregate(rows, start, end - start)
