@@ -77,6 +77,14 @@ export const settings = {
     doc: 'Engine commits: `at_least_once` or `exactly_once` (transactions; engine/README.md, Processing guarantees)',
     values: ['at_least_once', 'exactly_once'],
   },
+  partitions: {
+    env: 'CS_PARTITIONS',
+    kind: 'int',
+    default: '6',
+    doc: 'Partitions of the raw and derived topics the platform creates (instances of a role split them; existing topics keep theirs)',
+    min: 1,
+    max: 1000,
+  },
   kafkaBrokers: {
     env: 'KAFKA_BROKERS',
     kind: 'list',

@@ -53,6 +53,7 @@ const invalid: Record<string, string> = {
   CS_TRANSPORT: 'kafkaa',
   CS_DATA_DIR: 'package.json',
   CS_PROCESSING_GUARANTEE: 'exactly-once',
+  CS_PARTITIONS: '0',
   KAFKA_BROKERS: 'localhost',
   REDIS_URL: 'http://127.0.0.1:6379',
   MONGO_URL: 'localhost:27017',

@@ -91,11 +91,12 @@ export async function startPlatform(
       transport,
       stateDir: join(config.dataDir, 'state'),
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
+      sinkPartitions: config.partitions,
     })
     const ingest = await startIngest({
       transport,
       config: { symbols: config.symbols, ...urls },
-      options: ingestOptions,
+      options: { partitions: config.partitions, ...ingestOptions },
     })
     stops.push(() => ingest.close())
     // after ingest: it creates the raw topics the topology reads

@@ -13,6 +13,7 @@ export const ingest: CommandSpec = {
     { flags: '--symbols <list>', setting: 'symbols' },
     { flags: '--speed <speed>', setting: 'replaySpeed' },
     { flags: '--from <instant>', setting: 'replayFrom' },
+    { flags: '--partitions <n>', setting: 'partitions' },
   ],
   async action({ config, log }) {
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)
@@ -36,7 +37,11 @@ export const ingest: CommandSpec = {
       const transport = await openTransport(config, 'crypto-streams-ingest')
       stops.push(() => transport.close())
       const { startIngest } = await import('../../ingest/index.ts')
-      const handle = await startIngest({ transport, config: { symbols: config.symbols, ...urls } })
+      const handle = await startIngest({
+        transport,
+        config: { symbols: config.symbols, ...urls },
+        options: { partitions: config.partitions },
+      })
       stops.push(() => handle.close())
       await untilSignal()
       log.info('stopping')

@@ -19,6 +19,7 @@ export const platform: CommandSpec = {
     { flags: '--from <instant>', setting: 'replayFrom' },
     { flags: '--data-dir <dir>', setting: 'dataDir' },
     { flags: '--processing-guarantee <g>', setting: 'processingGuarantee' },
+    { flags: '--partitions <n>', setting: 'partitions' },
   ],
   async action({ config: base, options, log }) {
     const config = options.live ? { ...base, source: 'binance' as const } : base

@@ -15,6 +15,7 @@ export const processRole: CommandSpec = {
     { flags: '--processing-guarantee <g>', setting: 'processingGuarantee' },
     { flags: '--port <port>', setting: 'gatewayPort' },
     { flags: '--symbols <list>', setting: 'symbols' },
+    { flags: '--partitions <n>', setting: 'partitions' },
   ],
   async action({ config, log }) {
     if (config.transport === 'embedded')
@@ -31,6 +32,7 @@ export const processRole: CommandSpec = {
       transport,
       stateDir: join(config.dataDir, 'state'),
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
+      sinkPartitions: config.partitions,
     })
     try {
       await streams.start()
