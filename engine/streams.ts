@@ -75,6 +75,12 @@ export interface StreamsOptions {
   maxBufferedRecords?: number
   /** Partitions for sink topics this engine creates when missing (default: the task count). */
   sinkPartitions?: number
+  /**
+   * Timestamps of the output and dead-letter topics this engine creates (default CreateTime: records
+   * carry their event time, as in Kafka Streams). LogAppendTime makes time retention count from the
+   * write, so a backfill of old data is kept, at the cost of the event time in the record timestamp.
+   */
+  outputTimestampType?: 'CreateTime' | 'LogAppendTime'
   /** 'at_least_once' (default) or 'exactly_once' (transactional commits; see engine/README.md). */
   processingGuarantee?: ProcessingGuarantee
   /** How long commits may keep failing with retriable errors before the engine stops (default 5 min). */
@@ -120,7 +126,8 @@ export type StreamsState = 'created' | 'starting' | 'running' | 'closing' | 'clo
 export class KafkaStreams {
   readonly topology: Topology
   readonly applicationId: string
-  private readonly opts: Required<Omit<StreamsOptions, 'sinkPartitions'>> & { sinkPartitions?: number }
+  private readonly opts: Required<Omit<StreamsOptions, 'sinkPartitions' | 'outputTimestampType'>> &
+    Pick<StreamsOptions, 'sinkPartitions' | 'outputTimestampType'>
   private readonly log
   private readonly subs: Subtopology[]
   private readonly subByTopic = new Map<string, Subtopology>()
@@ -277,10 +284,9 @@ export class KafkaStreams {
     if (pending.length)
       throw new StreamsError('ENGINE', 'INVALID_TOPOLOGY', 'repartition topics form a cycle')
     const specs: TopicSpec[] = []
-    // Outputs and dead letters keep what they were asked to write: time retention from the append
-    // time, not the record's own (a backfill of old candles would be deleted at once). Topologies
-    // take event time from values; repartition topics keep CreateTime (stream time reads it).
-    const appendTime = { timestampType: 'LogAppendTime' } as const
+    // Output and dead-letter topics: CreateTime unless told (see outputTimestampType); repartition
+    // topics always keep CreateTime (stream time reads it).
+    const appendTime = this.opts.outputTimestampType ? { timestampType: this.opts.outputTimestampType } : {}
     for (const sub of this.subs) {
       const n = partitionsOf.get(sub)!
       for (const ref of sub.sinkTopics) {

@@ -91,6 +91,8 @@ export async function startPlatform(
       transport,
       stateDir: join(config.dataDir, 'state'),
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
+      // every topology here takes event time from values: outputs stamped on write keep backfills
+      outputTimestampType: 'LogAppendTime',
       sinkPartitions: config.partitions,
     })
     const ingest = await startIngest({
