@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { registry } from '../common/metrics.ts'
 import { Emitted, KafkaStreams, StreamsBuilder, TimeWindows } from '../engine/index.ts'
 import { changelogTopic } from '../state/stores.ts'
-import { figure, openBench } from './setup.ts'
+import { figure, openBench, perSecond, runToEnd } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -22,7 +22,6 @@ const M = Number(args['restore-keys'])
 const P = Number(args.partitions)
 const { run, dir, config, transport, out, done } = await openBench(args.transport, 'cs-bench-')
 const kind = config.transport
-const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}`
 
 async function produce(
   topic: string,
@@ -52,7 +51,7 @@ async function produceTicks(): Promise<void> {
   }))
   const produceMs = performance.now() - t0
   out(
-    `produce: ${N.toLocaleString('en-US')} records in ${Math.round(produceMs)} ms = ${rate(N, produceMs)} records/s (${kind}, batches of 20k, durable)`,
+    `produce: ${N.toLocaleString('en-US')} records in ${Math.round(produceMs)} ms = ${perSecond(N, produceMs)} records/s (${kind}, batches of 20k, durable)`,
   )
 }
 
@@ -78,16 +77,10 @@ async function windowedCount(emit: 'close' | 'update' | 'cached'): Promise<void>
     commitIntervalMs: 1000,
     processingGuarantee: guarantee,
   })
-  const t1 = performance.now()
-  const cpu0 = process.cpuUsage()
-  await streams.start()
-  await streams.flush(600_000)
-  const ms = performance.now() - t1
-  const cpu = process.cpuUsage(cpu0)
-  const cpuMs = (cpu.user + cpu.system) / 1000
+  const { ms, cpuMs } = await runToEnd(streams)
   await streams.close()
   out(
-    `windowed count (emit on ${how}): ${N.toLocaleString('en-US')} records, ${K} keys, ${P} partition(s) in ${Math.round(ms)} ms = ${rate(N, ms)} records/s wall, ${rate(N, cpuMs)} records per CPU-second (${kind})`,
+    `windowed count (emit on ${how}): ${N.toLocaleString('en-US')} records, ${K} keys, ${P} partition(s) in ${Math.round(ms)} ms = ${perSecond(N, ms)} records/s wall, ${perSecond(N, cpuMs)} records per CPU-second (${kind})`,
   )
   figure(
     `windowed count, emit on ${how} (${kind}, ${P} partition(s))`,
@@ -116,12 +109,7 @@ async function restore(): Promise<void> {
   b.table(input, { store: 'kv' })
   const stateDir = join(dir, 'state-restore')
   const streams = new KafkaStreams(b.build(), { applicationId: app, transport, stateDir })
-  const t0 = performance.now()
-  const cpu0 = process.cpuUsage()
-  await streams.start()
-  await streams.flush(600_000)
-  const ms = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
+  const { ms, cpuMs } = await runToEnd(streams)
   const sample = await streams.keyValueStore<{ n: number }>('kv').get('key-00123456')
   await streams.close()
   const metric =
@@ -129,7 +117,7 @@ async function restore(): Promise<void> {
       (v) => v.labels.app === app,
     )?.value ?? 0
   out(
-    `restore: ${M.toLocaleString('en-US')} keys in ${Math.round(ms)} ms = ${rate(M, ms)} records/s (store restore ${metric.toFixed(2)} s; ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU-s; sample ok: ${sample?.n === 123456 || M <= 123456})`,
+    `restore: ${M.toLocaleString('en-US')} keys in ${Math.round(ms)} ms = ${perSecond(M, ms)} records/s (store restore ${metric.toFixed(2)} s; ${(cpuMs / 1000).toFixed(2)} CPU-s; sample ok: ${sample?.n === 123456 || M <= 123456})`,
   )
   figure(`restore ${M.toLocaleString('en-US')} keys (${kind})`, Math.round(ms) / 1000, 's')
 }

@@ -19,7 +19,7 @@ import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { trainModels } from '../scripts/train.ts'
 import { klines1m } from '../topologies/candles.ts'
 import { addPredictions } from '../topologies/predictions.ts'
-import { figure, openBench } from './setup.ts'
+import { figure, openBench, perSecond, produceKlines, runToEnd } from './setup.ts'
 
 // Walk-forward evaluation of the 5-minute forecast on the recorded Binance 1m klines, with the
 // same features, training and calibration as the train job and the stream:
@@ -302,17 +302,7 @@ if (!args['no-stream']) {
       (x, y) => x.openTime - y.openTime || (x.symbol < y.symbol ? -1 : 1),
     )
     await b.transport.createTopics([{ name: prefix + topics.kline1m, partitions: 4 }])
-    const producer = b.transport.producer()
-    for (let i = 0; i < klines.length; i += 5000)
-      await producer.send(
-        klines.slice(i, i + 5000).map((k) => ({
-          topic: prefix + topics.kline1m,
-          key: k.symbol,
-          value: JSON.stringify(k),
-          timestamp: k.openTime,
-        })),
-      )
-    await producer.close()
+    await produceKlines(b.transport, prefix + topics.kline1m, klines, 5000)
     const builder = new StreamsBuilder()
     addPredictions(builder, klines1m(builder, prefix), { models: registry, topicPrefix: prefix })
     const streams = new KafkaStreams(builder.build(), {
@@ -320,12 +310,7 @@ if (!args['no-stream']) {
       transport: b.transport,
       stateDir: join(b.dir, 'state'),
     })
-    const t0 = performance.now()
-    const cpu0 = process.cpuUsage()
-    await streams.start()
-    await streams.flush(600_000)
-    const ms = performance.now() - t0
-    const cpu = process.cpuUsage(cpu0)
+    const { ms, cpuMs } = await runToEnd(streams)
     await streams.close()
     const count = async (topic: string) => {
       let n = 0
@@ -334,11 +319,10 @@ if (!args['no-stream']) {
       return n
     }
     const written = [await count(prefix + topics.predictions), await count(prefix + topics.predictionScores)]
-    const rate = (n: number, t: number) => Math.round((n / t) * 1000).toLocaleString('en-US')
     out(`## Prediction topology (${b.config.transport}), 17 symbols, 2024-01-02`)
     out()
     out(
-      `${klines.length.toLocaleString('en-US')} closed 1m klines → predictions + scores: ${rate(klines.length, ms)} klines/s wall, ${rate(klines.length, (cpu.user + cpu.system) / 1000)} per CPU-second`,
+      `${klines.length.toLocaleString('en-US')} closed 1m klines → predictions + scores: ${perSecond(klines.length, ms)} klines/s wall, ${perSecond(klines.length, cpuMs)} per CPU-second`,
     )
     figure(`prediction topology (${b.config.transport})`, Math.round((klines.length / ms) * 1000), 'klines/s')
     out(

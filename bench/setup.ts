@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Config, loadConfig } from '../common/config.ts'
 import { setLogLevel } from '../common/log.ts'
+import type { KafkaStreams } from '../engine/index.ts'
 import { openTransport } from '../engine/open.ts'
 import type { Transport } from '../engine/transport.ts'
 
@@ -35,6 +36,41 @@ export async function openBench(transportArg: string | undefined, prefix: string
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** `n` events in `ms` as a rate per second, e.g. "12,345". */
+export const perSecond = (n: number, ms: number): string =>
+  Math.round((n / ms) * 1000).toLocaleString('en-US')
+
+/** Writes klines to `topic` keyed by symbol, with their open time, `batch` per send. */
+export async function produceKlines(
+  transport: Transport,
+  topic: string,
+  klines: { symbol: string; openTime: number }[],
+  batch: number,
+): Promise<void> {
+  const producer = transport.producer()
+  for (let i = 0; i < klines.length; i += batch)
+    await producer.send(
+      klines.slice(i, i + batch).map((k) => ({
+        topic,
+        key: k.symbol,
+        value: JSON.stringify(k),
+        timestamp: k.openTime,
+      })),
+    )
+  await producer.close()
+}
+
+/** Starts `streams` and waits until it has processed its whole input: wall and CPU time (ms). */
+export async function runToEnd(streams: KafkaStreams): Promise<{ ms: number; cpuMs: number }> {
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  await streams.start()
+  await streams.flush(600_000)
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 /** Set by bench/all.ts: each figure is also printed as one machine-readable line. */
