@@ -32,6 +32,14 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
   const schema = subscriptionSchema(ctx)
   const maxBuffered = o.maxBuffered ?? 64
   const maxSubscriptions = o.maxSubscriptions ?? 100
+  /** The ack (a no-op without one) and the subscription, or undefined once refused as invalid. */
+  const request = (req: unknown, ack?: Ack) => {
+    const reply = typeof ack === 'function' ? ack : () => {}
+    const parsed = schema.safeParse(req)
+    if (!parsed.success)
+      reply({ ok: false, error: 'INVALID_SUBSCRIPTION', message: restInvalid(parsed.error.issues).message })
+    return { reply, s: parsed.data }
+  }
 
   io.on('connection', (socket: Socket) => {
     clients.inc({ kind: 'socketio' })
@@ -46,15 +54,8 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
     const subs = new Map<string, Promise<() => void>>()
 
     socket.on('subscribe', async (req: unknown, ack?: Ack) => {
-      const reply = typeof ack === 'function' ? ack : () => {}
-      const parsed = schema.safeParse(req)
-      if (!parsed.success)
-        return reply({
-          ok: false,
-          error: 'INVALID_SUBSCRIPTION',
-          message: restInvalid(parsed.error.issues).message,
-        })
-      const s = parsed.data
+      const { reply, s } = request(req, ack)
+      if (!s) return
       const channel = channelOfSubscription(s)
       if (subs.has(channel)) return reply({ ok: true, channel })
       if (subs.size >= maxSubscriptions)
@@ -85,15 +86,9 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
     })
 
     socket.on('unsubscribe', async (req: unknown, ack?: Ack) => {
-      const reply = typeof ack === 'function' ? ack : () => {}
-      const parsed = schema.safeParse(req)
-      if (!parsed.success)
-        return reply({
-          ok: false,
-          error: 'INVALID_SUBSCRIPTION',
-          message: restInvalid(parsed.error.issues).message,
-        })
-      const channel = channelOfSubscription(parsed.data)
+      const { reply, s } = request(req, ack)
+      if (!s) return
+      const channel = channelOfSubscription(s)
       const sub = subs.get(channel)
       subs.delete(channel)
       if (sub) (await sub.catch(() => () => {}))()
