@@ -1,19 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../common/config.ts'
+import { tempDirs } from '../test/tmpdirs.ts'
 import { startGatewayRole } from './role.ts'
 
 // The gateway as its own process (`cli.ts gateway`): the sinks reader on the real Redis and
 // FerretDB, the live feed on the configured transport, every dependency healthy.
 
+const tmp = tempDirs('cs-gateway-role-')
+
 describe('gateway role', () => {
   it('starts on the sinks reader and reports MongoDB, Redis and the feed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-gateway-role-'))
     const config = loadConfig(process.env, {
       transport: 'embedded',
-      dataDir: dir,
+      dataDir: tmp(),
       gatewayPort: 0,
       symbols: ['BTCUSDT'],
       mongoDb: `gateway_role_${process.pid}`,
@@ -28,7 +27,6 @@ describe('gateway role', () => {
       expect(await r.json()).toEqual({ symbol: 'BTCUSDT', interval: '1h', candles: [] })
     } finally {
       await g.close()
-      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

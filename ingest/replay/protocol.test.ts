@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import Big from 'big.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { add, cmp, div } from '../../common/decimal.ts'
+import { tempDirs } from '../../test/tmpdirs.ts'
 import { type ReplayOptions, type ReplayServer, startReplayServer } from './index.ts'
 import { bucketStart, nextStart } from './intervals.ts'
 import { SYMBOLS } from './symbols.ts'
@@ -459,9 +457,9 @@ describe('replay WebSocket: streams', () => {
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
 
 describe('replay --tls', () => {
+  const tmp = tempDirs('replay-tls-')
   it.skipIf(!hasOpenssl)('serves https:// and wss:// with a generated self-signed certificate', async () => {
-    const tlsDir = mkdtempSync(join(tmpdir(), 'replay-tls-'))
-    const s = await start({ from: '2024-01-02T00:00:00Z', tls: true, tlsDir })
+    const s = await start({ from: '2024-01-02T00:00:00Z', tls: true, tlsDir: tmp() })
     expect(s.restUrl.startsWith('https://')).toBe(true)
     expect(s.wsUrl.startsWith('wss://')).toBe(true)
     expect(s.certificate?.path).toMatch(/cert\.pem$/)
@@ -478,6 +476,5 @@ describe('replay --tls', () => {
     expect(time.serverTime).toBe(s.now())
     const by = await frames(`${s.wsUrl}/stream?streams=btcusdt@trade`, (b) => b.has('btcusdt@trade'), ca)
     expect(by.get('btcusdt@trade')![0].e).toBe('trade')
-    rmSync(tlsDir, { recursive: true, force: true })
   })
 })
