@@ -106,6 +106,8 @@ describe('helm chart', () => {
         expect(headless.spec.clusterIP).toBe('None')
         expect(matches(headless.spec.selector, sts.spec.template.metadata.labels)).toBe(true)
         expect(sts.spec.replicas).toBe(name === 'default' ? 1 : 3)
+        // the partitions ingest and the engine create topics with are the ones replicas are checked against
+        expect(config.CS_PARTITIONS).toBe('6')
         if (name === 'custom') expect(claim.spec.storageClassName).toBe('fast-ssd')
         for (const d of byKind(docs, 'Deployment')) expect(d.metadata.name).not.toMatch(/process/)
       })
