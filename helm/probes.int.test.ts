@@ -86,10 +86,13 @@ async function startRole(role: string, overrides: Record<string, string> = {}) {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:16379',
     ...overrides,
   }
-  // the raw topics ingest would have created (the process role reads them)
+  // the raw topics ingest would have created with the chart's CS_PARTITIONS (the process role reads them)
   const transport = await openTransport(loadConfig({}, { transport: 'embedded', dataDir }))
   await transport.createTopics(
-    [topics.kline1m, topics.trades, topics.orderbook].map((name) => ({ name, partitions: 1 })),
+    [topics.kline1m, topics.trades, topics.orderbook].map((name) => ({
+      name,
+      partitions: Number(settings.CS_PARTITIONS),
+    })),
   )
   await transport.close()
 
