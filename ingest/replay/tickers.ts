@@ -63,25 +63,17 @@ export function tradingDay(c: MarketView, spec: SymbolSpec): Stats {
 /** Binance's FULL ticker fields shared by every window. */
 export function fullFields(s: Stats): Record<string, unknown> {
   const { w } = s
+  const { symbol, ...mini } = miniFields(s)
   return {
-    symbol: s.symbol,
+    symbol,
     priceChange: sub(w.c, w.o),
     priceChangePercent: percentChange(w.c, w.o),
     weightedAvgPrice: div(w.q, w.v),
-    openPrice: w.o,
-    highPrice: w.h,
-    lowPrice: w.l,
-    lastPrice: w.c,
-    volume: w.v,
-    quoteVolume: w.q,
-    openTime: s.openTime,
-    closeTime: s.closeTime,
-    firstId: s.firstId,
-    lastId: s.lastId,
-    count: w.n,
+    ...mini,
   }
 }
 
+/** Binance's MINI ticker fields (FULL without the changes and the weighted average). */
 export function miniFields(s: Stats): Record<string, unknown> {
   const { w } = s
   return {
