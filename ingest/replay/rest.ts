@@ -101,8 +101,6 @@ const ROUTES: Record<string, Route> = {
   '/api/v3/ticker/bookTicker': { weight: oneOrAll(2, 4), run: bookTicker },
 }
 
-export const REST_PATHS = Object.keys(ROUTES)
-
 const err = (
   status: number,
   code: number,
