@@ -3,8 +3,9 @@ import { loadConfig } from '../common/config.ts'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { openTransport, type Transport } from '../engine/index.ts'
+import { until } from '../test/until.ts'
 import { type FeedEvent, LiveFeed } from './feed.ts'
-import { recordedMarket, until } from './testing.ts'
+import { recordedMarket } from './testing.ts'
 
 // The live feed on the real Kafka broker: starts at the end (older records are not pushed),
 // then delivers new records of the output topics in order, and follows a topic created after it

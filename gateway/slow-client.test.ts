@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { registry } from '../common/metrics.ts'
 import type { Book } from '../common/records.ts'
-import { bookAround, GatewayBed, recordedMarket, until } from './testing.ts'
+import { until } from '../test/until.ts'
+import { bookAround, GatewayBed, recordedMarket } from './testing.ts'
 
 // A client that stops reading never holds up the others: with its socket paused, order-book
 // updates pile up in the kernel, then its outbox conflates them to the latest book, while a

@@ -4,9 +4,10 @@ import type { Book, Kline, Trade } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Indicators } from '../processors/indicators.ts'
 import type { Ranking } from '../processors/ranking.ts'
+import { until } from '../test/until.ts'
 import { StoreReader } from './readers/stores.ts'
 import { startGateway } from './server.ts'
-import { GatewayBed, type Market, recordedMarket, splitMarket, until } from './testing.ts'
+import { GatewayBed, type Market, recordedMarket, splitMarket } from './testing.ts'
 
 // Socket.IO with socket.io-client: a recorded day of BTCUSDT and ETHUSDT, the last hour held back
 // and written after the client subscribed. The client gets `initial` first, then every update of

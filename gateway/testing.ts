@@ -140,12 +140,3 @@ export function splitMarket(m: Market, time: number): [Market, Market] {
     },
   ]
 }
-
-/** Resolves once `f()` holds (polling), or fails naming what it waited for. */
-export async function until(what: string, f: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

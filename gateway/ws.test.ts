@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Book, Kline, Trade } from '../common/records.ts'
-import { GatewayBed, type Market, recordedMarket, splitMarket, until } from './testing.ts'
+import { until } from '../test/until.ts'
+import { GatewayBed, type Market, recordedMarket, splitMarket } from './testing.ts'
 
 // The original plain WebSocket endpoints with the `ws` client: message types and order
 // (initial, latest, update for klines; initial, update for book and trades), only the requested
