@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { eq } from '../common/decimal.ts'
 import { aggregate, type Candle, candleOf, initCandle, mergeMinute } from './candles.ts'
-import { restKlines, rocketalerts, SYMBOLS_2024, spotDay, spotRange } from './testdata.ts'
+import { minuteUpdate, restKlines, rocketalerts, SYMBOLS_2024, spotDay, spotRange } from './testdata.ts'
 
 // Golden tests: candles built from recorded 1m klines equal Binance's own candles, field by field.
 
@@ -155,22 +155,7 @@ describe('idempotent merge', () => {
   it('a replay of older open updates on state holding the closed minutes never regresses a candle (issue 13, defect 2)', () => {
     // 5 minutes; each gets open updates with volumes 10, 20, 30, then its close at 40: final 200.
     const t0 = 1_704_067_200_000
-    const k = (i: number, v: number, closed: boolean): Candle => ({
-      symbol: 'BTCUSDT',
-      interval: '1m',
-      openTime: t0 + i * 60_000,
-      closeTime: t0 + i * 60_000 + 59_999,
-      open: '100.00',
-      high: '101.00',
-      low: '99.00',
-      close: '100.50',
-      volume: `${v}.00`,
-      quoteVolume: `${v * 100}.00`,
-      trades: v,
-      takerBuyBase: '0.00',
-      takerBuyQuote: '0.00',
-      closed,
-    })
+    const k = (i: number, v: number, closed: boolean) => minuteUpdate(t0, i, v, closed)
     const live: Candle[] = []
     for (let i = 0; i < 5; i++) live.push(k(i, 10, false), k(i, 20, false), k(i, 30, false), k(i, 40, true))
     const s = initCandle('BTCUSDT', '5m', 300_000, t0)

@@ -147,3 +147,24 @@ export function outageDay(): Candle[] {
   const f = new URL('./fixtures/BTCUSDT-1m-2018-01-04.csv.gz', import.meta.url)
   return parseCsv(gunzipSync(readFileSync(f)).toString('utf8'), 'BTCUSDT', '1m')
 }
+
+/**
+ * A synthetic BTCUSDT 1m update `i` minutes after `t0`: fixed prices, volume `v` (`v` trades,
+ * quote volume 100 × `v`), so a candle's volume tells which updates it merged.
+ */
+export const minuteUpdate = (t0: number, i: number, v: number, closed: boolean): Candle => ({
+  symbol: 'BTCUSDT',
+  interval: '1m',
+  openTime: t0 + i * 60_000,
+  closeTime: t0 + i * 60_000 + 59_999,
+  open: '100.00',
+  high: '101.00',
+  low: '99.00',
+  close: '100.50',
+  volume: `${v}.00`,
+  quoteVolume: `${v * 100}.00`,
+  trades: v,
+  takerBuyBase: '0.00',
+  takerBuyQuote: '0.00',
+  closed,
+})

@@ -7,7 +7,7 @@ import { StreamTask } from '../engine/task.ts'
 import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
-import { outageDay, spotDay } from '../processors/testdata.ts'
+import { minuteUpdate, outageDay, spotDay } from '../processors/testdata.ts'
 import { candleStore, candlesTopology } from './index.ts'
 
 // The candle chain under the faults of issue 13: backfills after a reconnect (defect 1), replays
@@ -75,22 +75,7 @@ describe('backfill after a reconnect (issue 13, defect 1)', () => {
 describe('replay after a crash (issue 13, defect 2)', () => {
   it('re-delivered older open updates never emit a smaller closed candle', async () => {
     const t0 = Date.parse('2024-01-03T00:00:00Z')
-    const k = (i: number, v: number, closed: boolean) => ({
-      symbol: 'BTCUSDT',
-      interval: '1m' as const,
-      openTime: t0 + i * 60_000,
-      closeTime: t0 + i * 60_000 + 59_999,
-      open: '100.00',
-      high: '101.00',
-      low: '99.00',
-      close: '100.50',
-      volume: `${v}.00`,
-      quoteVolume: `${v * 100}.00`,
-      trades: v,
-      takerBuyBase: '0.00',
-      takerBuyQuote: '0.00',
-      closed,
-    })
+    const k = (i: number, v: number, closed: boolean) => minuteUpdate(t0, i, v, closed)
     const live = []
     for (let i = 0; i < 5; i++) live.push(k(i, 10, false), k(i, 20, false), k(i, 30, false), k(i, 40, true))
     await bed.topic(topics.kline1m)
