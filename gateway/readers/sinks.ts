@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import { type Db, MongoClient } from 'mongodb'
 import type { Book, Kline, Trade } from '../../common/records.ts'
 import type { Ranking } from '../../processors/ranking.ts'
+import { type RedisKeys, redisKeys } from '../../sinks/redis/keys.ts'
 import { type CandleQuery, type MarketReader, type Prediction, selectCandles } from '../reader.ts'
 import { indicatorSeries } from './indicators.ts'
 
@@ -27,13 +28,13 @@ export class SinkReader implements MarketReader {
   private readonly mongo: MongoClient
   private readonly db: Db
   private readonly redis: Redis
-  private readonly p: string
+  private readonly keys: RedisKeys
 
   private constructor(mongo: MongoClient, db: Db, redis: Redis, keyPrefix: string) {
     this.mongo = mongo
     this.db = db
     this.redis = redis
-    this.p = keyPrefix
+    this.keys = redisKeys(keyPrefix)
   }
 
   /** Waits up to ~2 s for the servers, but starts while one is away: /health then says which. */
@@ -72,38 +73,39 @@ export class SinkReader implements MarketReader {
   }
 
   private async minutes(q: CandleQuery): Promise<Kline[]> {
-    const index = `${this.p}crypto:${q.symbol}:1m:index`
+    const index = this.keys.kline1mIndex(q.symbol)
     const end = q.endTime ?? '+inf'
     const times =
       q.startTime !== undefined
         ? await this.redis.zrangebyscore(index, q.startTime, end, 'LIMIT', 0, q.limit)
         : (await this.redis.zrevrangebyscore(index, end, '-inf', 'LIMIT', 0, q.limit)).reverse()
     if (times.length === 0) return []
-    const values = await this.redis.mget(times.map((t) => `${this.p}crypto:${q.symbol}:1m:${t}`))
+    const minute = this.keys.kline1mPrefix(q.symbol)
+    const values = await this.redis.mget(times.map((t) => minute + t))
     const rows = values.flatMap((v) => (v === null ? [] : [JSON.parse(v) as Kline]))
     return selectCandles(rows, q)
   }
 
   async latest(symbol: string): Promise<Kline | undefined> {
-    return parse(await this.redis.get(`${this.p}crypto:${symbol}:1m:latest`))
+    return parse(await this.redis.get(this.keys.kline1mLatest(symbol)))
   }
 
   async orderbook(symbol: string): Promise<Book | undefined> {
-    return parse(await this.redis.get(`${this.p}orderbook:${symbol}:latest`))
+    return parse(await this.redis.get(this.keys.orderbookLatest(symbol)))
   }
 
   async trades(symbol: string, limit: number): Promise<Trade[]> {
-    const members = await this.redis.zrevrange(`${this.p}trades:${symbol}:list`, 0, limit - 1)
+    const members = await this.redis.zrevrange(this.keys.trades(symbol), 0, limit - 1)
     // same trade time: Redis orders members as strings; the API orders by id
     return members.map((m) => JSON.parse(m) as Trade).sort((a, b) => b.time - a.time || b.id - a.id)
   }
 
   async ranking(): Promise<Ranking | undefined> {
-    return parse(await this.redis.get(`${this.p}ranking:latest`))
+    return parse(await this.redis.get(this.keys.rankingLatest()))
   }
 
   async prediction(symbol: string): Promise<Prediction | undefined> {
-    return parse(await this.redis.get(`${this.p}crypto:prediction:${symbol}`))
+    return parse(await this.redis.get(this.keys.prediction(symbol)))
   }
 
   async indicators(symbol: string, interval: '5m' | '1h' | '4h' | '1d', limit: number) {
