@@ -8,6 +8,7 @@ import { loadConfig } from '../common/config.ts'
 import type { Kline } from '../common/records.ts'
 import { type Gateway, StoreReader, startGateway } from '../gateway/index.ts'
 import { type Platform, startPlatform } from '../scripts/platform.ts'
+import { until as waitUntil } from './until.ts'
 
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against the
 // whole platform: replay server at 120× → ingest → engine → gateway serving the built
@@ -33,15 +34,8 @@ type Row = number[]
 const rows = (candles: Kline[]): Row[] =>
   candles.map((k) => [k.openTime, +k.open, +k.high, +k.low, +k.close, +k.volume])
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000) =>
+  waitUntil(what, f, ms, 200)
 
 const get = async <T>(path: string): Promise<T> => {
   const res = await fetch(`${url}${path}`)
