@@ -8,7 +8,7 @@ import {
   txnOffsetCommitV3,
 } from '@platformatic/kafka'
 import { type Offsets, TaskMigratedError, type TopicPartition, tpKey } from '../transport.ts'
-import { bounded, KafkaTransportError } from './errors.ts'
+import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
 
 // Group-coordinator requests sent by this module rather than by the client, because they must carry
 // the generation the work was done under and must never be retried in another one:
@@ -38,24 +38,6 @@ export interface Generation {
 }
 
 export const taskMigrated = (message: string, cause?: unknown) => new TaskMigratedError(message, { cause })
-
-/** Whether an error (or anything nested in it) names one of `ids`. */
-export function mentionsAny(err: unknown, ids: string[]): boolean {
-  const seen = new Set<unknown>()
-  const visit = (e: unknown): boolean => {
-    if (!e || typeof e !== 'object' || seen.has(e)) return false
-    seen.add(e)
-    const o = e as { apiId?: unknown; code?: unknown; message?: unknown; errors?: unknown[]; cause?: unknown }
-    if (
-      ids.some(
-        (id) => o.apiId === id || o.code === id || (typeof o.message === 'string' && o.message.includes(id)),
-      )
-    )
-      return true
-    return (o.errors ?? []).some(visit) || visit(o.cause)
-  }
-  return visit(err)
-}
 
 export class GroupCoordinator {
   private readonly pool: ConnectionPool

@@ -26,3 +26,21 @@ export async function bounded<T>(what: string, ms: number, op: () => Promise<T>)
     clearTimeout(timer)
   }
 }
+
+/** Kafka errors nest (MultipleErrors): whether an error or anything nested in it names one of `ids` (protocol error id, code or message). */
+export function mentionsAny(err: unknown, ids: string[]): boolean {
+  const seen = new Set<unknown>()
+  const visit = (e: unknown): boolean => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return false
+    seen.add(e)
+    const o = e as { apiId?: unknown; code?: unknown; message?: unknown; errors?: unknown[]; cause?: unknown }
+    if (
+      ids.some(
+        (id) => o.apiId === id || o.code === id || (typeof o.message === 'string' && o.message.includes(id)),
+      )
+    )
+      return true
+    return (o.errors ?? []).some(visit) || visit(o.cause)
+  }
+  return visit(err)
+}

@@ -20,7 +20,7 @@ import type {
   Transport,
 } from '../transport.ts'
 import { KafkaGroupConsumer } from './consumer.ts'
-import { bounded, KafkaTransportError } from './errors.ts'
+import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
 import { decodeFetch } from './records.ts'
 import { KafkaTransactionalProducer } from './transactions.ts'
 
@@ -126,13 +126,13 @@ export class KafkaTransport implements Transport {
       try {
         await create(g.names, g)
       } catch (err) {
-        if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw err
+        if (!mentionsAny(err, ['TOPIC_ALREADY_EXISTS'])) throw err
         // Some exist (another instance is starting too): the others one by one.
         for (const name of g.names)
           try {
             await create([name], g)
           } catch (e) {
-            if (!mentions(e, 'TOPIC_ALREADY_EXISTS')) throw e
+            if (!mentionsAny(e, ['TOPIC_ALREADY_EXISTS'])) throw e
           }
       }
     }
@@ -151,7 +151,7 @@ export class KafkaTransport implements Transport {
     const known = this.partitionCounts.get(topic)
     if (known !== undefined && !refresh) return known
     const unknown = (err: unknown) =>
-      ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'Unknown topic'].some((id) => mentions(err, id))
+      mentionsAny(err, ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'Unknown topic'])
     // First without the client's retries: it retries an unknown topic for about a second, and an
     // engine start asks about a dozen topics that do not exist yet.
     const lookup = (retries?: number) =>
@@ -391,19 +391,6 @@ class KafkaProducer implements Producer {
       (err) => log.warn('producer close', { err }),
     )
   }
-}
-
-/** Kafka errors nest (MultipleErrors); match a protocol error id anywhere in the chain. */
-export function mentions(err: unknown, id: string): boolean {
-  const seen = new Set<unknown>()
-  const visit = (e: unknown): boolean => {
-    if (!e || typeof e !== 'object' || seen.has(e)) return false
-    seen.add(e)
-    const o = e as { apiId?: unknown; message?: unknown; errors?: unknown[]; cause?: unknown }
-    if (o.apiId === id || (typeof o.message === 'string' && o.message.includes(id))) return true
-    return (o.errors ?? []).some(visit) || visit(o.cause)
-  }
-  return visit(err)
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
