@@ -10,8 +10,7 @@ import { GatewayBed, recordedMarket } from './testing.ts'
 // and ETHUSDT through the platform topology; one gateway reads the engine's stores, the other
 // what the sinks wrote to the real Redis and MongoDB-wire server. Every route, same JSON.
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto'
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
+const { mongoUrl: MONGO_URL, redisUrl: REDIS_URL } = loadConfig()
 const run = `${process.pid}_${Date.now()}`
 const DB = `gateway_test_${run}`
 const PREFIX = `gw${run}:`
@@ -25,8 +24,6 @@ beforeAll(async () => {
   const markets = SYMBOLS.map((s) => recordedMarket(s, ['2024-01-08', '2024-01-09'], 90))
   g = await new GatewayBed().start(markets, { symbols: SYMBOLS })
   const config = loadConfig(process.env, {
-    mongoUrl: MONGO_URL,
-    redisUrl: REDIS_URL,
     mongoDb: DB,
     redisTradesKeep: 1000,
     redisKline1mKeep: 1440,

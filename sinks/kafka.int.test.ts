@@ -10,15 +10,13 @@ import { inputRecords, sinkInput } from './input.fixture.ts'
 // The same input through Kafka (a real consumer group) and through the embedded log: identical
 // Mongo documents and Redis keys. Topics are prefixed per run on the shared broker.
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto'
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
 const cfg = loadConfig()
+const { mongoUrl: MONGO_URL, redisUrl: REDIS_URL } = cfg
 const run = `${process.pid}_${Date.now()}`
 const TOPICS = `ks${run}-`
 const dbs = [`sinks_kafka_${run}`, `sinks_embedded_${run}`]
 const prefixes = [`k${run}:`, `e${run}:`]
-const config = (i: number) =>
-  loadConfig(process.env, { mongoUrl: MONGO_URL, redisUrl: REDIS_URL, mongoDb: dbs[i]! })
+const config = (i: number) => loadConfig(process.env, { mongoDb: dbs[i]! })
 
 describe('sinks on Kafka', () => {
   let source: TestBed

@@ -12,8 +12,7 @@ import { type ThrowawayServer, throwawayFerretdb, throwawayRedis } from './serve
 // Redis and MongoDB stopped while the sinks are writing, input still arriving, then started again:
 // the result equals an uninterrupted run of the same input (nothing lost, nothing doubled).
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto'
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
+const { mongoUrl: MONGO_URL, redisUrl: REDIS_URL } = loadConfig()
 const run = `${process.pid}_${Date.now()}`
 const DB = `sinks_outage_${run}`
 const PREFIX = `o${run}:`
@@ -57,7 +56,7 @@ describe('sinks across a Redis and MongoDB outage', () => {
 
   it('loses nothing: equal to an uninterrupted run', async () => {
     // uninterrupted, on the shared servers
-    const reference = loadConfig(process.env, { mongoUrl: MONGO_URL, redisUrl: REDIS_URL, mongoDb: DB })
+    const reference = loadConfig(process.env, { mongoDb: DB })
     const ref = await startSinks({
       config: reference,
       transport: source.transport,

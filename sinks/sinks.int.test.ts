@@ -12,16 +12,13 @@ import { expectedCandles, inputRecords, SYMBOLS, sinkInput } from './input.fixtu
 // Recorded klines through the platform topology, then both sinks on the shared Redis and
 // FerretDB: exactly the README's collections and keys, and a second replay changes nothing.
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto'
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
+const { mongoUrl: MONGO_URL, redisUrl: REDIS_URL } = loadConfig()
 const run = `${process.pid}_${Date.now()}`
 const DB = `sinks_test_${run}`
 const PREFIX = `t${run}:`
 const KEEP_1M = 60
 const KEEP_TRADES = 100
 const config = loadConfig(process.env, {
-  mongoUrl: MONGO_URL,
-  redisUrl: REDIS_URL,
   mongoDb: DB,
   redisKline1mKeep: KEEP_1M,
   redisTradesKeep: KEEP_TRADES,

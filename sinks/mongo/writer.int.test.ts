@@ -1,5 +1,6 @@
 import { MongoClient } from 'mongodb'
 import { afterAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../common/config.ts'
 import type { Kline } from '../../common/records.ts'
 import { topics } from '../../common/topics.ts'
 import type { ConsumedRecord } from '../../engine/transport.ts'
@@ -11,7 +12,7 @@ import { MongoWriter } from './writer.ts'
 // its newest allowed version. (A guarded upsert would insert for the stale ones and hit the
 // unique index; FerretDB then stops the unordered bulk write there and drops the rest.)
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27027/crypto'
+const MONGO_URL = loadConfig().mongoUrl
 const DB = `sinks_writer_${process.pid}_${Date.now()}`
 afterAll(() => dropMongo(MONGO_URL, DB))
 

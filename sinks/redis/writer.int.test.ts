@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../common/config.ts'
 import type { Kline, Trade } from '../../common/records.ts'
 import { topics } from '../../common/topics.ts'
 import type { ConsumedRecord } from '../../engine/transport.ts'
@@ -9,7 +10,7 @@ import { RedisWriter } from './writer.ts'
 // The Redis writer's retention on the real server: counts, TTLs, the trim deleting the minute
 // keys that leave the index, replays of old minutes, and a flat key count over three days.
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
+const REDIS_URL = loadConfig().redisUrl
 const PREFIX = `rw${process.pid}_${Date.now()}:`
 const redis = new Redis(REDIS_URL)
 afterAll(async () => {
