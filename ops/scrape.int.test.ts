@@ -11,6 +11,7 @@ import { type Platform, startPlatform } from '../scripts/platform.ts'
 import { dropMongo, dropRedis } from '../sinks/dump.fixture.ts'
 import { type Sinks, startSinks } from '../sinks/index.ts'
 import { freePort } from '../sinks/servers.fixture.ts'
+import { until } from '../test/until.ts'
 import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, tool } from './tools.fixture.ts'
 
 // Debian's Prometheus, on loopback, scrapes a running platform (embedded transport, replay
@@ -43,15 +44,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(250)
-  }
-}
+/** A GET that answers, or undefined while the server is not up yet. */
+const get = (url: string) => fetch(url).catch(() => undefined)
 
 async function query(expr: string): Promise<unknown[]> {
   const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)
@@ -120,22 +114,22 @@ beforeAll(async () => {
     log = (log + d).slice(-4000)
   })
   promUrl = `http://127.0.0.1:${port}`
-  await until(
-    'prometheus ready',
-    async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined),
-    30_000,
-  ).catch((e) => {
-    throw new Error(`${(e as Error).message}\n${log}`)
-  })
+  await until('prometheus ready', async () => (await get(`${promUrl}/-/ready`))?.ok, 30_000, 250).catch(
+    (e) => {
+      throw new Error(`${(e as Error).message}\n${log}`)
+    },
+  )
 
   // what a quiet healthy run never shows, made to happen for real
-  await until('ingest ready', async () => ((await fetch(`${gateway.origin}/health`)).ok ? true : undefined))
+  await until('ingest ready', async () => (await get(`${gateway.origin}/health`))?.ok, 60_000, 250)
   const replay = platform.replay!
   replay.sendJunk('not_json')
-  await until('the malformed frame in the ingest DLQ', async () =>
-    (await (await fetch(`${gateway.origin}/metrics`)).text()).includes('cs_ingest_dead_letters_total{')
-      ? true
-      : undefined,
+  await until(
+    'the malformed frame in the ingest DLQ',
+    async () =>
+      (await (await fetch(`${gateway.origin}/metrics`)).text()).includes('cs_ingest_dead_letters_total{'),
+    60_000,
+    250,
   )
   replay.dropAll()
   replay.injectGap('BTCUSDT', 3)
