@@ -75,7 +75,7 @@ beforeAll(async () => {
   // the platform's own sinks, on the test servers, with this test's key prefix and groups
   platform = await startPlatform(
     config,
-    { initialMinutes: 30 },
+    { initialMinutes: 120 }, // ≥ the 100 minutes of features a prediction needs (processors/features.ts LOOKBACK)
     { sinks: { mongo: true, redis: true }, sinkOptions: { keyPrefix: `${run}:`, groupPrefix: run } },
   )
   // a sink whose MongoDB does not answer: retried with backoff, counted in cs_sink_errors_total
