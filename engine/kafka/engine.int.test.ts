@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../common/config.ts'
 import { waitForKafka } from '../../common/connect.ts'
+import { until } from '../../test/until.ts'
 import { KafkaTransport } from './transport.ts'
 
 // The engine on real Kafka: instances are separate processes (engine-instance.fixture.ts), each
@@ -141,13 +142,8 @@ async function stop(i: Instance, signal: NodeJS.Signals = 'SIGTERM'): Promise<vo
   children.delete(i.proc)
 }
 
-async function bothAssigned(a: Instance, b: Instance): Promise<void> {
-  const deadline = Date.now() + 30_000
-  while (a.tasks.size === 0 || b.tasks.size === 0) {
-    if (Date.now() > deadline) throw new Error('instances did not both get tasks in 30 s')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const bothAssigned = (a: Instance, b: Instance) =>
+  until('both instances to get tasks', () => a.tasks.size > 0 && b.tasks.size > 0, 30_000, 100)
 
 async function topics(name: string): Promise<{ input: string; output: string }> {
   const input = `ke-${name}-in-${run}`
