@@ -81,7 +81,7 @@ export const settings = {
     env: 'CS_PARTITIONS',
     kind: 'int',
     default: '6',
-    doc: 'Partitions of the raw and derived topics the platform creates (instances of a role split them; existing topics keep theirs)',
+    doc: 'Partitions of the raw and derived topics the platform creates on Kafka (instances of a role split them; existing topics keep theirs); the embedded log uses 1 unless this is set',
     min: 1,
     max: 1000,
   },

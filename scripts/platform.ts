@@ -8,6 +8,7 @@ import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import { type Sinks, type SinksOptions, startSinks } from '../sinks/index.ts'
 import { platformTopology } from '../topologies/index.ts'
+import { topicPartitions } from './partitions.ts'
 import { startModelScheduler } from './train.ts'
 
 // The whole platform in one process: (replay server →) ingest → engine (platform topology) →
@@ -34,6 +35,8 @@ export interface PlatformOptions {
   sinks?: { mongo: boolean; redis: boolean }
   /** Passed to startSinks and the gateway's sinks reader (tests: own key prefix, own groups). */
   sinkOptions?: Pick<SinksOptions, 'keyPrefix' | 'groupPrefix' | 'backoff' | 'mongoTimeoutMs'>
+  /** Partitions of the topics it creates; default `topicPartitions(config)`. */
+  partitions?: number
   env?: NodeJS.ProcessEnv
 }
 
@@ -49,6 +52,7 @@ export async function startPlatform(
   options: PlatformOptions = {},
 ): Promise<Platform> {
   const env = options.env ?? process.env
+  const partitions = options.partitions ?? topicPartitions(config, false, env)
   // Parts started so far, stopped in reverse order on close or when a later step fails.
   const stops: (() => Promise<void>)[] = []
   const close = async () => {
@@ -94,12 +98,12 @@ export async function startPlatform(
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
       // every topology here takes event time from values: outputs stamped on write keep backfills
       outputTimestampType: 'LogAppendTime',
-      sinkPartitions: config.partitions,
+      sinkPartitions: partitions,
     })
     const ingest = await startIngest({
       transport,
       config: { symbols: config.symbols, ...urls },
-      options: { partitions: config.partitions, ...ingestOptions },
+      options: { partitions, ...ingestOptions },
     })
     stops.push(() => ingest.close())
     // after ingest: it creates the raw topics the topology reads

@@ -15,7 +15,7 @@ export const ingest: CommandSpec = {
     { flags: '--from <instant>', setting: 'replayFrom' },
     { flags: '--partitions <n>', setting: 'partitions' },
   ],
-  async action({ config, log }) {
+  async action({ config, options, log }) {
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)
     await checkBinance(config)
     await checkKafka(config)
@@ -37,10 +37,11 @@ export const ingest: CommandSpec = {
       const transport = await openTransport(config, 'crypto-streams-ingest')
       stops.push(() => transport.close())
       const { startIngest } = await import('../../ingest/index.ts')
+      const { topicPartitions } = await import('../partitions.ts')
       const handle = await startIngest({
         transport,
         config: { symbols: config.symbols, ...urls },
-        options: { partitions: config.partitions },
+        options: { partitions: topicPartitions(config, options.partitions !== undefined) },
       })
       stops.push(() => handle.close())
       await untilSignal()

@@ -22,13 +22,18 @@ export const platform: CommandSpec = {
     { flags: '--partitions <n>', setting: 'partitions' },
   ],
   async action({ config: base, options, log }) {
+    const { topicPartitions } = await import('../partitions.ts')
     const config = options.live ? { ...base, source: 'binance' as const } : base
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)
     await checkBinance(config)
     await checkKafka(config)
     const { startPlatform } = await import('../platform.ts')
     const { startStatusLine } = await import('../status.ts')
-    const p = await startPlatform(config)
+    const p = await startPlatform(
+      config,
+      {},
+      { partitions: topicPartitions(config, options.partitions !== undefined) },
+    )
     const sinkNodes = new Set(
       p.streams
         .describe()

@@ -17,7 +17,7 @@ export const processRole: CommandSpec = {
     { flags: '--symbols <list>', setting: 'symbols' },
     { flags: '--partitions <n>', setting: 'partitions' },
   ],
-  async action({ config, log }) {
+  async action({ config, options, log }) {
     if (config.transport === 'embedded')
       log.warn(
         'process alone on the embedded log reads only what this machine’s ingest wrote there; for one process use `platform`',
@@ -26,6 +26,7 @@ export const processRole: CommandSpec = {
     const { KafkaStreams, openTransport } = await import('../../engine/index.ts')
     const { platformTopology } = await import('../../topologies/index.ts')
     const { startStatusServer } = await import('../../gateway/status.ts')
+    const { topicPartitions } = await import('../partitions.ts')
     const transport = await openTransport(config)
     const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000 }), {
       applicationId: 'crypto-streams',
@@ -34,7 +35,7 @@ export const processRole: CommandSpec = {
       processingGuarantee: config.processingGuarantee as 'at_least_once' | 'exactly_once', // validated by config
       // every topology here takes event time from values: outputs stamped on write keep backfills
       outputTimestampType: 'LogAppendTime',
-      sinkPartitions: config.partitions,
+      sinkPartitions: topicPartitions(config, options.partitions !== undefined),
     })
     try {
       await streams.start()

@@ -61,6 +61,7 @@ export async function candles(url: string, symbol: string, interval: string, fro
   for (;;) {
     const res = await fetch(
       `${url}/ohlc?symbol=${symbol}&interval=${interval}&startTime=${start}&endTime=${to - 1}&limit=1000`,
+      { signal: AbortSignal.timeout(10_000) },
     )
     if (!res.ok) throw new Error(`${res.status} ${await res.text()}`)
     const page = ((await res.json()) as { candles: Kline[] }).candles
@@ -72,7 +73,9 @@ export async function candles(url: string, symbol: string, interval: string, fro
 
 /** openTime of the newest closed 1m kline the gateway has for a symbol. */
 export async function lastClosedMinute(url: string, symbol: string): Promise<number> {
-  const res = await fetch(`${url}/ohlc/realtime?symbol=${symbol}&limit=3`)
+  const res = await fetch(`${url}/ohlc/realtime?symbol=${symbol}&limit=3`, {
+    signal: AbortSignal.timeout(10_000),
+  })
   if (!res.ok) return -1
   const c = ((await res.json()) as { candles: Kline[] }).candles.filter((k) => k.closed)
   return c.at(-1)?.openTime ?? -1

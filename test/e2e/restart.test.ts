@@ -12,13 +12,13 @@ const tmp = tempDirs('cs-e2e-restart-')
 const MIN = 60_000
 const symbols = ['BTCUSDT', 'ETHUSDT']
 const from = Date.parse('2024-01-02T00:00:00Z')
-const end = from + 3 * 60 * MIN
+const end = from + 2 * 60 * MIN
 const run = (dataDir: string, at: number) =>
   startRole('platform', [], {
     CS_DATA_DIR: dataDir,
     CS_SYMBOLS: symbols.join(','),
     CS_REPLAY_FROM: new Date(at).toISOString(),
-    CS_REPLAY_SPEED: '1200',
+    CS_REPLAY_SPEED: '600',
     CS_REPLAY_PORT: '0',
     CS_GATEWAY_PORT: '0',
     CS_GATEWAY_READER: 'stores',
@@ -32,24 +32,24 @@ describe('platform: graceful shutdown and restart', () => {
     const dir = tmp()
     let first = run(dir, from)
     try {
-      // interrupted run: stop an hour of replay in, restart 30 minutes of replay clock later
+      // interrupted run: stop 40 minutes of replay in, restart 20 minutes of replay clock later
       const url1 = await first.url
-      await until('an hour replayed', reached(url1, from + 60 * MIN))
+      await until('40 minutes replayed', reached(url1, from + 40 * MIN))
       const stoppedAt = Math.max(...(await Promise.all(symbols.map((s) => lastClosedMinute(url1, s)))))
       const t0 = Date.now()
       first.signal('SIGTERM')
       expect(await first.exited).toBe(0)
       expect(Date.now() - t0).toBeLessThan(STOP_TIMEOUT_MS)
-      first = run(dir, stoppedAt + 30 * MIN)
+      first = run(dir, stoppedAt + 20 * MIN)
       const url2 = await first.url
       const url = await whole.url
       const closed = async (u: string, s: string, iv: string) =>
         (await candles(u, s, iv, from, end)).filter((k) => k.closed)
-      // 3 hours of candles: 36 of 5m, 3 of 1h per symbol, all closed
+      // 2 hours of candles: 24 of 5m, 2 of 1h per symbol, all closed
       const complete = (u: string) => async () => {
         for (const s of symbols) {
-          if ((await closed(u, s, '5m')).length < 36) return false
-          if ((await closed(u, s, '1h')).length < 3) return false
+          if ((await closed(u, s, '5m')).length < 24) return false
+          if ((await closed(u, s, '1h')).length < 2) return false
         }
         return true
       }
@@ -59,9 +59,14 @@ describe('platform: graceful shutdown and restart', () => {
         for (const iv of ['5m', '1h']) {
           const a = await closed(url, s, iv)
           const b = await closed(url2, s, iv)
-          expect(b.length, `${s} ${iv}`).toBe(iv === '5m' ? 36 : 3)
+          expect(b.length, `${s} ${iv}`).toBe(iv === '5m' ? 24 : 2)
           expect(b, `${s} ${iv}`).toEqual(a)
         }
+      // the status line, with the replay clock
+      await until('a status line', async () => whole.stdout.some((l) => l.startsWith('live ')))
+      expect(whole.stdout.find((l) => l.startsWith('live '))).toMatch(
+        /^live [0-2]\/2 symbols · in \d+\/s · out \d+\/s · lag \d+ · replay 2024-01-0\d \d\d:\d\d$/,
+      )
     } finally {
       for (const c of [first, whole]) c.signal('SIGTERM')
       await Promise.all([first.exited, whole.exited])
