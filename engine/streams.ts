@@ -46,6 +46,12 @@ import {
 // this member still owns its partitions (ensureActive), so a member the group moved past (paused
 // past its session timeout) drops its work instead of writing a changelog it no longer owns.
 //
+// At-least-once interval commits are pipelined: once 1, 2 and the offsets and staged store writes
+// are taken (synchronously), the thread goes on processing while 3–5 run; the next commit (or a
+// revoke, or close) first waits for them and fails with their error. Order and contract are the
+// same: offsets after the sends they cover are acknowledged, local state after the offsets. Reads
+// see the batch being written until LevelDB has it. A failure drops the uncommitted work as below.
+//
 // Exactly-once (processingGuarantee 'exactly_once'): 1–4 are one transaction of the instance's
 // transactional producer (outputs, changelog records and input offsets visible together or not at
 // all, to read_committed readers), then 5. Local state only ever holds committed writes.
@@ -146,6 +152,8 @@ export class KafkaStreams {
   private _error: Error | undefined
   private _restoring = false
   private committing: Promise<void> = Promise.resolve()
+  /** At-least-once: the rest of the last interval commit, possibly still running (see commitNow). */
+  private inflight: Promise<void> | undefined
 
   constructor(topology: Topology, options: StreamsOptions) {
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(options.applicationId))
@@ -360,6 +368,8 @@ export class KafkaStreams {
 
   /** Partitions gone without a commit (another generation, or a rewind): their work is dropped. */
   private async onLost(tps: TopicPartition[]): Promise<void> {
+    // A pipelined commit may still be writing their stores (its failure is the next commit's).
+    await this.inflight?.catch(() => {})
     const gone = new Set<StreamTask>()
     for (const tp of tps) {
       const task = this.taskFor(tp)
@@ -429,7 +439,7 @@ export class KafkaStreams {
           now - this.lastCommit >= this.opts.commitIntervalMs ||
           buffered >= this.opts.maxBufferedRecords
         ) {
-          await this.commit()
+          await this.commit(true)
         }
         const waiters = this.iterationWaiters
         this.iterationWaiters = []
@@ -453,18 +463,33 @@ export class KafkaStreams {
   }
 
   /** Commits never overlap (a transport may call onRevoke while the loop is committing). */
-  private commit(): Promise<void> {
-    const next = this.committing.then(() => this.commitNow())
+  private commit(pipelined = false): Promise<void> {
+    const next = this.committing.then(() => this.commitNow(pipelined))
     this.committing = next.catch(() => {})
     return next
   }
 
-  /** The checkpoint, in the order documented at the top of this file; failures as described there. */
-  private async commitNow(): Promise<void> {
+  /**
+   * The checkpoint, in the order documented at the top of this file; failures as described there.
+   * `pipelined` (at-least-once interval commits): returns once the commit's records, offsets and
+   * staged writes are taken; its sends, offset commit and local state flush complete while the
+   * stream thread goes on, and the next commit (or revoke, close) first waits for them and fails
+   * with their error.
+   */
+  private async commitNow(pipelined: boolean): Promise<void> {
     const requests = this.commitRequests
     this.commitRequests = []
     try {
-      if (await this.checkpoint()) this.failingSince = undefined
+      await this.landed()
+      const rest = this.checkpoint()
+      if (pipelined && !this.txn && requests.length === 0) {
+        this.inflight = rest.then((committed) => {
+          if (committed) this.failingSince = undefined
+        })
+        this.inflight.catch(() => {}) // reported by landed()
+        return
+      }
+      if (await rest) this.failingSince = undefined
       for (const r of requests) r.resolve()
     } catch (err) {
       const now = Date.now()
@@ -497,10 +522,25 @@ export class KafkaStreams {
     }
   }
 
-  /** One commit; true if it committed input offsets. */
+  /** Waits for the pipelined commit still in flight, if any; throws its failure. */
+  private async landed(): Promise<void> {
+    const p = this.inflight
+    if (!p) return
+    try {
+      await p
+    } finally {
+      if (this.inflight === p) this.inflight = undefined
+    }
+  }
+
+  /**
+   * One commit; true if it committed input offsets. Everything the commit covers (outputs,
+   * changelog records, offsets, staged store writes) is taken synchronously before the first await.
+   */
   private async checkpoint(): Promise<boolean> {
     const t0 = performance.now()
     const now = Date.now()
+    this.lastCommit = now
     // 1 + 2: sink outputs (after processors forwarded what they held back), then changelog
     // records, in one durable send (3).
     for (const task of this.tasks.values()) task.flushProcessors()
@@ -513,6 +553,8 @@ export class KafkaStreams {
     const offsets: Offsets = []
     for (const task of this.tasks.values())
       for (const [topic, offset] of task.positions) offsets.push({ topic, partition: task.partition, offset })
+    const tasks = [...this.tasks.values()]
+    const flushes = tasks.map((task) => task.beginFlushState())
     if (this.txn) {
       // 1–4 in one transaction.
       if (records.length > 0 || offsets.length > 0) await this.txn.commit(records, this.consumer!, offsets)
@@ -525,9 +567,9 @@ export class KafkaStreams {
       if (offsets.length > 0) await this.consumer!.commit(offsets)
     }
     // 5: local state + checkpoint.
-    for (const task of this.tasks.values()) {
-      await task.flushState()
-      task.reportMetrics()
+    for (let i = 0; i < tasks.length; i++) {
+      await flushes[i]!()
+      tasks[i]!.reportMetrics()
     }
     this.lastCommit = Date.now()
     engineMetrics.commitLatency.observe({ app: this.applicationId }, (performance.now() - t0) / 1000)
@@ -613,6 +655,7 @@ export class KafkaStreams {
     try {
       if (!failed) await this.commit()
     } finally {
+      await this.inflight?.catch(() => {})
       for (const task of this.tasks.values()) await task.close()
       this.tasks.clear()
       await this.consumer?.close()
@@ -629,6 +672,7 @@ export class KafkaStreams {
   async abandon(): Promise<void> {
     this._state = 'closing'
     await this.loop
+    await this.inflight?.catch(() => {})
     for (const task of this.tasks.values()) await task.close()
     this.tasks.clear()
     await this.consumer?.close()

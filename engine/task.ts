@@ -380,8 +380,20 @@ export class StreamTask {
 
   /** Flushes staged store writes to LevelDB, then checkpoints the changelog offsets they include. */
   async flushState(): Promise<void> {
-    for (const store of this.stores.values()) await store.flush()
-    if (this.stores.size > 0) await writeCheckpoint(this.dir, this.changelogOffsets)
+    await this.beginFlushState()()
+  }
+
+  /**
+   * The staged writes of every store become the batches to write (now, synchronously); the
+   * returned function writes them, then the checkpoint of the changelog offsets they include.
+   */
+  beginFlushState(): () => Promise<void> {
+    const writes = [...this.stores.values()].map((s) => s.beginFlush())
+    const offsets = { ...this.changelogOffsets }
+    return async () => {
+      for (const write of writes) await write()
+      if (this.stores.size > 0) await writeCheckpoint(this.dir, offsets)
+    }
   }
 
   async storeBytes(): Promise<Map<string, number>> {

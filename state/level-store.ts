@@ -87,7 +87,8 @@ export class LevelStore<V> {
   }
 
   protected getDb(dbKey: string): V | undefined {
-    const s = this.staged.get(dbKey)
+    let s = this.staged.get(dbKey)
+    if (s === undefined && this.flushing) s = this.flushing.get(dbKey)
     if (s !== undefined) return s === DELETED ? undefined : (s as V)
     const raw = this.db.getSync(dbKey)
     return raw === undefined ? undefined : (this.spec.serde.deserialize(raw) as V)
@@ -102,7 +103,8 @@ export class LevelStore<V> {
   }
 
   protected getMetaDb(dbKey: string): unknown {
-    const s = this.staged.get(dbKey)
+    let s = this.staged.get(dbKey)
+    if (s === undefined && this.flushing) s = this.flushing.get(dbKey)
     if (s !== undefined) return s === DELETED ? undefined : s
     const raw = this.db.getSync(dbKey)
     return raw === undefined ? undefined : JSON.parse(raw)
@@ -183,10 +185,21 @@ export class LevelStore<V> {
   }
 
   /** Writes the staged batch to LevelDB (step "flush local state" of the commit). */
-  async flush(): Promise<void> {
-    if (this.staged.size === 0) return
+  flush(): Promise<void> {
+    return this.beginFlush()()
+  }
+
+  /**
+   * Step "flush local state" in two halves: now (synchronously) the staged writes become the batch
+   * being written (reads still see it) and new writes stage anew; the returned function writes the
+   * batch and its checkpoint, so processing can go on while a commit's sends are in flight.
+   */
+  beginFlush(): () => Promise<void> {
+    const staged = this.staged
+    if (staged.size === 0) return async () => {}
+    if (this.flushing) throw new Error(`store ${this.spec.name}: a flush is still in progress`)
     const batch = this.db.batch()
-    for (const [k, v] of this.staged) {
+    for (const [k, v] of staged) {
       if (v === DELETED) batch.del(k)
       else batch.put(k, isMeta(k) ? JSON.stringify(v) : this.spec.serde.serialize(v as V))
     }
@@ -194,16 +207,18 @@ export class LevelStore<V> {
     const checkpoint =
       this.checkpointOffset === undefined ? undefined : this.checkpointOffset + this.producedForStaged
     if (checkpoint !== undefined) batch.put(CHECKPOINT, String(checkpoint))
-    this.flushing = this.staged
-    this.staged = new Map()
-    try {
-      // sync: a task checkpoint written next must never claim writes a power loss could take back.
-      await batch.write({ sync: true })
-    } finally {
-      this.flushing = null
-    }
     this.producedForStaged = 0
-    if (checkpoint !== undefined) this.checkpointOffset = checkpoint
+    this.flushing = staged
+    this.staged = new Map()
+    return async () => {
+      try {
+        // sync: a task checkpoint written next must never claim writes a power loss could take back.
+        await batch.write({ sync: true })
+      } finally {
+        this.flushing = null
+      }
+      if (checkpoint !== undefined) this.checkpointOffset = checkpoint
+    }
   }
 
   /**
