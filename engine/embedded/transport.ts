@@ -528,6 +528,9 @@ class EmbeddedConsumer implements Consumer {
   private cursor = 0
   private closed = false
   private rewound = false
+  /** Subscribed partitions that existed at the last refresh (-1: refresh), and the positions as a list. */
+  private knownPartitions = -1
+  private assigned: { tp: TopicPartition; part: PartitionLog; pos: number }[] = []
 
   constructor(log: EmbeddedLog, options: ConsumerOptions) {
     this.log = log
@@ -537,6 +540,11 @@ class EmbeddedConsumer implements Consumer {
 
   /** Picks up subscribed topics/partitions that appeared since the last poll. */
   private async refreshAssignment(): Promise<void> {
+    // Partitions only ever appear: the assignment is rebuilt when their count changes, not every poll.
+    let n = 0
+    for (const topic of this.opts.topics) n += this.log.topic(topic)?.partitions.length ?? 0
+    if (n === this.knownPartitions) return
+    this.knownPartitions = n
     const added: TopicPartition[] = []
     for (const topic of this.opts.topics) {
       const t = this.log.topic(topic)
@@ -551,6 +559,7 @@ class EmbeddedConsumer implements Consumer {
         added.push(tp)
       }
     }
+    this.assigned = [...this.positions.values()]
     if (added.length > 0 && this.opts.onAssign) await this.opts.onAssign(added)
   }
 
@@ -561,6 +570,8 @@ class EmbeddedConsumer implements Consumer {
       this.rewound = false
       const tps = [...this.positions.values()].map((p) => p.tp)
       this.positions.clear()
+      this.assigned = []
+      this.knownPartitions = -1
       if (tps.length > 0) await this.opts.onLost?.(tps)
     }
     await this.refreshAssignment()
@@ -576,7 +587,7 @@ class EmbeddedConsumer implements Consumer {
 
   /** Round-robin over partitions, starting one further each poll, so none starves. */
   private take(max: number): ConsumedRecord[] {
-    const all = [...this.positions.values()]
+    const all = this.assigned
     if (all.length === 0) return []
     const out: ConsumedRecord[] = []
     const start = this.cursor++ % all.length
