@@ -33,6 +33,8 @@ export class LevelStore<V> {
   checkpointOffset: number | undefined
   /** Changelog records produced for the staged writes (they move the checkpoint at flush). */
   private producedForStaged = 0
+  /** Those records, in staged order: their values are what LevelDB gets (serialized once). */
+  private producedRecords: ProducedRecord[] | undefined
 
   constructor(spec: StoreSpec, dir: string) {
     this.spec = spec
@@ -181,6 +183,7 @@ export class LevelStore<V> {
       })
     }
     this.producedForStaged = out.length
+    this.producedRecords = out
     return out
   }
 
@@ -196,11 +199,18 @@ export class LevelStore<V> {
    */
   beginFlush(): () => Promise<void> {
     const staged = this.staged
+    const produced = this.producedRecords
+    this.producedRecords = undefined
     if (staged.size === 0) return async () => {}
     if (this.flushing) throw new Error(`store ${this.spec.name}: a flush is still in progress`)
     const batch = this.db.batch()
+    // The changelog records' values, when they cover exactly the staged writes (same order).
+    const same = produced?.length === staged.size
+    let i = 0
     for (const [k, v] of staged) {
+      const r = same ? produced![i++] : undefined
       if (v === DELETED) batch.del(k)
+      else if (r && r.key === k && r.value !== null) batch.put(k, r.value)
       else batch.put(k, isMeta(k) ? JSON.stringify(v) : this.spec.serde.serialize(v as V))
     }
     // The changelog already holds these writes (they were produced before the flush).

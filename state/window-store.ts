@@ -20,6 +20,8 @@ export function parseWindowDbKey(dbKey: string): [string, number] {
 export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V> {
   private readonly index = new Map<number, Set<string>>()
   private sortedStarts: number[] | null = []
+  /** The index holds every window of LevelDB (loaded): a window it lacks does not exist. */
+  private indexed = false
 
   get name(): string {
     return this.spec.name
@@ -45,6 +47,7 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
       const [key, start] = parseWindowDbKey(k)
       this.indexAdd(key, start)
     }
+    this.indexed = true
   }
 
   private indexAdd(key: string, start: number): void {
@@ -63,6 +66,8 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   }
 
   fetch(key: string, windowStart: number): V | undefined {
+    // A brand-new window (most fetches of an aggregation's first update) needs no LevelDB read.
+    if (this.indexed && !this.index.get(windowStart)?.has(key)) return undefined
     return this.getDb(windowDbKey(key, windowStart))
   }
 
