@@ -52,6 +52,12 @@ class Side {
   }
 }
 
+/** Best level of `s` that `changes` does not remove. */
+function top(s: Side, changes: Map<number, number>): number | undefined {
+  for (const t of s.ticks) if (changes.get(t) !== 0) return t
+  return undefined
+}
+
 export class SyntheticBook {
   readonly symbol: string
   private readonly spec: SymbolSpec
@@ -61,6 +67,9 @@ export class SyntheticBook {
   private readonly levels: number
   private readonly lotUnits: number
   lastUpdateId: number
+  /** One step's changes per side, reused (cleared) every step: a diff per book per 100 ms adds up. */
+  private readonly bidChanges = new Map<number, number>()
+  private readonly askChanges = new Map<number, number>()
 
   constructor(spec: SymbolSpec, seed: number, mid: number, levels = 100) {
     this.spec = spec
@@ -118,15 +127,23 @@ export class SyntheticBook {
   /** Move the book towards `mid` (last trade, in ticks) and change a few levels: one diff. */
   step(mid: number): DepthDiff {
     const w = this.width(mid)
-    const b = new Map<number, number>()
-    const a = new Map<number, number>()
+    const b = this.bidChanges
+    const a = this.askChanges
+    b.clear()
+    a.clear()
     // levels the price went through are gone; levels left deep outside the band stay (a real
-    // book keeps them) and are trimmed deepest first only beyond `levels`: fewer changes per diff
-    for (const t of this.bids.ticks) if (t > mid) b.set(t, 0)
-    for (const t of this.asks.ticks) if (t <= mid) a.set(t, 0)
+    // book keeps them) and are trimmed deepest first only beyond `levels`: fewer changes per diff.
+    // Sides are sorted best first: those levels are a prefix.
+    for (const t of this.bids.ticks) {
+      if (t <= mid) break
+      b.set(t, 0)
+    }
+    for (const t of this.asks.ticks) {
+      if (t > mid) break
+      a.set(t, 0)
+    }
     this.trim(this.bids, b, (t) => t < mid - w)
     this.trim(this.asks, a, (t) => t > mid + 1 + w)
-    const top = (s: Side, changes: Map<number, number>) => s.ticks.find((t) => changes.get(t) !== 0)
     const bb = top(this.bids, b)
     if (bb === undefined || bb < mid - 2) b.set(mid - int(this.r, 0, 1), this.size())
     const ba = top(this.asks, a)
@@ -156,7 +173,9 @@ export class SyntheticBook {
   }
 
   private print(m: Map<number, number>): Level[] {
-    return [...m].map(([t, q]) => [fmtUnits(t, this.spec.tickDec), fmtUnits(q, this.spec.stepDec)])
+    const out: Level[] = []
+    m.forEach((q, t) => out.push([fmtUnits(t, this.spec.tickDec), fmtUnits(q, this.spec.stepDec)]))
+    return out
   }
 
   private side(s: Side, limit: number): Level[] {
