@@ -174,7 +174,9 @@ export class SyntheticBook {
 
   private print(m: Map<number, number>): Level[] {
     const out: Level[] = []
-    m.forEach((q, t) => out.push([fmtUnits(t, this.spec.tickDec), fmtUnits(q, this.spec.stepDec)]))
+    m.forEach((q, t) => {
+      out.push([fmtUnits(t, this.spec.tickDec), fmtUnits(q, this.spec.stepDec)])
+    })
     return out
   }
 
