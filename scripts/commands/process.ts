@@ -2,13 +2,15 @@ import { join } from 'node:path'
 import { type CommandSpec, untilSignal } from './command.ts'
 import { checkKafka } from './preflight.ts'
 
-// The process role: the platform topology (candles, rankings, indicators) over the raw topics,
-// with its status server (health, metrics, interactive queries). Instances with the same config
-// split the partitions (one consumer group, application id crypto-streams).
+// The process role: the platform topology (candles, rankings, indicators, predictions) over the raw
+// topics, with its status server (health, metrics, interactive queries). Instances with the same
+// config split the partitions (one consumer group, application id crypto-streams). Models come from
+// crypto_models: with --train (default) this instance also trains when none is usable and daily
+// (the train CronJob does the same; a second trainer only writes a newer version).
 export const processRole: CommandSpec = {
   name: 'process',
   description:
-    'the platform topology only (raw topics → candles, ranking, indicators) with its status server',
+    'the platform topology only (raw topics → candles, ranking, indicators, predictions) with its status server',
   options: [
     { flags: '--transport <kind>', setting: 'transport' },
     { flags: '--data-dir <dir>', setting: 'dataDir' },
@@ -16,6 +18,10 @@ export const processRole: CommandSpec = {
     { flags: '--port <port>', setting: 'gatewayPort' },
     { flags: '--symbols <list>', setting: 'symbols' },
     { flags: '--partitions <n>', setting: 'partitions' },
+    {
+      flags: '--no-train',
+      description: 'only read models from crypto_models (trained elsewhere, e.g. the train CronJob)',
+    },
   ],
   async action({ config, options, log }) {
     if (config.transport === 'embedded')
@@ -27,8 +33,20 @@ export const processRole: CommandSpec = {
     const { platformTopology } = await import('../../topologies/index.ts')
     const { startStatusServer } = await import('../../gateway/status.ts')
     const { topicPartitions } = await import('../partitions.ts')
+    const { startModelScheduler } = await import('../train.ts')
+    const { ModelRegistry } = await import('../../processors/model-store.ts')
     const transport = await openTransport(config)
-    const streams = new KafkaStreams(platformTopology({ rankingEveryMs: 1000 }), {
+    const registry = new ModelRegistry()
+    const models =
+      options.train === false
+        ? registry.watch(transport)
+        : startModelScheduler({ transport, symbols: config.symbols, registry })
+    const topology = platformTopology({
+      rankingEveryMs: 1000,
+      emitEveryMs: 100,
+      predictions: { models: registry },
+    })
+    const streams = new KafkaStreams(topology, {
       applicationId: 'crypto-streams',
       transport,
       stateDir: join(config.dataDir, 'state'),
@@ -50,6 +68,7 @@ export const processRole: CommandSpec = {
       await status.close()
     } finally {
       await streams.close()
+      await models.stop()
       await transport.close()
     }
   },
