@@ -51,3 +51,20 @@ describe('copartitionedAssigner', () => {
     expect(r.m2!.every((t) => back.m2!.includes(t))).toBe(true)
   })
 })
+
+describe('copartitionedAssigner across sub-topologies', () => {
+  it('gives every member a share of each sub-topology, even when the split was by sub-topology', () => {
+    // two sub-topologies of 6 partitions; m1 had all of one, m2 all of the other (balanced in
+    // total, but every symbol's candles on one member)
+    const a = copartitionedAssigner([['k'], ['r']])
+    const all = (t: string) => [0, 1, 2, 3, 4, 5].map((p) => `${t}-${p}`)
+    const r = assign(a, { m1: all('k'), m2: all('r') }, { k: 6, r: 6 })
+    for (const id of ['m1', 'm2'] as const) {
+      expect(r[id]!.filter((t) => t.startsWith('k-'))).toHaveLength(3)
+      expect(r[id]!.filter((t) => t.startsWith('r-'))).toHaveLength(3)
+    }
+    // sticky within each: m1 keeps 3 of its k partitions, m2 3 of its r partitions
+    expect(r.m1!.filter((t) => all('k').includes(t))).toHaveLength(3)
+    expect(r.m2!.filter((t) => all('r').includes(t))).toHaveLength(3)
+  })
+})

@@ -303,8 +303,9 @@ export class KafkaGroupConsumer implements Consumer {
  * Kafka Streams' rule for a classic group: partition p of every topic in one co-partitioned group
  * (the sources of a sub-topology) forms one task and goes to one member. Sticky: a task stays with
  * the member that had it (each member's subscription carries its current partitions, see
- * ownedMetadata) as long as the members stay balanced (loads differ by at most one); the others go
- * to the least loaded member, ties to the lowest member id, in partition order.
+ * ownedMetadata) as long as the members stay balanced (loads differ by at most one) within each
+ * sub-topology; the others go to the least loaded member in that sub-topology, then in total, then
+ * the lowest member id, in partition order.
  */
 export function copartitionedAssigner(groups: string[][]): GroupPartitionsAssigner {
   return (_current, members, topics, metadata) => {
@@ -333,32 +334,45 @@ export function copartitionedAssigner(groups: string[][]): GroupPartitionsAssign
     const owner = new Map<string, string>() // tpKey → member that has it now
     for (const id of ids)
       for (const k of ownedOf(members.get(id)?.metadata)) if (!owner.has(k)) owner.set(k, id)
-    const load = new Map(ids.map((id) => [id, 0]))
-    const cap = Math.floor(units.length / ids.length)
-    let extra = units.length % ids.length
+    // Balanced per sub-topology (group), not only in total: each member gets a share of every
+    // sub-topology's partitions (of the symbols), as Kafka Streams does; extras go to the member
+    // with the least in total.
+    const total = new Map(ids.map((id) => [id, 0]))
     const chosen = new Map<(typeof units)[number], string>()
-    const take = (u: (typeof units)[number], id: string) => {
-      chosen.set(u, id)
-      load.set(id, load.get(id)! + 1)
-    }
     const previous = (u: (typeof units)[number]) =>
       u.tps.map((tp) => owner.get(tpKey(tp))).find((o) => o !== undefined)
-    for (const u of units) {
-      const o = previous(u)
-      if (o !== undefined && load.get(o)! < cap) take(u, o)
-    }
-    for (const u of units) {
-      const o = previous(u)
-      if (!chosen.has(u) && o !== undefined && load.get(o) === cap && extra > 0) {
-        take(u, o)
-        extra--
+    for (const gi of [...new Set(units.map((u) => u.i))].sort((a, b) => a - b)) {
+      const group = units.filter((u) => u.i === gi)
+      const load = new Map(ids.map((id) => [id, 0]))
+      const cap = Math.floor(group.length / ids.length)
+      let extra = group.length % ids.length
+      const take = (u: (typeof units)[number], id: string) => {
+        chosen.set(u, id)
+        load.set(id, load.get(id)! + 1)
+        total.set(id, total.get(id)! + 1)
       }
-    }
-    for (const u of units) {
-      if (chosen.has(u)) continue
-      const id = ids.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a))
-      if (load.get(id) === cap) extra--
-      take(u, id)
+      for (const u of group) {
+        const o = previous(u)
+        if (o !== undefined && load.get(o)! < cap) take(u, o)
+      }
+      for (const u of group) {
+        const o = previous(u)
+        if (!chosen.has(u) && o !== undefined && load.get(o) === cap && extra > 0) {
+          take(u, o)
+          extra--
+        }
+      }
+      for (const u of group) {
+        if (chosen.has(u)) continue
+        const open = ids.filter((id) => load.get(id)! < cap || (load.get(id) === cap && extra > 0))
+        const id = open.reduce((a, b) =>
+          load.get(b)! < load.get(a)! || (load.get(b) === load.get(a) && total.get(b)! < total.get(a)!)
+            ? b
+            : a,
+        )
+        if (load.get(id) === cap) extra--
+        take(u, id)
+      }
     }
     const out: GroupPartitionsAssignments[] = ids.map((memberId) => ({ memberId, assignments: new Map() }))
     const byId = new Map(out.map((m) => [m.memberId, m]))

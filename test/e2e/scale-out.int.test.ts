@@ -107,8 +107,10 @@ describe('scale-out: two process instances on 6 partitions', () => {
         for (const [i, u] of urls.entries()) if (await owned(u, s)) o.push(i)
         owners.set(s, o)
       }
-      return [...owners.values()].every((o) => o.length === 1)
-    })
+      // both members in the group: the assignor gives each a share
+      const shares = [0, 1].map((i) => [...owners.values()].filter((o) => o[0] === i).length)
+      return [...owners.values()].every((o) => o.length === 1) && shares.every((n) => n > 0)
+    }).catch(() => {})
     const perInstance = [0, 1].map((i) => symbols.filter((s) => owners.get(s)![0] === i))
     expect(perInstance[0]!.length).toBeGreaterThan(0)
     expect(perInstance[1]!.length).toBeGreaterThan(0)
