@@ -41,6 +41,20 @@ export const replay: CommandSpec = {
     { flags: '--gap-rate <p>', description: 'fault: skip depth update ids', parse: rate },
     { flags: '--rest-error-rate <p>', description: 'fault: answer REST with 5xx', parse: rate },
     {
+      flags: '--weight-limit <n>',
+      description: 'REST request weight per minute before 429 (Binance: 6000; default 6000 × speed)',
+      parse: nonNegative('--weight-limit'),
+    },
+    {
+      flags: '--tls',
+      description: 'serve https:// and wss:// with a self-signed certificate',
+      default: false,
+    },
+    {
+      flags: '--tls-dir <dir>',
+      description: 'where the certificate is kept (default ~/.cache/crypto-streams/replay-tls)',
+    },
+    {
       flags: '--data-dir <dir>',
       description: 'recorded Binance data to play (default: CS_BINANCE_DATA or the clone’s data/binance)',
     },
@@ -61,6 +75,9 @@ export const replay: CommandSpec = {
       tradesPerMinute: o.tradesPerMinute as number | undefined,
       pingMs: o.pingMs as number | undefined,
       dataDir: o.dataDir as string | undefined,
+      weightLimit: o.weightLimit as number | undefined,
+      tls: o.tls === true,
+      tlsDir: o.tlsDir as string | undefined,
       faults: {
         dropRate: o.dropRate as number | undefined,
         junkRate: o.junkRate as number | undefined,
@@ -71,6 +88,7 @@ export const replay: CommandSpec = {
     process.stdout.write(
       `replay: ws ${server.wsUrl}  rest ${server.restUrl}  (from ${new Date(server.now()).toISOString()}, speed ${config.replaySpeed}, ${server.symbols.length} symbols)\n`,
     )
+    if (server.certificate) process.stdout.write(`replay: TLS certificate ${server.certificate.path}\n`)
     await untilSignal()
     await server.close()
   },
