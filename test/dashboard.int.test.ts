@@ -89,7 +89,8 @@ beforeAll(async () => {
       gatewayReader: 'stores',
     },
   )
-  platform = await startPlatform(config, { initialMinutes: 600 })
+  // no sinks: the browser reads the engine's stores (CI's MONGO_URL / REDIS_URL belong to other tests)
+  platform = await startPlatform(config, { initialMinutes: 600 }, { env: {} })
   gateway = platform.gateway
   url = gateway.url
   await until('ingest, engine and gateway healthy', async () => (await fetch(`${url}/health`)).ok, 90_000)
