@@ -70,6 +70,7 @@ const runs: Run[] = [
     quick: ['--from', '2024-01-01', '--to', '2024-01-10', '--train-days', '5', '--no-multi'],
   },
   { name: 'sinks', file: 'sinks/bench.ts', quick: ['--batch', '2000'], full: [], needs: 'servers' },
+  { name: 'platform', file: 'bench/platform.ts', quick: ['--seconds', '20', '--warmup-s', '5'], full: [] },
 ]
 
 interface Row {
