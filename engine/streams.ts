@@ -632,8 +632,21 @@ export class KafkaStreams {
       // Caught up: commit, which may write to repartition topics; done if nothing moved.
       await this.requestCommit()
       this.checkRunning()
-      if (!(await behind(this.consumer!.assignment()))) return
+      // Done if nothing moved: no input left, and none processed since the commit (a pipelined
+      // commit landing inside this one can write records the thread then processes at once).
+      const tps = this.consumer!.assignment()
+      if (!(await behind(tps)) && !(await this.processedSinceCommit(tps))) return
     }
+  }
+
+  /** Whether a task has processed input on `tps` past the committed offsets (its outputs are not committed yet). */
+  private async processedSinceCommit(tps: TopicPartition[]): Promise<boolean> {
+    const committed = await this.consumer!.committed(tps)
+    for (const tp of tps) {
+      const pos = this.taskFor(tp)?.positions.get(tp.topic)
+      if (pos !== undefined && pos > (committed.get(`${tp.topic}-${tp.partition}`) ?? 0)) return true
+    }
+    return false
   }
 
   /** Next offset this instance will process on an input partition. */
