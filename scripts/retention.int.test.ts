@@ -51,15 +51,13 @@ describe('retention job', () => {
     await db
       .collection('4h_kline')
       .insertMany(ages.map((d) => kline('BTCUSDT', NOW - d * DAY)) as unknown as Document[])
-    await db
-      .collection('predictions')
-      .insertMany(
-        ages.map((d) => ({
-          _id: `ETHUSDT:${d}`,
-          symbol: 'ETHUSDT',
-          time: NOW - d * DAY,
-        })) as unknown as Document[],
-      )
+    await db.collection('predictions').insertMany(
+      ages.map((d) => ({
+        _id: `ETHUSDT:${d}`,
+        symbol: 'ETHUSDT',
+        time: NOW - d * DAY,
+      })) as unknown as Document[],
+    )
     const hours = [48, 25, 23, 1]
     for (const s of ['BTCUSDT', 'PEPEUSDT'])
       for (const h of hours) {
