@@ -14,6 +14,7 @@ export const ingest: CommandSpec = {
     { flags: '--speed <speed>', setting: 'replaySpeed' },
     { flags: '--from <instant>', setting: 'replayFrom' },
     { flags: '--partitions <n>', setting: 'partitions' },
+    { flags: '--port <port>', setting: 'gatewayPort' },
   ],
   async action({ config, options, log }) {
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)
@@ -44,6 +45,18 @@ export const ingest: CommandSpec = {
         options: { partitions: topicPartitions(config, options.partitions !== undefined) },
       })
       stops.push(() => handle.close())
+      let ready = false
+      void handle.ready.then(() => {
+        ready = true
+      })
+      const { startRoleServer } = await import('../../gateway/role-server.ts')
+      const http = await startRoleServer({
+        role: 'ingest',
+        port: config.gatewayPort,
+        checks: { ingest: () => ({ ok: ready, detail: ready ? 'ready' : 'catching up' }) },
+      })
+      stops.push(() => http.close())
+      log.info('ingest running', { health: `${http.url}/health`, metrics: `${http.url}/metrics` })
       await untilSignal()
       log.info('stopping')
     } finally {

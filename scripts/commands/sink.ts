@@ -16,6 +16,7 @@ export const sink: CommandSpec = {
     { flags: '--mongo-url <url>', setting: 'mongoUrl' },
     { flags: '--mongo-db <name>', setting: 'mongoDb' },
     { flags: '--redis-url <url>', setting: 'redisUrl' },
+    { flags: '--port <port>', setting: 'gatewayPort' },
   ],
   async action({ config, log }) {
     const startSinks = await optionalModule<StartSinks>('../../sinks/index.ts', 'sink', 'startSinks')
@@ -28,8 +29,17 @@ export const sink: CommandSpec = {
     const transport = await openTransport(config, 'crypto-streams-sink')
     try {
       const sinks = await startSinks({ config, transport })
+      // health = the role is up; a server that is away shows in cs_sink_errors_total and its alert
+      const { startRoleServer } = await import('../../gateway/role-server.ts')
+      const http = await startRoleServer({
+        role: 'sink',
+        port: config.gatewayPort,
+        checks: { sinks: () => ({ ok: true, detail: 'running' }) },
+      })
+      log.info('sink running', { health: `${http.url}/health`, metrics: `${http.url}/metrics` })
       await untilSignal()
       log.info('stopping')
+      await http.close()
       await sinks.close()
     } finally {
       await transport.close()
