@@ -35,6 +35,7 @@ describe('role server', () => {
     const metrics = await fetch(`${server.url}/metrics`)
     expect(metrics.headers.get('content-type')).toMatch(/text\/plain/)
     expect(await metrics.text()).toMatch(/^cs_process_cpu_user_seconds_total/m)
+    expect(await (await fetch(`${server.url}/api/v3/ping`)).json()).toEqual({})
     const none = await fetch(`${server.url}/ohlc`)
     expect(none.status).toBe(404)
     expect(((await none.json()) as { error: string }).error).toBe('NOT_FOUND')

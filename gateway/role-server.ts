@@ -2,9 +2,13 @@ import { createServer } from 'node:http'
 import { listen } from '../common/listen.ts'
 import { registry } from '../common/metrics.ts'
 
-// The HTTP face of the roles that serve no API (ingest, sink): /health for probes and /metrics for
-// Prometheus, on the role's port, so every role can be probed and scraped like the gateway.
+// The HTTP face of the roles that serve no API (ingest, sink): /health for readiness, /metrics for
+// Prometheus and /api/v3/ping for liveness (the route every HTTP role answers, as the gateway does),
+// on the role's port, so every role can be probed and scraped like the gateway.
 // /health answers the gateway's shape: {status, dependencies: {name: {ok, detail}}}, 503 when one is down.
+
+/** What a role server answers (the chart's probes are checked against it). */
+export const ROLE_ROUTES = ['/health', '/metrics', '/api/v3/ping'] as const
 
 export type RoleCheck = () => { ok: boolean; detail: string }
 
@@ -27,6 +31,10 @@ export async function startRoleServer(o: {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({ status: ok ? 'ok' : 'down', role: o.role, dependencies }))
     }
+    if (path === '/api/v3/ping') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      return res.end('{}')
+    }
     if (path === '/metrics')
       return void registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -36,7 +44,7 @@ export async function startRoleServer(o: {
     res.end(
       JSON.stringify({
         error: 'NOT_FOUND',
-        message: `no route ${path} (this ${o.role} role serves /health and /metrics)`,
+        message: `no route ${path} (this ${o.role} role serves /health, /metrics and /api/v3/ping)`,
       }),
     )
   })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { restSpecs } from '../gateway/app.ts'
 import type { GatewayContext } from '../gateway/context.ts'
+import { ROLE_ROUTES } from '../gateway/role-server.ts'
 import { binanceRoutes } from '../gateway/routes/binance.ts'
 import { INSTALL_TIMEOUT_MS, parseYaml, root, run, tool } from '../ops/tools.fixture.ts'
 
@@ -71,6 +72,9 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 /** Paths the gateway app serves: the status server of `process` is the same app (gateway/status.ts). */
 const ctx = { symbols: ['BTCUSDT'], checks: {} } as unknown as GatewayContext
 const routes = new Set([...restSpecs(ctx), ...binanceRoutes(ctx)].map((s) => s.path))
+/** Paths the ingest and sink roles serve (gateway/role-server.ts). */
+const roleRoutes = new Set<string>(ROLE_ROUTES)
+const servedBy = (role: string) => (role === 'ingest' || role === 'sink' ? roleRoutes : routes)
 
 describe('helm chart', () => {
   it('helm lint --strict passes with the default and the custom values', () => {
@@ -125,11 +129,13 @@ describe('helm chart', () => {
               const p = c[kind]
               if (!p) continue
               probes++
-              expect(routes, `${w.metadata.name} ${kind} ${p.httpGet.path}`).toContain(p.httpGet.path)
+              expect(servedBy(c.args[0]), `${w.metadata.name} ${kind} ${p.httpGet.path}`).toContain(
+                p.httpGet.path,
+              )
               expect(c.ports.map((x: K8s) => x.name)).toContain(p.httpGet.port)
-              expect(['gateway', 'process'], w.metadata.name).toContain(c.args[0])
+              expect(['gateway', 'process', 'ingest', 'sink'], w.metadata.name).toContain(c.args[0])
             }
-        expect(probes).toBe(6)
+        expect(probes).toBe(12)
         expect(routes).toContain('/health')
       })
 
@@ -188,9 +194,12 @@ describe('helm chart', () => {
         const scraped = byKind(docs, 'Service').filter((s) =>
           matches(sm[0].spec.selector.matchLabels, s.metadata.labels),
         )
+        // every role is scraped
         expect(scraped.map((s) => s.metadata.name).sort()).toEqual([
           'cs-crypto-streams-gateway',
+          'cs-crypto-streams-ingest',
           'cs-crypto-streams-process',
+          'cs-crypto-streams-sink',
         ])
         expect(sm[0].spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' })
         expect(routes).toContain('/metrics')
