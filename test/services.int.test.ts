@@ -40,8 +40,14 @@ describe('Kafka (KRaft, real broker)', () => {
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: true })
     const seen = new Map<string, number[]>()
     const partitions = new Set<number>()
+    // a consumer group delivers at least once: a rejoin (a late heartbeat on a loaded machine)
+    // resumes from the last autocommit, so a record can come twice — count each offset once
+    const offsets = new Set<string>()
     let count = 0
     for await (const msg of stream) {
+      const at = `${msg.partition}:${msg.offset}`
+      if (offsets.has(at)) continue
+      offsets.add(at)
       const list = seen.get(msg.key) ?? []
       list.push(Number(msg.value))
       seen.set(msg.key, list)

@@ -148,7 +148,9 @@ describe('replay WebSocket', () => {
       bids: [string, string][]
       asks: [string, string][]
     }
-    while (events.length < 300) await new Promise((r) => setTimeout(r, 5))
+    // 250 diffs after the snapshot, however many passed while it was fetched (a loaded machine)
+    while (events.filter((e) => e.u > snap.lastUpdateId).length < 250)
+      await new Promise((r) => setTimeout(r, 5))
     ws.terminate()
     const bids = new Map(snap.bids)
     const asks = new Map(snap.asks)
