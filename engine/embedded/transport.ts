@@ -433,28 +433,7 @@ export class EmbeddedTransport implements Transport {
       async send(records: ProducedRecord[]): Promise<void> {
         if (closed) throw new EmbeddedError('CLOSED', 'producer is closed')
         if (records.length === 0) return
-        // Group by partition, keeping order within each.
-        const byPartition = new Map<PartitionLog, EncodedRecord[]>()
-        const now = Date.now()
-        let lastTopic: string | undefined
-        let topic: ReturnType<EmbeddedLog['topic']>
-        for (const r of records) {
-          if (r.topic !== lastTopic) {
-            topic =
-              log.topic(r.topic) ?? log.createTopic({ name: r.topic, partitions: log.defaultPartitions })
-            lastTopic = r.topic
-          }
-          const n = topic!.spec.partitions
-          const p = r.partition ?? partitionFor(r.key, n)
-          const part = topic!.partitions[p]
-          if (!part) throw new EmbeddedError('UNKNOWN_PARTITION', `no partition ${r.topic}-${p}`)
-          let list = byPartition.get(part)
-          if (!list) {
-            list = []
-            byPartition.set(part, list)
-          }
-          list.push({ key: r.key, value: r.value, timestamp: r.timestamp ?? now, headers: r.headers })
-        }
+        const byPartition = groupByPartition(log, records)
         for (const [part, list] of byPartition) part.append(list)
         await Promise.all([...byPartition.keys()].map((p) => p.sync()))
       },
