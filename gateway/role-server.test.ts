@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { freePort } from '../sinks/servers.fixture.ts'
+import { freePort } from '../test/servers.fixture.ts'
 import { tempDirs } from '../test/tmpdirs.ts'
 import { until } from '../test/until.ts'
 import { type RoleServer, startRoleServer } from './role-server.ts'

@@ -8,7 +8,7 @@ import { loadConfig } from '../common/config.ts'
 import { topics } from '../common/topics.ts'
 import { openTransport } from '../engine/open.ts'
 import { INSTALL_TIMEOUT_MS, parseYaml, root, run, tool } from '../ops/tools.fixture.ts'
-import { freePort } from '../sinks/servers.fixture.ts'
+import { freePort } from '../test/servers.fixture.ts'
 
 // Every role the chart probes, started with the command its pod runs and the chart's settings
 // (pointed at this machine's test servers, embedded transport), answers its probes from outside

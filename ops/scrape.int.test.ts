@@ -10,7 +10,7 @@ import { topics } from '../common/topics.ts'
 import { type Platform, startPlatform } from '../scripts/platform.ts'
 import { dropMongo, dropRedis } from '../sinks/dump.fixture.ts'
 import { type Sinks, startSinks } from '../sinks/index.ts'
-import { freePort } from '../sinks/servers.fixture.ts'
+import { freePort } from '../test/servers.fixture.ts'
 import { until } from '../test/until.ts'
 import { alertSignals, dashboardQueries, INSTALL_TIMEOUT_MS, parseYaml, root, tool } from './tools.fixture.ts'
 

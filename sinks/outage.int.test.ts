@@ -4,10 +4,10 @@ import { loadConfig } from '../common/config.ts'
 import { registry } from '../common/metrics.ts'
 import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
+import { type ThrowawayServer, throwawayFerretdb, throwawayRedis } from '../test/servers.fixture.ts'
 import { dropMongo, dropRedis, mongoDump, redisDump } from './dump.fixture.ts'
 import { startSinks } from './index.ts'
 import { inputRecords, sinkInput } from './input.fixture.ts'
-import { type ThrowawayServer, throwawayFerretdb, throwawayRedis } from './servers.fixture.ts'
 
 // Redis and MongoDB stopped while the sinks are writing, input still arriving, then started again:
 // the result equals an uninterrupted run of the same input (nothing lost, nothing doubled).

@@ -12,7 +12,7 @@ import { openTransport, type Transport } from '../../engine/index.ts'
 import { spotDay } from '../../processors/testdata.ts'
 import { dropRedis, mongoDump, redisDump } from '../../sinks/dump.fixture.ts'
 import { type Sinks, startSinks } from '../../sinks/index.ts'
-import { type ThrowawayServer, throwawayFerretdb } from '../../sinks/servers.fixture.ts'
+import { type ThrowawayServer, throwawayFerretdb } from '../servers.fixture.ts'
 import { ThrowawayKafka } from './kafka.fixture.ts'
 
 // Failure drills on the platform's process role and its sinks, on real Kafka, MongoDB-wire and

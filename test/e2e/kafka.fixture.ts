@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from '../../sinks/servers.fixture.ts'
+import { freePort, ThrowawayServer } from '../servers.fixture.ts'
 
 // A throwaway single-node KRaft broker a test may restart (the shared one is never restarted):
 // scripts/services/kafka.sh's configuration and its cached jars, its own ports and data dir,
@@ -13,17 +13,11 @@ const libs = join(
   process.env.CS_SERVICES_DIR ?? join(process.env.TMPDIR ?? tmpdir(), 'crypto-streams-services'),
   'kafka-libs',
 )
+const cp = `${libs}/*`
 
-export class ThrowawayKafka {
-  readonly port: number
-  readonly dir: string
-  private child: ChildProcess | undefined
-  private readonly cp = `${libs}/*`
-
-  private constructor(port: number, dir: string) {
-    this.port = port
-    this.dir = dir
-  }
+export class ThrowawayKafka extends ThrowawayServer {
+  // a controlled shutdown moves leadership and flushes the logs
+  protected override stopGraceMs = 30_000
 
   get brokers(): string {
     return `127.0.0.1:${this.port}`
@@ -66,39 +60,28 @@ export class ThrowawayKafka {
         '',
       ].join('\n'),
     )
-    const uuid = execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'random-uuid'], {
+    const uuid = execFileSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     })
       .toString()
       .trim()
-    execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props], {
+    execFileSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props], {
       stdio: 'ignore',
     })
-    const k = new ThrowawayKafka(port, dir)
+    const java = ['-Xms128m', '-Xmx512m', '-cp', cp, 'kafka.Kafka', props]
+    const k = new ThrowawayKafka(port, dir, 'java', java)
     await k.start()
     return k
   }
 
-  /** Starts the broker on its data and waits until it answers a metadata request. */
-  async start(): Promise<void> {
-    this.child = spawn(
-      'java',
-      ['-Xms128m', '-Xmx512m', '-cp', this.cp, 'kafka.Kafka', join(this.dir, 'server.properties')],
-      { stdio: 'ignore' },
-    )
+  /** The broker answers a metadata request. */
+  protected override async ready(): Promise<void> {
     const deadline = Date.now() + 90_000
     for (;;) {
       try {
         execFileSync(
           'java',
-          [
-            '-cp',
-            this.cp,
-            'org.apache.kafka.tools.TopicCommand',
-            '--bootstrap-server',
-            this.brokers,
-            '--list',
-          ],
+          ['-cp', cp, 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', this.brokers, '--list'],
           { stdio: 'ignore', timeout: 30_000 },
         )
         return
@@ -107,21 +90,5 @@ export class ThrowawayKafka {
         await sleep(500)
       }
     }
-  }
-
-  /** SIGTERM (a controlled shutdown) and wait for the exit. */
-  async stop(): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null) return
-    this.child = undefined
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await Promise.race([exited, sleep(30_000)])
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop()
-    rmSync(this.dir, { recursive: true, force: true })
   }
 }

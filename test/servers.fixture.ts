@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 
-// Throwaway Redis and FerretDB servers a test may stop and start again (the shared test servers
-// are never stopped). Data survives a restart: Redis with an fsync'd append-only file, FerretDB
-// with its SQLite files. The binaries are the ones scripts/services installs.
+// Throwaway servers a test may stop and start again (the shared test servers are never stopped).
+// Data survives a restart: Redis with an fsync'd append-only file, FerretDB with its SQLite files,
+// Kafka with its log dirs (test/e2e/kafka.fixture.ts). The binaries are the ones scripts/services
+// installs.
 
 const services = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'services')
 
@@ -61,6 +62,8 @@ export class ThrowawayServer {
   readonly dir: string
   private readonly cmd: string
   private readonly args: string[]
+  /** How long a SIGTERM may take (a flush, a controlled shutdown) before SIGKILL. */
+  protected stopGraceMs = 10_000
   private child: ChildProcess | undefined
 
   constructor(port: number, dir: string, cmd: string, args: string[]) {
@@ -73,17 +76,22 @@ export class ThrowawayServer {
   async start(): Promise<void> {
     const child = spawn(this.cmd, this.args, { stdio: 'ignore' })
     this.child = child
-    await listening(this.port, 30_000)
+    await this.ready()
   }
 
-  /** SIGTERM and wait for the exit (both servers flush their data on SIGTERM). */
+  /** Resolves once the server answers; a port that accepts connections by default. */
+  protected ready(): Promise<void> {
+    return listening(this.port, 30_000)
+  }
+
+  /** SIGTERM and wait for the exit (the servers flush their data on SIGTERM). */
   async stop(): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null) return
     this.child = undefined
     const exited = new Promise((r) => child.once('exit', r))
     child.kill('SIGTERM')
-    await Promise.race([exited, sleep(10_000)])
+    await Promise.race([exited, sleep(this.stopGraceMs)])
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
 
