@@ -5,6 +5,7 @@ import { add } from '../common/decimal.ts'
 import { setLogLevel } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
 import { KafkaStreams } from '../engine/index.ts'
+import { KafkaTransport } from '../engine/kafka/index.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
@@ -64,6 +65,8 @@ const prefix = `${run}.`
 try {
   await transport.createTopics([{ name: prefix + topics.kline1m, partitions: 2 }])
   await produceKlines(transport, prefix + topics.kline1m, klines, 20_000)
+  const kafkaTrace = transport instanceof KafkaTransport ? transport.trace : undefined
+  kafkaTrace?.reset()
   const traced = traceTransport(transport)
   const streams = new KafkaStreams(
     platformTopology({ topicPrefix: prefix, rankingEveryMs: rankingEvery, emitEveryMs: emitEvery }),
@@ -81,6 +84,12 @@ try {
   )
   const waits = [...traced.waits].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`)
   out(`  waiting on the transport (wall): ${waits.join(', ')}; CPU ${Math.round(cpuMs)} ms`)
+  if (kafkaTrace) {
+    // Broker round trips per commit cycle (engine/kafka/trace.ts); they overlap, so they do not add up to the wall.
+    const cycles = kafkaTrace.phases.get('commit')?.calls ?? kafkaTrace.phases.get('txn.end')?.calls ?? 0
+    out(`  Kafka round trips, ${cycles} commit cycles (${Math.round(ms / Math.max(1, cycles))} ms each):`)
+    for (const line of kafkaTrace.summary(cycles)) out(`    ${line}`)
+  }
   figure(`platform topology (${label})`, Math.round((N / ms) * 1000), '1m klines/s')
   figure(`platform topology (${label}), per CPU-second`, Math.round((N / cpuMs) * 1000), '1m klines/s')
 } finally {

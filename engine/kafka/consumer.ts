@@ -77,7 +77,12 @@ export class KafkaGroupConsumer implements Consumer {
       // What this member has now, for the sticky assignor (read by whichever member leads).
       protocolsMetadata: () => ownedMetadata([...this.positions.keys()]),
     })
-    this.coordinator = new GroupCoordinator(`${t.clientId}-consumer`, t.brokers, t.requestTimeoutMs)
+    this.coordinator = new GroupCoordinator(
+      `${t.clientId}-consumer`,
+      t.brokers,
+      t.requestTimeoutMs,
+      transport.trace,
+    )
     this.client.on('consumer:heartbeat:error', (p) => log.debug('heartbeat error', { err: p.error }))
     // A rebalance started: stop fetching until the rejoin completes, so the partitions this member
     // is about to lose are not processed while their new owner starts on them.

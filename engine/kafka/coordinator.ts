@@ -9,6 +9,7 @@ import {
 } from '@platformatic/kafka'
 import { type Offsets, TaskMigratedError, type TopicPartition, tpKey } from '../transport.ts'
 import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
+import { KafkaTrace } from './trace.ts'
 
 // Group-coordinator requests sent by this module rather than by the client, because they must carry
 // the generation the work was done under and must never be retried in another one:
@@ -44,8 +45,10 @@ export class GroupCoordinator {
   private readonly brokers: { host: string; port: number }[]
   private readonly timeoutMs: number
   private coordinator: { host: string; port: number } | undefined
+  private readonly trace: KafkaTrace
 
-  constructor(clientId: string, brokers: string[], timeoutMs: number) {
+  constructor(clientId: string, brokers: string[], timeoutMs: number, trace = new KafkaTrace()) {
+    this.trace = trace
     this.pool = new ConnectionPool(`${clientId}-coordinator`, { connectTimeout: 5000 })
     this.brokers = brokers.map((b) => {
       const i = b.lastIndexOf(':')
@@ -67,7 +70,16 @@ export class GroupCoordinator {
   }
 
   /** Runs a coordinator request: retried while the coordinator moves, never across generations. */
-  private async call<T>(what: string, groupId: string, op: (c: Connection) => Promise<T>): Promise<T> {
+  private call<T>(
+    what: string,
+    groupId: string,
+    op: (c: Connection) => Promise<T>,
+    phase: string,
+  ): Promise<T> {
+    return this.trace.time(phase, () => this.retried(what, groupId, op))
+  }
+
+  private async retried<T>(what: string, groupId: string, op: (c: Connection) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.timeoutMs
     for (let attempt = 0; ; attempt++) {
       try {
@@ -88,8 +100,11 @@ export class GroupCoordinator {
    */
   async heartbeat(g: Generation): Promise<void> {
     try {
-      await this.call(`heartbeat ${g.groupId}`, g.groupId, (c) =>
-        heartbeatV4.api.async(c, g.groupId, g.generationId, g.memberId, null),
+      await this.call(
+        `heartbeat ${g.groupId}`,
+        g.groupId,
+        (c) => heartbeatV4.api.async(c, g.groupId, g.generationId, g.memberId, null),
+        'heartbeat',
       )
     } catch (err) {
       if (
@@ -102,8 +117,11 @@ export class GroupCoordinator {
   }
 
   async commit(g: Generation, offsets: Offsets): Promise<void> {
-    await this.call(`commit ${g.groupId}`, g.groupId, (c) =>
-      offsetCommitV8.api.async(c, g.groupId, g.generationId, g.memberId, null, byTopic(offsets)),
+    await this.call(
+      `commit ${g.groupId}`,
+      g.groupId,
+      (c) => offsetCommitV8.api.async(c, g.groupId, g.generationId, g.memberId, null, byTopic(offsets)),
+      'commit',
     )
   }
 
@@ -113,18 +131,22 @@ export class GroupCoordinator {
     txn: { transactionalId: string; producerId: bigint; producerEpoch: number },
     offsets: Offsets,
   ): Promise<void> {
-    await this.call(`txn offset commit ${g.groupId}`, g.groupId, (c) =>
-      txnOffsetCommitV3.api.async(
-        c,
-        txn.transactionalId,
-        g.groupId,
-        txn.producerId,
-        txn.producerEpoch,
-        g.generationId,
-        g.memberId,
-        null,
-        byTopic(offsets),
-      ),
+    await this.call(
+      `txn offset commit ${g.groupId}`,
+      g.groupId,
+      (c) =>
+        txnOffsetCommitV3.api.async(
+          c,
+          txn.transactionalId,
+          g.groupId,
+          txn.producerId,
+          txn.producerEpoch,
+          g.generationId,
+          g.memberId,
+          null,
+          byTopic(offsets),
+        ),
+      'txn.offsetCommit',
     )
   }
 
@@ -139,19 +161,23 @@ export class GroupCoordinator {
     if (topics.size === 0) return out
     const deadline = Date.now() + this.timeoutMs * 4
     for (;;) {
-      const res = await this.call(`committed offsets ${groupId}`, groupId, (c) =>
-        offsetFetchV8.api.async(
-          c,
-          [
-            {
-              groupId,
-              memberId: null,
-              memberEpoch: -1,
-              topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-            },
-          ],
-          true,
-        ),
+      const res = await this.call(
+        `committed offsets ${groupId}`,
+        groupId,
+        (c) =>
+          offsetFetchV8.api.async(
+            c,
+            [
+              {
+                groupId,
+                memberId: null,
+                memberEpoch: -1,
+                topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+              },
+            ],
+            true,
+          ),
+        'offsetFetch',
       ).catch((err) => {
         if (mentionsAny(err, ['UNSTABLE_OFFSET_COMMIT'])) return undefined
         throw err

@@ -77,19 +77,24 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     const generation = consumer.groupGeneration()
     this.client ??= this.open()
     const client = this.client
-    const call = <T>(what: string, op: () => Promise<T>) =>
-      this.transport.call(`${what} (${this.transactionalId})`, op)
+    const trace = this.transport.trace
+    const call = <T>(what: string, op: () => Promise<T>, phase: string) =>
+      trace.time(phase, () => this.transport.call(`${what} (${this.transactionalId})`, op))
     let tx: Transaction | undefined
     try {
-      tx = await call('begin transaction', () =>
-        client.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
+      tx = await call(
+        'begin transaction',
+        () => client.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
+        'txn.begin',
       )
       const t = tx
       for (const messages of await this.transport.chunks(records))
-        await call(`produce ${messages.length} records`, () => t.send({ messages }))
+        await call(`produce ${messages.length} records`, () => t.send({ messages }), 'txn.produce')
       if (offsets.length > 0) {
-        await call('add offsets to transaction', () =>
-          t.addConsumer({ groupId: generation.groupId } as Parameters<typeof t.addConsumer>[0]),
+        await call(
+          'add offsets to transaction',
+          () => t.addConsumer({ groupId: generation.groupId } as Parameters<typeof t.addConsumer>[0]),
+          'txn.addOffsets',
         )
         await consumer.txnCommit(
           generation,
@@ -101,7 +106,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
           offsets,
         )
       }
-      await call('commit transaction', () => t.commit())
+      await call('commit transaction', () => t.commit(), 'txn.end')
     } catch (err) {
       await this.reset(tx)
       if (hasCode(err, FENCED))

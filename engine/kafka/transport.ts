@@ -22,6 +22,7 @@ import type {
 import { KafkaGroupConsumer } from './consumer.ts'
 import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
 import { decodeFetch } from './records.ts'
+import { KafkaTrace } from './trace.ts'
 import { KafkaTransactionalProducer } from './transactions.ts'
 
 // Transport over a real Kafka cluster (@platformatic/kafka). Producers are idempotent with
@@ -58,6 +59,17 @@ function recordBytes(r: ProducedRecord): number {
   return n
 }
 
+/** Records and key + value bytes (string length units) of a decoded fetch, for the trace. */
+function fetchedSize(parts: { records: ConsumedRecord[] }[]): { records: number; bytes: number } {
+  let records = 0
+  let bytes = 0
+  for (const p of parts) {
+    records += p.records.length
+    for (const r of p.records) bytes += r.key.length + r.value.length
+  }
+  return { records, bytes }
+}
+
 export class KafkaTransport implements Transport {
   readonly kind = 'kafka' as const
   readonly opts: Required<KafkaTransportOptions>
@@ -67,6 +79,8 @@ export class KafkaTransport implements Transport {
   private readonly partitionCounts = new Map<string, number>()
   private readonly closables = new Set<{ close(): Promise<void> }>()
   private closed = false
+  /** Broker round trips by phase (fetch, produce, commit, …): where the wall time goes. */
+  readonly trace = new KafkaTrace()
 
   constructor(options: KafkaTransportOptions) {
     this.opts = {
@@ -201,13 +215,15 @@ export class KafkaTransport implements Transport {
     for (const tp of tps) partitions[tp.topic] = [...(partitions[tp.topic] ?? []), tp.partition]
     // read_committed: "latest" is the last stable offset, so a reader never waits for records of
     // an open transaction.
-    const res = await this.call('listOffsets', () =>
-      this.reader.listOffsets({
-        topics: Object.keys(partitions),
-        partitions,
-        timestamp,
-        isolationLevel: READ_COMMITTED,
-      }),
+    const res = await this.trace.time('listOffsets', () =>
+      this.call('listOffsets', () =>
+        this.reader.listOffsets({
+          topics: Object.keys(partitions),
+          partitions,
+          timestamp,
+          isolationLevel: READ_COMMITTED,
+        }),
+      ),
     )
     const out = new Map<string, number>()
     for (const tp of tps) {
@@ -227,9 +243,13 @@ export class KafkaTransport implements Transport {
     maxBytes = 8 << 20,
     /** After a partition error (e.g. NOT_LEADER_OR_FOLLOWER): look the leaders up again. */
     refreshMetadata = false,
+    /** Trace phase of the round trip. */
+    phase = 'fetch',
   ) {
     const topics = [...new Set([...positions.values()].map((p) => p.topic))]
-    const md = await this.call('metadata', () => client.metadata({ topics, forceUpdate: refreshMetadata }))
+    const md = await this.trace.time('metadata', () =>
+      this.call('metadata', () => client.metadata({ topics, forceUpdate: refreshMetadata })),
+    )
     const byNode = new Map<number, Map<string, { partition: number; offset: number }[]>>()
     const names = new Map<string, string>()
     const from = new Map<string, number>()
@@ -247,25 +267,30 @@ export class KafkaTransport implements Transport {
       list.push({ partition: p.partition, offset: p.offset })
     }
     const perNode = [...byNode].map(([node, topicsById]) =>
-      this.call('fetch', () =>
-        client.fetch({
-          node,
-          isolationLevel: READ_COMMITTED,
-          maxWaitTime: maxWaitMs,
-          minBytes: 1,
-          maxBytes,
-          topics: [...topicsById].map(([topicId, parts]) => ({
-            topicId,
-            partitions: parts.map((p) => ({
-              partition: p.partition,
-              fetchOffset: BigInt(p.offset),
-              partitionMaxBytes: Math.max(1 << 20, maxBytes >> 2),
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            })),
-          })),
-        }),
-      ).then((res) => decodeFetch(res, names, from)),
+      this.trace.time(
+        phase,
+        () =>
+          this.call('fetch', () =>
+            client.fetch({
+              node,
+              isolationLevel: READ_COMMITTED,
+              maxWaitTime: maxWaitMs,
+              minBytes: 1,
+              maxBytes,
+              topics: [...topicsById].map(([topicId, parts]) => ({
+                topicId,
+                partitions: parts.map((p) => ({
+                  partition: p.partition,
+                  fetchOffset: BigInt(p.offset),
+                  partitionMaxBytes: Math.max(1 << 20, maxBytes >> 2),
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                })),
+              })),
+            }),
+          ).then((res) => decodeFetch(res, names, from)),
+        fetchedSize,
+      ),
     )
     return (await Promise.all(perNode)).flat()
   }
@@ -282,6 +307,7 @@ export class KafkaTransport implements Transport {
         500,
         undefined,
         idle > 0,
+        'read',
       )
       if (part && part.errorCode !== 0) {
         // Leader moves are transient: retry with fresh metadata until the idle bound.
@@ -379,8 +405,13 @@ class KafkaProducer implements Producer {
   async send(records: ProducedRecord[]): Promise<void> {
     if (this.closed) throw new KafkaTransportError('CLOSED', 'send on a closed producer')
     if (records.length === 0) return
+    const trace = this.transport.trace
     for (const messages of await this.transport.chunks(records))
-      await this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages }))
+      await trace.time(
+        'produce',
+        () => this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages })),
+        () => ({ records: messages.length }),
+      )
   }
 
   async close(): Promise<void> {
