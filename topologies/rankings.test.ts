@@ -14,8 +14,9 @@ import {
   tickerFor,
 } from '../processors/ranking.ts'
 import { spotDay, spotRange } from '../processors/testdata.ts'
+import { windowDbKey } from '../state/window-store.ts'
 import { rankingsTopology } from './index.ts'
-import { MINUTES_STORE, TICKER_STORE } from './rankings.ts'
+import { BUCKETS_STORE, MINUTES_STORE, TICKER_STORE } from './rankings.ts'
 
 // The same klines through the ranking topology twice: on every change, and thinned to one
 // ranking per wall-clock tick. The thinned topic ends on exactly the same ranking.
@@ -124,14 +125,67 @@ describe('ticker-24h restore', () => {
     expect(got).toEqual(expected)
     const last = got.at(-1)!
     expect(last.gainers.map((e) => e.partial)).toEqual([false, false])
-    // one entry per minute of the window; the summary stays small
+    // the window's 1440 minutes in 15-minute buckets; the summary stays small
     const btc = last.gainers.find((e) => e.symbol === 'BTCUSDT')!
-    const minutes = await s
-      .windowStore<TickMinute>(MINUTES_STORE)
+    const buckets = await s
+      .windowStore<(TickMinute | null)[]>(BUCKETS_STORE)
       .range('BTCUSDT', 0, Number.MAX_SAFE_INTEGER)
+    const minutes = buckets.flatMap((b) => b.value.filter((m) => m !== null))
     expect(minutes).toHaveLength(1440)
-    expect(minutes[0]!.window.start).toBe(btc.openTime)
+    expect(buckets.length).toBeLessThanOrEqual(97)
+    expect(minutes[0]![0]).toBe(btc.openTime)
+    expect(await s.windowStore(MINUTES_STORE).approximateCount()).toBe(0)
     const summary = await s.keyValueStore<TickerState>(TICKER_STORE).get('BTCUSDT')
     expect(JSON.stringify(summary).length).toBeLessThan(400)
+  }, 60_000)
+})
+
+// State written by the earlier layout (one `ticker-24h-minutes` entry per minute) is restored and
+// read: the window goes on from it, and its entries are deleted as the window passes them.
+describe('ticker-24h: minutes of the earlier layout', () => {
+  const bed = new TestBed('cs-rank-legacy-')
+  afterAll(() => bed.close())
+
+  it('rankings after an upgrade equal the pure rolling window; the old entries empty out', async () => {
+    const klines = ['BTCUSDT', 'SEIUSDT']
+      .flatMap((s) => spotRange(s, '1m', '2024-01-04', '2024-01-05') as Kline[])
+      .sort((a, b) => a.openTime - b.openTime)
+    const cut = 2000
+    const st = memoryTickerStores()
+    for (const k of klines.slice(0, cut)) mergeTick(st, k)
+    // what the earlier version left: its changelogs and the committed input offset
+    const app = 'rank-legacy'
+    const changelog = (store: string) => `${app}-${store}-changelog`
+    await bed.transport.createTopics([
+      { name: changelog(MINUTES_STORE), partitions: 1, compacted: true },
+      { name: changelog(TICKER_STORE), partitions: 1, compacted: true },
+    ])
+    await bed.produce(
+      changelog(MINUTES_STORE),
+      [...st.minutes].map(([k, m]) => ({ key: windowDbKey(k.split('|')[0]!, m[0]), value: m })),
+    )
+    await bed.produce(
+      changelog(TICKER_STORE),
+      ['BTCUSDT', 'SEIUSDT'].map((symbol) => ({ key: symbol, value: st.getState(symbol) })),
+    )
+    const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, klines.map(msg))
+    const consumer = await bed.transport.consumer({ groupId: app, topics: [topics.kline1m] })
+    await consumer.commit([{ topic: topics.kline1m, partition: 0, offset: cut }])
+    await consumer.close()
+
+    const latest: Record<string, Ticker24h> = {}
+    const expected: Ranking[] = []
+    for (const k of klines.slice(cut)) {
+      if (!mergeTick(st, k)) continue
+      latest[k.symbol] = tickerFor(st, k.symbol)!
+      expected.push(rank(Object.values(latest), 10))
+    }
+    const s = await bed.start(rankingsTopology(), { applicationId: app })
+    await s.flush()
+    expect(await bed.values<Ranking>(topics.ranking)).toEqual(expected)
+    // a day after the cut, every minute of the old layout has left the window
+    expect(await s.windowStore(MINUTES_STORE).approximateCount()).toBe(0)
   }, 60_000)
 })

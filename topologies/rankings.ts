@@ -16,15 +16,26 @@ import {
   type TickMinute,
   tickerOf,
 } from '../processors/ranking.ts'
+import type { LevelWindowStore } from '../state/window-store.ts'
 
 // crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`: summary keyed by symbol;
-// `ticker-24h-minutes`: one entry per symbol and minute, so an update writes two small entries) →
+// `ticker-24h-buckets`: the window's minutes, one entry per symbol and 15 minutes) →
 // one partition-wide key `all` → latest ticker of every symbol (store `ranking-24h`, key `all`)
 // → crypto_ranking: the full gainers/losers ranking, recomputed on every 1m kline that changes
 // something.
 
 export const TICKER_STORE = 'ticker-24h'
+/**
+ * The window's minutes in buckets of BUCKET_MS per symbol (slot = minute within the bucket; a
+ * removed minute is null, an empty bucket is deleted). One entry per minute, as before, cost a
+ * changelog record, a LevelDB write and a delete a day later for every 1m kline (two thirds of
+ * the platform topology's changelog records); a bucket is rewritten once per commit instead.
+ */
+export const BUCKETS_STORE = 'ticker-24h-buckets'
+/** Earlier layout, one entry per minute: still read (and emptied as the window passes), never written. */
 export const MINUTES_STORE = 'ticker-24h-minutes'
+const BUCKET_MS = 15 * MINUTE_MS
+type Bucket = (TickMinute | null)[]
 export const RANKING_STORE = 'ranking-24h'
 export const RANKING_KEY = 'all'
 
@@ -43,13 +54,37 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     this.ctx = ctx
     if (this.emitEveryMs) this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs })
     const state = ctx.getStateStore<TickerState | LegacyTickerState>(TICKER_STORE)
-    const minutes = ctx.getWindowStore<TickMinute>(MINUTES_STORE)
+    const buckets = ctx.getWindowStore<Bucket>(BUCKETS_STORE)
+    const old = ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>
+    // Minutes of the earlier layout (restored from its changelog) are read until the window passes them.
+    let legacyLeft = old.windowsByStart(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY).length
+    let legacy: LevelWindowStore<TickMinute> | undefined = legacyLeft > 0 ? old : undefined
+    const slot = (t: number) => (t % BUCKET_MS) / MINUTE_MS
     this.stores = {
       getState: (symbol) => state.get(symbol),
       putState: (s) => state.put(s.symbol, s),
-      getMinute: (symbol, t) => minutes.fetch(symbol, t),
-      putMinute: (symbol, m) => minutes.put(symbol, m[0], m),
-      deleteMinute: (symbol, t) => minutes.delete(symbol, t),
+      getMinute: (symbol, t) =>
+        buckets.fetch(symbol, t - (t % BUCKET_MS))?.[slot(t)] ?? legacy?.fetch(symbol, t),
+      putMinute: (symbol, m) => {
+        const start = m[0] - (m[0] % BUCKET_MS)
+        const b = buckets.fetch(symbol, start) ?? []
+        for (let i = b.length; i < slot(m[0]); i++) b[i] = null
+        b[slot(m[0])] = m
+        buckets.put(symbol, start, b)
+      },
+      deleteMinute: (symbol, t) => {
+        const start = t - (t % BUCKET_MS)
+        const b = buckets.fetch(symbol, start)
+        if (b?.[slot(t)]) {
+          b[slot(t)] = null
+          if (b.every((m) => !m)) buckets.delete(symbol, start)
+          else buckets.put(symbol, start, b)
+        }
+        if (legacy && legacy.fetch(symbol, t) !== undefined) {
+          legacy.delete(symbol, t)
+          if (--legacyLeft === 0) legacy = undefined
+        }
+      },
     }
   }
 
@@ -119,6 +154,9 @@ export function addRankings(
   builder.addStateStore(Stores.keyValue<TickerState>(TICKER_STORE))
   // The processor deletes minutes as the window passes them; retention only bounds the spec.
   builder.addStateStore(
+    Stores.window<Bucket>(BUCKETS_STORE, { windowSizeMs: BUCKET_MS, retentionMs: DAY_MS + 3_600_000 }),
+  )
+  builder.addStateStore(
     Stores.window<TickMinute>(MINUTES_STORE, { windowSizeMs: MINUTE_MS, retentionMs: DAY_MS + 3_600_000 }),
   )
   const top = options.top ?? 10
@@ -127,7 +165,7 @@ export function addRankings(
     // a thinned ranking reads tickers at most every rankingEveryMs: coalesce them per symbol for
     // up to 100 ms of that before the repartition (a replay at speed sends one per symbol, not one per kline)
     .process<string, Ticker24h>(() => new TickerProcessor(every ? Math.min(every, 100) : undefined), {
-      stores: [TICKER_STORE, MINUTES_STORE],
+      stores: [TICKER_STORE, BUCKETS_STORE, MINUTES_STORE],
       name: 'ticker-24h',
     })
     .groupByKey({ name: RANKING_STORE })
