@@ -9,6 +9,7 @@ import {
   mergeMinute,
   windowStart,
 } from './candles.ts'
+import { rollup } from './rollup.ts'
 import { dates, SYMBOLS_2024, spotDay } from './testdata.ts'
 
 // Differential test: the candle merge emits exactly what it emitted before it kept fixed-point
@@ -85,5 +86,21 @@ describe('candle merge: output unchanged (10 days × 17 symbols)', () => {
     const h = createHash('sha256')
     for (const iv of ['5m', '15m', '1h', '4h', '1d']) h.update(JSON.stringify(aggregate(input, iv)))
     expect(h.digest('hex').slice(0, 16)).toBe('1b3a1d19fd1a9086')
+  }, 60_000)
+
+  // Every minute's last version above is the recorded closed one, so the clean recording in order
+  // gives the same candles: the one-pass rollup's fast path (scanned integers, one window per
+  // interval) on 10 days × 17 symbols, and its fallback on the noisy input.
+  it('the one-pass rollup equals it too (recorded minutes in order, and the noisy input)', () => {
+    const clean = SYMBOLS_2024.flatMap((s) => DAYS.flatMap((d) => spotDay(s, '1m', d))).sort(
+      (a, b) => a.openTime - b.openTime,
+    )
+    const ivs = ['5m', '15m', '1h', '4h', '1d']
+    for (const xs of [clean, input]) {
+      const all = rollup(xs, ivs)
+      const h = createHash('sha256')
+      for (const iv of ivs) h.update(JSON.stringify(all[iv]))
+      expect(h.digest('hex').slice(0, 16)).toBe('1b3a1d19fd1a9086')
+    }
   }, 60_000)
 })

@@ -330,20 +330,33 @@ export function aggregate(klines: Iterable<Kline | Candle>, interval: string, st
     .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.openTime - b.openTime))
 }
 
+export interface FinalsOptions {
+  /** A window whose end has passed by this much is closed with the minutes it has; default 10 min. */
+  graceMs?: number
+  now?: number
+  stepMs?: number
+}
+
 /**
  * The finals a batch (backfill) emits, as the live topology would: complete candles, and those
  * whose end has passed by `graceMs` before `now` or before the symbol's latest input, closed with
  * the minutes they have (Binance publishes such candles after an outage).
  */
-export function finals(
-  klines: (Kline | Candle)[],
+export function finals(klines: (Kline | Candle)[], interval: string, options: FinalsOptions = {}): Candle[] {
+  return finalsOf(aggregate(klines, interval, options.stepMs), klines, interval, options)
+}
+
+/** The finals among `candles`, aggregated from `klines` (processors/rollup.ts rollupFinals: all intervals at once). */
+export function finalsOf(
+  candles: Candle[],
+  klines: readonly (Kline | Candle)[],
   interval: string,
-  { graceMs = 600_000, now = Date.now(), stepMs = 60_000 } = {},
+  { graceMs = 600_000, now = Date.now() }: FinalsOptions = {},
 ): Candle[] {
   const size = intervalSizes[interval] as number
   const latest = new Map<string, number>()
   for (const k of klines) latest.set(k.symbol, Math.max(latest.get(k.symbol) ?? k.openTime, k.openTime))
-  return aggregate(klines, interval, stepMs)
+  return candles
     .map((c) =>
       c.closed || c.openTime + size + graceMs > Math.max(now, latest.get(c.symbol) as number)
         ? c

@@ -68,6 +68,95 @@ export function formatSum(s: Sum): string {
   return `${s[0]}.${String(s[1]).padStart(8, '0').slice(0, s[2])}`
 }
 
+/**
+ * Reads `x` into out[at] = whole part, out[at + 1] = fraction in units of 1e-8, out[at + 2] =
+ * decimals, for a non-negative decimal with ≤ 15 integer digits and ≤ 8 decimals (every Binance
+ * price and quantity). False for anything else (a sign, an exponent, more digits, not a number):
+ * the caller falls back to BigInt. Writes into a Float64Array so nothing is allocated.
+ */
+export function scanInto(x: string, out: Float64Array, at: number): boolean {
+  const n = x.length
+  let i = 0
+  let w = 0
+  for (; i < n; i++) {
+    const c = x.charCodeAt(i) - 48
+    if (c < 0 || c > 9) break
+    w = w * 10 + c
+  }
+  if (i === 0 || i > 15) return false
+  let f = 0
+  let d = 0
+  if (i < n) {
+    d = n - i - 1
+    if (x.charCodeAt(i) !== 46 || d > 8) return false
+    for (let j = i + 1; j < n; j++) {
+      const c = x.charCodeAt(j) - 48
+      if (c < 0 || c > 9) return false
+      f = f * 10 + c
+    }
+  }
+  out[at] = w
+  out[at + 1] = f * (UNIT[d] as number)
+  out[at + 2] = d
+  return true
+}
+
+/**
+ * `count` exact running sums of decimal strings, mutable and allocation-free on the fast path:
+ * [whole, fraction × 1e8, scale] per sum in one Float64Array (scanInto's layout). A sum whose input
+ * does not scan, or whose whole part would pass 2^53, turns into a common/decimal string for good.
+ * Printed like formatSum: at the largest input scale, "0" while nothing was added.
+ */
+export class FixedSums {
+  readonly n: Float64Array
+  /** Per sum: its decimal string once it fell back, '' while fixed. Null until the first fallback. */
+  big: string[] | null = null
+
+  constructor(count: number) {
+    this.n = new Float64Array(count * 3)
+  }
+
+  reset(): void {
+    this.n.fill(0)
+    this.big = null
+  }
+
+  /** Adds the scanned number at p[at..at+2] (or, when `scanned` is false, the string `x`) to sum `i`. */
+  add(i: number, x: string, p: Float64Array, at: number, scanned: boolean): void {
+    const k = i * 3
+    const n = this.n
+    if (scanned && (this.big === null || this.big[i] === '')) {
+      let frac = (n[k + 1] as number) + (p[at + 1] as number)
+      let whole = (n[k] as number) + (p[at] as number)
+      if (frac >= E8) {
+        frac -= E8
+        whole += 1
+      }
+      if (whole <= Number.MAX_SAFE_INTEGER) {
+        n[k] = whole
+        n[k + 1] = frac
+        if ((p[at + 2] as number) > (n[k + 2] as number)) n[k + 2] = p[at + 2] as number
+        return
+      }
+    }
+    const sum = add(this.format(i), x)
+    if (this.big === null) this.big = new Array<string>(n.length / 3).fill('')
+    this.big[i] = sum
+  }
+
+  format(i: number): string {
+    const s = this.big?.[i]
+    if (s) return s
+    const k = i * 3
+    const n = this.n
+    const d = n[k + 2] as number
+    if (d === 0) return String(n[k])
+    return `${n[k]}.${String(n[k + 1])
+      .padStart(8, '0')
+      .slice(0, d)}`
+  }
+}
+
 /** Exactly x > y for decimal strings, given Number(x) and Number(y) (rounding keeps order; ties compare exactly). */
 export function greater(x: string, xn: number, y: string, yn: number): boolean {
   if (xn > yn) return true
