@@ -1,10 +1,12 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { TestBed } from '../engine/testing.ts'
 import { loadLatestModels } from '../processors/model-store.ts'
 import { spotDay } from '../processors/testdata.ts'
-import { startModelScheduler, trainModels } from './train.ts'
+import { KlineHistory, startModelScheduler, trainModels } from './train.ts'
 
 // The training job and its scheduler on the embedded log: models land in the compacted
 // crypto_models topic; the scheduler trains at start when none exists and again once event
@@ -113,3 +115,83 @@ describe('model scheduler', () => {
     }
   })
 })
+
+describe('kline history (the scheduler keeps 30 days of every symbol for the whole run)', () => {
+  const kline = (symbol: string, openTime: number, close = 1): Kline =>
+    ({
+      symbol,
+      interval: '1m',
+      openTime,
+      closeTime: openTime + 59_999,
+      open: '1',
+      high: '2',
+      low: '0.5',
+      close: String(close),
+      volume: '10',
+      quoteVolume: '10',
+      trades: 1,
+      takerBuyBase: '4',
+      takerBuyQuote: '4',
+      closed: true,
+    }) as Kline
+
+  it('keeps bars in time order, replaces a repeated minute, inserts a late one, drops what is older than its days', () => {
+    const h = new KlineHistory(1)
+    const t0 = Date.UTC(2024, 0, 1)
+    for (const m of [0, 1, 3, 2, 3]) h.add(kline('BTCUSDT', t0 + m * 60_000, m))
+    h.add({ ...kline('BTCUSDT', t0 + 9 * 60_000), closed: false })
+    expect(
+      h
+        .history()
+        .get('BTCUSDT')!
+        .map((b) => [(b.openTime - t0) / 60_000, b.close]),
+    ).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ])
+    h.add(kline('BTCUSDT', t0 + DAY + 60_000))
+    h.trim()
+    expect(
+      h
+        .history()
+        .get('BTCUSDT')!
+        .map((b) => (b.openTime - t0) / 60_000),
+    ).toEqual([2, 3, 1441])
+  })
+
+  it('takes under 100 bytes a bar once full (Bar objects in a Map took ~220), and no more after many days', () => {
+    const h = new KlineHistory(7)
+    const t0 = Date.UTC(2024, 0, 1)
+    const symbols = ['A', 'B', 'C', 'D', 'E']
+    const addDays = (from: number, days: number) => {
+      for (let d = from; d < from + days; d++) {
+        for (let m = d * 1440; m < (d + 1) * 1440; m++)
+          for (const s of symbols) h.add(kline(s, t0 + m * 60_000, m))
+        h.trim() // the scheduler trims after each read of the topic
+      }
+    }
+    const gc = runInNewContext('gc') as () => void
+    gc()
+    const before = heapAndBuffers()
+    addDays(0, 7)
+    gc()
+    const full = h.stats
+    const perBar = (heapAndBuffers() - before) / full.bars
+    expect(full.bars).toBe(5 * 7 * 1440)
+    expect(perBar).toBeLessThan(100)
+    addDays(7, 7)
+    const settled = h.stats.bytes
+    addDays(14, 14) // two more weeks: the bars kept stay 7 days', the bytes do not grow
+    expect(h.stats.bars).toBe(full.bars)
+    expect(h.stats.bytes).toBe(settled)
+    expect(settled / full.bars).toBeLessThan(100)
+  })
+})
+
+setFlagsFromString('--expose-gc')
+const heapAndBuffers = () => {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
