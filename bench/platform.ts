@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8'
 import { io, type Socket } from 'socket.io-client'
 import { WebSocket } from 'ws'
 import { loadConfig } from '../common/config.ts'
@@ -9,6 +11,7 @@ import { setLogLevel } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
 import { SYMBOLS_2024 } from '../processors/testdata.ts'
 import { startPlatform } from '../scripts/platform.ts'
+import { traceStages } from './platform-stages.ts'
 import { figure } from './setup.ts'
 
 // The one-command run (embedded log, replay server, no sinks) with N symbols: end-to-end latency
@@ -26,6 +29,10 @@ const { values: args } = parseArgs({
     hours: { type: 'string', default: '0' },
     from: { type: 'string', default: '2024-01-02T00:00:00Z' },
     'warmup-s': { type: 'string', default: '10' },
+    // memory: one JSON line per sample to this file; heap snapshots at these replayed hours
+    'mem-log': { type: 'string' },
+    'snapshot-at': { type: 'string', default: '' },
+    stages: { type: 'boolean', default: false },
   },
 })
 setLogLevel('warn')
@@ -46,6 +53,9 @@ WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: un
   return (send as (...a: unknown[]) => void).call(this, data, ...rest)
 } as typeof WebSocket.prototype.send
 
+// --stages: where the latency goes (bench/platform-stages.ts)
+const stages = args.stages ? traceStages(Number(args['warmup-s']) * 1000) : undefined
+
 const dir = mkdtempSync(join(tmpdir(), 'cs-bench-platform-'))
 const config = loadConfig(
   {},
@@ -60,6 +70,7 @@ socket.on('update', (m: { data: Kline }) => {
   const k = m.data
   const at = sent.get(keyOf(k.symbol, k.openTime, k.trades, k.close, k.volume))
   if (at !== undefined && now() - t0 > warmupMs) latencies.push(now() - at)
+  stages?.delivered(k)
 })
 for (const symbol of symbols)
   await socket.emitWithAck('subscribe', { stream: 'kline', symbol, interval: '1m', limit: 1 })
@@ -69,14 +80,38 @@ const hours = Number(args.hours)
 const mb = () => Math.round(process.memoryUsage().rss / 1e6)
 const rss: { replayedH: number; mb: number }[] = []
 const replayedH = () => (platform.replay!.now() - startClock) / 3_600_000
+const snapshotAt = args['snapshot-at'] ? args['snapshot-at'].split(',').map(Number) : []
+const cpu0 = process.cpuUsage()
+const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+loopDelay.enable()
 for (;;) {
   await new Promise((r) => setTimeout(r, 5000))
   rss.push({ replayedH: replayedH(), mb: mb() })
+  if (args['mem-log']) {
+    const m = process.memoryUsage()
+    const c = process.cpuUsage(cpu0)
+    const sample = {
+      wallS: Math.round((now() - t0) / 1000),
+      cpuS: Math.round((c.user + c.system) / 1e6),
+      replayedH: +replayedH().toFixed(2),
+      ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 1e6)])),
+      heapLimit: Math.round(getHeapStatistics().heap_size_limit / 1e6),
+      loopMaxMs: Math.round(loopDelay.max / 1e6), // longest the event loop stood still in the sample
+    }
+    loopDelay.reset()
+    appendFileSync(args['mem-log'], `${JSON.stringify(sample)}\n`)
+  }
+  while (snapshotAt.length > 0 && replayedH() >= snapshotAt[0]!)
+    process.stderr.write(
+      `heap snapshot ${writeHeapSnapshot(`platform-${snapshotAt.shift()}h.heapsnapshot`)}\n`,
+    )
   sent.clear() // bounded: a frame not delivered within 5 s is not counted
+  stages?.prune(now() - 5000)
   const done = hours > 0 ? replayedH() >= hours : now() - t0 >= Number(args.seconds) * 1000
   if (done) break
 }
 socket.close()
+stages?.stop()
 const wall = (now() - t0) / 1000
 await platform.close()
 rmSync(dir, { recursive: true, force: true })
@@ -95,6 +130,7 @@ console.log(
 console.log(
   `RSS ${last.mb} MB after ${last.replayedH.toFixed(1)} h replayed (${warm.mb} MB at ${warm.replayedH.toFixed(1)} h, max ${Math.max(...rss.map((r) => r.mb))} MB)`,
 )
+if (stages) console.log(stages.report(t0 + warmupMs))
 figure(`platform e2e latency p50 (${symbols.length} symbols, speed ${args.speed})`, q(0.5), 'ms')
 figure(`platform e2e latency p99 (${symbols.length} symbols, speed ${args.speed})`, q(0.99), 'ms')
 figure(
