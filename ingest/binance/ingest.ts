@@ -33,8 +33,12 @@ export interface IngestOptions {
   bookDepth?: number
   /** REST snapshot depth (default 1000; Binance allows up to 5000 at a higher weight). */
   snapshotLimit?: number
-  /** Closed klines fetched at first start, when the topic has none (default 60). */
+  /**
+   * Closed klines fetched at first start, when the topic has none (default 60), from the start of
+   * their UTC day (`initialAlignMs`, default 1 day): the first candles are whole, not their tail.
+   */
   initialMinutes?: number
+  initialAlignMs?: number
   /** Partitions for topics ingest creates (default 1). */
   partitions?: number
 }
@@ -91,6 +95,7 @@ export async function startIngest(args: {
     {
       rest,
       initialMinutes: o.initialMinutes,
+      initialAlignMs: o.initialAlignMs,
       emit: (ks, backfilled) => {
         if (backfilled) backfilledKlines.inc(ks.length)
         return sink.push(ks.map(klineRecord))

@@ -51,10 +51,17 @@ describe('KlineGate', () => {
     expect(g.acceptsOpen({ ...k20, closed: false })).toBe(false)
   })
 
-  it('with no history, starts from the latest initialMinutes closed klines', async () => {
+  it('with no history, starts at the start of the day holding the latest initialMinutes closed klines', async () => {
+    // a "latest 60" start (20:41) would make the first 1h candle (20:00) out of its last 19 minutes
     const { g, out } = gate()
     await g.backfill('BTCUSDT')
-    expect(out.map((k) => k.openTime)).toEqual(Array.from({ length: 59 }, (_, i) => t(1241 + i)))
+    expect(out.map((k) => k.openTime)).toEqual(Array.from({ length: 1300 }, (_, i) => t(i)))
+    const hourly = new KlineGate(
+      { rest, initialAlignMs: 3_600_000, emit: async (ks) => void out.splice(0, out.length, ...ks) },
+      new Map(),
+    )
+    await hourly.backfill('BTCUSDT')
+    expect(out.map((k) => k.openTime)).toEqual(Array.from({ length: 100 }, (_, i) => t(1200 + i)))
   })
 
   it('holds back open updates of a symbol until its backfill is in (issue 13, defect 1)', async () => {

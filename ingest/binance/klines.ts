@@ -7,6 +7,7 @@ import type { BinanceRest } from './rest.ts'
 // symbol are held back while it has closed-kline work queued (its backfill comes first).
 
 const MINUTE = 60_000
+const DAY = 86_400_000
 
 export interface KlineGateOptions {
   rest: BinanceRest
@@ -14,6 +15,12 @@ export interface KlineGateOptions {
   emit: (klines: Kline[], backfilled: boolean) => Promise<void>
   /** Closed klines fetched at start when the topic has none for a symbol (default 60). */
   initialMinutes?: number
+  /**
+   * That first backfill begins at a multiple of this (UTC epoch), at or before the latest
+   * `initialMinutes`: every candle window up to this size then starts with its first minute
+   * (default 1 day, the largest candle interval).
+   */
+  initialAlignMs?: number
 }
 
 export class KlineGate {
@@ -86,8 +93,19 @@ export class KlineGate {
     let from = this.last.get(symbol)
     let page: Kline[]
     if (from === undefined) {
-      // Nothing known: take the latest N minutes (server time, so replayed days work too).
-      page = await rest.klines1m(symbol, undefined, endTime, this.o.initialMinutes ?? 60)
+      // Nothing known: at least the latest N minutes (server time, so replayed days work too),
+      // from the start of their day. Started mid-hour, "the latest N" alone would build that
+      // hour's (and 4h's, day's) candle from its last minutes only and publish it as a final with
+      // no correction ever coming: its first minutes are never fetched.
+      const latest = await rest.klines1m(symbol, undefined, endTime, this.o.initialMinutes ?? 60)
+      if (latest.length === 0) return
+      const align = this.o.initialAlignMs ?? DAY
+      const start = Math.floor(latest[0]!.openTime / align) * align
+      if (start === latest[0]!.openTime) page = latest
+      else {
+        from = start - MINUTE
+        page = await rest.klines1m(symbol, start, endTime)
+      }
     } else {
       page = await rest.klines1m(symbol, from + MINUTE, endTime)
     }
