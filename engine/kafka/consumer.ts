@@ -34,6 +34,14 @@ import { type KafkaTransport, sleep } from './transport.ts'
 
 const log = createLogger('engine.kafka.consumer')
 const IDLE_STEP_MS = 50
+/**
+ * Records per poll at most: the stream thread processes them without a break, and the replies of
+ * its own commit in flight wait until it asks again.
+ */
+const MAX_BATCH = 2000
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+/** Long-poll bound of a fetch (the broker answers as soon as records are there). */
+const FETCH_WAIT_MS = 500
 const OFFSET_OUT_OF_RANGE = 1
 
 export class KafkaGroupConsumer implements Consumer {
@@ -49,6 +57,9 @@ export class KafkaGroupConsumer implements Consumer {
   private staleMetadata = false
   private failure: KafkaTransportError | undefined
   private polling: Promise<unknown> = Promise.resolve()
+  /** The fetch in flight (at most one): started when a poll hands out records, so it overlaps their processing. */
+  private fetching: Promise<void> | undefined
+  private fetchError: Error | undefined
   private readonly coordinator: GroupCoordinator
   /** The last completed join: generation, member and its assignment, taken together. */
   private joined: (Generation & { assignments: TopicPartition[] }) | undefined
@@ -132,6 +143,11 @@ export class KafkaGroupConsumer implements Consumer {
     const deadline = Date.now() + maxWaitMs
     while (!this.closed) {
       if (this.failure) throw this.failure
+      const fetchError = this.fetchError
+      if (fetchError) {
+        this.fetchError = undefined
+        throw fetchError
+      }
       if (
         this.rebalancingSince !== undefined &&
         Date.now() - this.rebalancingSince < this.rebalanceTimeoutMs
@@ -141,10 +157,20 @@ export class KafkaGroupConsumer implements Consumer {
         await sleep(Math.min(left, IDLE_STEP_MS))
         continue
       }
+      // Assignment changes wait for the fetch in flight: its records land (or are dropped)
+      // before positions move, never in between.
+      if (this.assignmentChanged()) await this.settled()
       await this.applyAssignment()
       if (this.buffer.length > 0) {
-        const out = this.buffer.slice(0, maxRecords)
-        this.buffer = this.buffer.slice(out.length)
+        const n = Math.min(maxRecords, MAX_BATCH)
+        const out = this.buffer.length <= n ? this.buffer : this.buffer.slice(0, n)
+        this.buffer = this.buffer.length <= n ? [] : this.buffer.slice(out.length)
+        // The next batch is fetched while the caller processes this one.
+        if (this.buffer.length < maxRecords) this.prefetch()
+        // Let I/O callbacks run first (acks of the commit in flight, fetch responses, heartbeats):
+        // records handed out straight from the buffer resolve in a microtask, and a stream thread
+        // processing batch after batch would otherwise hold them back until it runs dry.
+        await yieldToIo()
         return out
       }
       const left = deadline - Date.now()
@@ -153,10 +179,51 @@ export class KafkaGroupConsumer implements Consumer {
         await sleep(Math.min(left, IDLE_STEP_MS))
         continue
       }
-      await this.fetchOnce(Math.min(left, 500))
+      const fetching = this.prefetch()
+      // A fetch in flight may long-poll past this poll's deadline: wait for it at most until then.
+      await Promise.race([fetching, sleep(left)])
       if (this.buffer.length === 0 && Date.now() >= deadline) return []
     }
     return []
+  }
+
+  /** Whether the next applyAssignment() changes positions (a new generation, a rewind). */
+  private assignmentChanged(): boolean {
+    const joined = this.joined
+    if (this.rewound) return true
+    if (!joined) return false
+    if (
+      this.generation === undefined ||
+      joined.generationId !== this.generation.generationId ||
+      joined.memberId !== this.generation.memberId
+    )
+      return true
+    if (joined.assignments.length !== this.positions.size) return true
+    return joined.assignments.some((tp) => !this.positions.has(tpKey(tp)))
+  }
+
+  /**
+   * Starts a fetch of every assigned partition from its position unless one is in flight (one at
+   * a time: positions move when it lands); its records go to the buffer, its failure is thrown by
+   * the next poll.
+   */
+  private prefetch(): Promise<void> {
+    if (!this.fetching && !this.closed && this.positions.size > 0 && this.rebalancingSince === undefined)
+      this.fetching = this.fetchOnce(FETCH_WAIT_MS).then(
+        () => {
+          this.fetching = undefined
+        },
+        (err) => {
+          this.fetching = undefined
+          if (!this.closed) this.fetchError ??= err as Error
+        },
+      )
+    return this.fetching ?? Promise.resolve()
+  }
+
+  /** Waits for the fetch in flight, if any. */
+  private async settled(): Promise<void> {
+    await this.fetching
   }
 
   /** Brings positions in line with the group's current assignment, running the callbacks. */
@@ -291,6 +358,7 @@ export class KafkaGroupConsumer implements Consumer {
     this.closed = true
     this.transport.forget(this)
     await this.polling
+    await this.settled()
     try {
       await bounded(`leave group ${this.opts.groupId}`, this.transport.opts.requestTimeoutMs, () =>
         this.client.close(true),

@@ -13,8 +13,14 @@ export interface PhaseStats {
 
 export class KafkaTrace {
   readonly phases = new Map<string, PhaseStats>()
+  /** Set to [] to also keep every call as [phase, start, end] (performance.now() ms): a timeline. */
+  spans: [string, number, number][] | undefined
 
   add(phase: string, ms: number, records = 0, bytes = 0): void {
+    if (this.spans) {
+      const end = performance.now()
+      this.spans.push([phase, end - ms, end])
+    }
     let s = this.phases.get(phase)
     if (!s) {
       s = { calls: 0, ms: 0, records: 0, bytes: 0 }

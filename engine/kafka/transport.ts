@@ -1,10 +1,12 @@
 import {
   Admin,
+  type Connection,
+  ConnectionPool,
+  initProducerIdV4,
   Consumer as KafkaClientConsumer,
-  Producer as KafkaClientProducer,
   type MessageToProduce,
+  produceV9,
   stringDeserializers,
-  stringSerializers,
 } from '@platformatic/kafka'
 import { createLogger } from '../../common/log.ts'
 import { partitionFor } from '../partitioner.ts'
@@ -21,6 +23,7 @@ import type {
 } from '../transport.ts'
 import { KafkaGroupConsumer } from './consumer.ts'
 import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
+import { encodeRecordBatches, produceRequest } from './produce.ts'
 import { decodeFetch } from './records.ts'
 import { KafkaTrace } from './trace.ts'
 import { KafkaTransactionalProducer } from './transactions.ts'
@@ -365,6 +368,61 @@ export class KafkaTransport implements Transport {
     return chunks.filter((c) => c.length > 0)
   }
 
+  /** Records by topic and partition (given, else murmur2 of the key), in order. */
+  async route(records: ProducedRecord[]): Promise<Map<string, Map<number, ProducedRecord[]>>> {
+    const out = new Map<string, Map<number, ProducedRecord[]>>()
+    const counts = new Map<string, number>()
+    for (const r of records) {
+      let partition = r.partition
+      if (partition === undefined) {
+        let n = counts.get(r.topic)
+        if (n === undefined) {
+          n = await this.partitions(r.topic)
+          if (n === undefined)
+            throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
+          counts.set(r.topic, n)
+        }
+        partition = partitionFor(r.key, n)
+      }
+      let parts = out.get(r.topic)
+      if (!parts) {
+        parts = new Map()
+        out.set(r.topic, parts)
+      }
+      const list = parts.get(partition)
+      if (list) list.push(r)
+      else parts.set(partition, [r])
+    }
+    return out
+  }
+
+  /** Leader node per partition (tpKey) of `topics`, and the brokers' addresses. */
+  async leaders(
+    topics: string[],
+    refresh: boolean,
+  ): Promise<{ leaders: Map<string, number>; brokers: Map<number, { host: string; port: number }> }> {
+    const md = await this.trace.time('metadata', () =>
+      this.call('metadata', () => this.reader.metadata({ topics, forceUpdate: refresh })),
+    )
+    const leaders = new Map<string, number>()
+    for (const topic of topics) {
+      const t = md.topics.get(topic)
+      if (!t) throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${topic} does not exist`)
+      t.partitions.forEach((p, i) => {
+        if (p && p.leader >= 0) leaders.set(`${topic}-${i}`, p.leader)
+      })
+    }
+    return { leaders, brokers: md.brokers }
+  }
+
+  /** The bootstrap brokers as addresses. */
+  brokerAddresses(): { host: string; port: number }[] {
+    return this.opts.brokers.map((b) => {
+      const i = b.lastIndexOf(':')
+      return { host: b.slice(0, i), port: Number(b.slice(i + 1)) }
+    })
+  }
+
   transactionalProducer(transactionalId: string): TransactionalProducer {
     const p = new KafkaTransactionalProducer(this, transactionalId)
     this.closables.add(p)
@@ -383,42 +441,171 @@ export class KafkaTransport implements Transport {
   }
 }
 
+/** Produce errors a resend cannot fix. */
+const PRODUCE_FATAL = [
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'UNSUPPORTED_VERSION',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  'ENGINE_KAFKA_UNKNOWN_TOPIC',
+  'ENGINE_KAFKA_CLOSED',
+]
+const PRODUCE_ATTEMPTS = 4
+/** Record batch size (bytes): under the broker's default message.max.bytes (1 MB). */
+const PRODUCE_BATCH_BYTES = 512 * 1024
+
+interface ProduceRequest {
+  node: number
+  /** The i-th request to its node holds the i-th batch of each partition the node leads. */
+  i: number
+  topics: Map<string, { partition: number; batch: Buffer }[]>
+  records: ProducedRecord[]
+}
+
+/**
+ * Idempotent producer (acks=all): records are encoded by produce.ts and written on this
+ * producer's own connections, every request of a send at once (up to 5 in flight per broker, in
+ * order: a partition's batches keep their order and sequence numbers). Records of a failed request
+ * are sent again under a new producer id with fresh metadata (at most PRODUCE_ATTEMPTS rounds): a
+ * record may then be written twice (at-least-once), never lost; send() resolves once every record
+ * is acknowledged.
+ */
 class KafkaProducer implements Producer {
   private readonly transport: KafkaTransport
-  private readonly client: KafkaClientProducer<string, string, string, string>
+  private readonly pool: ConnectionPool
+  private id: Promise<{ producerId: bigint; producerEpoch: number }> | undefined
+  /** Next sequence number per partition (tpKey) under the current producer id. */
+  private readonly sequences = new Map<string, number>()
   private closed = false
 
   constructor(transport: KafkaTransport) {
     this.transport = transport
-    this.client = new KafkaClientProducer({
-      clientId: `${transport.opts.clientId}-producer`,
-      bootstrapBrokers: transport.opts.brokers,
-      serializers: stringSerializers,
-      idempotent: true,
-      acks: ACKS_ALL,
-      retries: 5,
-      retryDelay: 200,
-      timeout: 5000,
+    this.pool = new ConnectionPool(`${transport.opts.clientId}-producer`, {
+      connectTimeout: 5000,
+      requestTimeout: transport.opts.requestTimeoutMs,
     })
+  }
+
+  /** InitProducerId (no transactional id): a new producer id and epoch; sequences start at 0. */
+  private producerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    if (!this.id) {
+      const id = this.transport.call('init producer id', async () => {
+        const c = await this.pool.getFirstAvailable(this.transport.brokerAddresses())
+        const res = await initProducerIdV4.api.async(c, null, 60_000, -1n, -1)
+        return { producerId: res.producerId, producerEpoch: res.producerEpoch }
+      })
+      this.id = id
+      id.catch(() => {
+        if (this.id === id) this.id = undefined
+      })
+    }
+    return this.id
   }
 
   async send(records: ProducedRecord[]): Promise<void> {
     if (this.closed) throw new KafkaTransportError('CLOSED', 'send on a closed producer')
-    if (records.length === 0) return
-    const trace = this.transport.trace
-    for (const messages of await this.transport.chunks(records))
-      await trace.time(
-        'produce',
-        () => this.transport.call(`produce ${messages.length} records`, () => this.client.send({ messages })),
-        () => ({ records: messages.length }),
+    let pending = records
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let error: unknown
+      try {
+        const round = await this.attempt(pending, attempt > 1)
+        pending = round.failed
+        error = round.error
+      } catch (err) {
+        error = err
+      }
+      if (!error) return
+      if (attempt >= PRODUCE_ATTEMPTS || mentionsAny(error, PRODUCE_FATAL)) throw error
+      log.debug('produce failed, sending again', { records: pending.length, err: (error as Error).message })
+      // What failed goes again under a new producer id (its sequences start over).
+      this.id = undefined
+      this.sequences.clear()
+      await sleep(100 * attempt)
+    }
+  }
+
+  /** One round: every request for `records` at once; the records of the requests that failed. */
+  private async attempt(
+    records: ProducedRecord[],
+    refresh: boolean,
+  ): Promise<{ failed: ProducedRecord[]; error?: unknown }> {
+    const t = this.transport
+    const byPartition = await t.route(records)
+    const id = this.producerId()
+    const owner = await id
+    const { leaders, brokers } = await t.leaders([...byPartition.keys()], refresh)
+    const connections = new Map<number, Connection>()
+    for (const node of new Set(leaders.values())) {
+      const broker = brokers.get(node)
+      if (!broker) throw new KafkaTransportError('NO_LEADER', `produce: broker ${node} unknown`)
+      connections.set(node, await t.call('connect', () => this.pool.get(broker)))
+    }
+    // From here on synchronous: sequence numbers are taken in the order requests are queued.
+    if (this.id !== id) throw new KafkaTransportError('FAILED', 'produce: producer id changed')
+    const requests = new Map<string, ProduceRequest>()
+    for (const [topic, parts] of byPartition)
+      for (const [partition, list] of parts) {
+        const key = `${topic}-${partition}`
+        const node = leaders.get(key)
+        if (node === undefined) throw new KafkaTransportError('NO_LEADER', `no leader for ${key}`)
+        const first = this.sequences.get(key) ?? 0
+        const batches = encodeRecordBatches(list, { ...owner, baseSequence: first }, PRODUCE_BATCH_BYTES)
+        this.sequences.set(key, (first + list.length) % 2 ** 31)
+        let start = 0
+        batches.forEach(({ batch, count }, i) => {
+          let req = requests.get(`${node}:${i}`)
+          if (!req) {
+            req = { node, i, topics: new Map(), records: [] }
+            requests.set(`${node}:${i}`, req)
+          }
+          const inTopic = req.topics.get(topic) ?? []
+          req.topics.set(topic, inTopic)
+          inTopic.push({ partition, batch })
+          for (let j = start; j < start + count; j++) req.records.push(list[j]!)
+          start += count
+        })
+      }
+    const ordered = [...requests.values()].sort((a, b) => a.i - b.i)
+    const timeout = t.opts.requestTimeoutMs
+    const sent = ordered.map((req) => {
+      const connection = connections.get(req.node)!
+      const acked = new Promise<unknown>((resolve, reject) =>
+        connection.send(
+          produceV9.api.key,
+          produceV9.api.version,
+          () => produceRequest(null, ACKS_ALL, timeout, req.topics),
+          produceV9.parseResponse,
+          true,
+          true,
+          (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res)),
+        ),
       )
+      return t.trace.time(
+        'produce',
+        () => t.call(`produce ${req.records.length} records`, () => acked),
+        () => ({ records: req.records.length }),
+      )
+    })
+    const results = await Promise.allSettled(sent)
+    const failed: ProducedRecord[] = []
+    let error: unknown
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return
+      error ??= r.reason
+      for (const rec of ordered[i]!.records) failed.push(rec)
+    })
+    return { failed, error }
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.transport.forget(this)
-    await bounded('producer close', this.transport.opts.requestTimeoutMs, () => this.client.close()).catch(
+    await bounded('producer close', this.transport.opts.requestTimeoutMs, () => this.pool.close()).catch(
       (err) => log.warn('producer close', { err }),
     )
   }
