@@ -8,7 +8,7 @@ import { listen } from '../../common/listen.ts'
 import { createLogger } from '../../common/log.ts'
 import { type Speed, VirtualClock } from './clock.ts'
 import { type FaultOptions, Faults, JUNK_KINDS, junkFrame } from './faults.ts'
-import { Feed, type FrameSink } from './feed.ts'
+import { Feed, type FrameSink, SLOT_MS } from './feed.ts'
 import { History } from './history.ts'
 import { DATA_START, Market, MINUTE } from './market.ts'
 import { Recordings } from './recorded.ts'
@@ -26,6 +26,10 @@ import { WeightLimiter } from './weights.ts'
 // connections cut after 24 h.
 
 const log = createLogger('replay')
+/** Wall time between clock ticks at a numeric speed. */
+const TICK_MS = 10
+/** A tick generates at most this many ticks' worth of market time (see the clock loop). */
+export const TICK_CATCH_UP = 10
 
 export interface ReplayOptions {
   host?: string
@@ -442,15 +446,22 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     }
     setImmediate(loop)
   } else {
+    // One tick generates at most TICK_CATCH_UP ticks' worth of market time. After the event loop
+    // stood still (a loaded machine, a catch-up elsewhere in the process), generating all it
+    // missed at once is one long synchronous burst that stalls the loop longer still, and the
+    // next tick's burst is bigger (at 600×, 10 s stalled = 100 virtual minutes of frames): the
+    // process never recovers. Capped, the feed falls behind `from + speed × elapsed` when the
+    // machine cannot produce the speed, and catches up when it can.
+    const maxStep = Math.max(SLOT_MS, speed * TICK_MS * TICK_CATCH_UP)
     timer = setInterval(() => {
-      feed.advance(clock.now(), sink)
+      feed.advance(Math.min(clock.now(), feed.cursor + maxStep), sink)
       afterAdvance()
       for (const c of clients)
         if (c.ws.bufferedAmount > maxBuffered) {
           stats.slowConsumers++
           c.ws.terminate()
         }
-    }, 10)
+    }, TICK_MS)
   }
   const pingMs = opts.pingMs ?? 20_000
   const pongTimeout = opts.pongTimeoutMs ?? 60_000

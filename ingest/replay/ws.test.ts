@@ -7,6 +7,7 @@ import { binanceDataDir } from '../../common/data.ts'
 import { add, cmp } from '../../common/decimal.ts'
 import { type ReplayOptions, type ReplayServer, startReplayServer } from './index.ts'
 import { parseRow, type Row } from './recorded.ts'
+import { TICK_CATCH_UP } from './server.ts'
 
 // The WebSocket side at speed 'max' (as fast as the client reads): closed klines equal the
 // recorded rows, each minute's trades add up to its kline exactly, a snapshot plus the diffs
@@ -227,5 +228,18 @@ describe('replay WebSocket', () => {
     expect(polite.readyState).toBe(WebSocket.OPEN)
     expect(s.stats.pongTimeouts).toBe(1)
     polite.terminate()
+  })
+
+  it('after the event loop stood still, one clock tick generates a bounded stretch of market time', async () => {
+    const s = await start({ symbols: ['BTCUSDT', 'ETHUSDT'], speed: 600 })
+    await new Promise((r) => setTimeout(r, 50))
+    const before = s.now()
+    const until = performance.now() + 2000
+    while (performance.now() < until) {} // the loop stands still for 2 s (1200 s of market time at 600×)
+    await new Promise((r) => setTimeout(r, 0)) // the clock's overdue tick runs first
+    // at most TICK_CATCH_UP ticks of 10 ms (60 s at 600×), not the 1200 s it missed in one burst
+    expect(s.now() - before).toBeLessThanOrEqual(600 * 10 * TICK_CATCH_UP)
+    await new Promise((r) => setTimeout(r, 300)) // and it catches up when it can
+    expect(s.now() - before).toBeGreaterThan(600 * 10 * TICK_CATCH_UP)
   })
 })
