@@ -13,6 +13,7 @@ export type Sum = [number | string, number, number]
 const E8 = 100_000_000
 /** 10^(8 - d): a fraction of d digits in units of 1e-8. */
 const UNIT = [1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1]
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000']
 
 export const zeroSum = (): Sum => [0, 0, 0]
 
@@ -151,9 +152,9 @@ export class FixedSums {
     const n = this.n
     const d = n[k + 2] as number
     if (d === 0) return String(n[k])
-    return `${n[k]}.${String(n[k + 1])
-      .padStart(8, '0')
-      .slice(0, d)}`
+    // every input had ≤ d decimals, so the fraction is a whole number of 10^-d units
+    const f = String((n[k + 1] as number) / (UNIT[d] as number))
+    return `${n[k]}.${ZEROS[d - f.length]}${f}`
   }
 }
 
