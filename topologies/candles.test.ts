@@ -8,6 +8,7 @@ import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
 import { minuteUpdate, outageDay, spotDay } from '../processors/testdata.ts'
+import { supersedes, type Version } from '../sinks/version.ts'
 import { candleStore, candlesTopology } from './index.ts'
 
 // The candle chain under the faults of issue 13: backfills after a reconnect (defect 1), replays
@@ -190,6 +191,78 @@ describe('a window whose last minute never comes (issue 13, defect 10)', () => {
     expect(closed4h()).toEqual([])
     for (; t < t0 + 72 * 60_000; t += 1_000) task.punctuate('wall-clock', t)
     expect(closed4h()).toEqual([{ ...aggregate(first4h, '4h')[0]!, closed: true }])
+    await task.close()
+  })
+})
+
+describe('a symbol’s first minutes after another passed the hour by the grace (the e2e start-up hour)', () => {
+  it('the hour closed by grace on the task’s time is corrected by the late minutes: last record and sink = Binance', async () => {
+    // One task, two symbols, the platform's options (coalesced emits). BTCUSDT is live up to
+    // 01:29 (past 01:00 + grace); ETHUSDT had 00:00–00:09, went quiet (its backfill on the way),
+    // so the idle wall clock closes its 00:00 hour with 10 minutes; then 00:10–01:29 arrive.
+    const app = 'candles-startup-hour'
+    const topology = candlesTopology({ idleCloseMs: 1_000, emitEveryMs: 100 })
+    await bed.transport.createTopics([
+      { name: topics.kline1m, partitions: 1 },
+      ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
+    ])
+    const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
+      applicationId: app,
+      stateDir: bed.stateDir,
+      transport: bed.transport,
+      restoreTimeoutMs: 10_000,
+      processingErrors: 'fail',
+      log: createLogger('test'),
+    })
+    await task.open()
+    const btc = spotDay('BTCUSDT', '1m', '2024-01-02').slice(0, 90)
+    const eth = spotDay('ETHUSDT', '1m', '2024-01-02').slice(0, 90)
+    let offset = 0
+    const feed = (ks: Candle[]) => {
+      for (const k of ks) {
+        const m = msg(k)
+        task.process({
+          topic: topics.kline1m,
+          partition: 0,
+          offset: offset++,
+          key: m.key,
+          value: JSON.stringify(m.value),
+          timestamp: m.timestamp,
+        } satisfies ConsumedRecord)
+      }
+    }
+    feed(eth.slice(0, 10))
+    feed(btc)
+    const t = Date.now() + 5_000
+    task.punctuate('wall-clock', t) // idle-closes ETHUSDT 00:00 (into the record cache)
+    task.punctuate('wall-clock', t + 200) // the cache forwards it
+    feed(eth.slice(10))
+    task.punctuate('wall-clock', t + 1_000)
+    task.flushProcessors()
+    const h1 = task.out
+      .filter((r) => r.topic === topics.kline1h)
+      .map((r) => JSON.parse(r.value as string) as Kline)
+    const hour0 = eth[0]!.openTime
+    const eth0 = h1.filter((k) => k.symbol === 'ETHUSDT' && k.openTime === hour0)
+    // closed by grace first, with its 10 minutes
+    expect(eth0.find((k) => k.closed)?.trades).toBe(eth.slice(0, 10).reduce((n, k) => n + k.trades, 0))
+    // what a consumer that upserts holds, and what a sink keeps (offset order; finals only by finals)
+    const kept = new Map<string, Kline & Version>()
+    h1.forEach((k, i) => {
+      const id = `${k.symbol}:${k.openTime}`
+      if (supersedes({ ...k, _v: i }, kept.get(id))) kept.set(id, { ...k, _v: i })
+    })
+    for (const [s, minutes] of [
+      ['BTCUSDT', btc],
+      ['ETHUSDT', eth],
+    ] as const) {
+      const binance = aggregate(spotDay(s, '15m', '2024-01-02'), '1h', 900_000)[0]!
+      const expected = { ...binance, interval: '1h', closed: true }
+      expect(aggregate(minutes.slice(0, 60), '1h')[0]).toEqual(expected)
+      expect(upserted(h1).get(`${s}|1h|${hour0}`), `${s} last record`).toEqual(expected)
+      const { _v, ...sunk } = kept.get(`${s}:${hour0}`)!
+      expect(sunk, `${s} sink`).toEqual(expected)
+    }
     await task.close()
   })
 })
