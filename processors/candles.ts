@@ -131,13 +131,33 @@ export const emptyFixedFold = (): FixedFold => ({
   takerBuyQuote: zeroSum(),
 })
 
-const copyFold = (f: FixedFold): FixedFold => ({
-  ...f,
-  volume: [...f.volume],
-  quoteVolume: [...f.quoteVolume],
-  takerBuyBase: [...f.takerBuyBase],
-  takerBuyQuote: [...f.takerBuyQuote],
-})
+const copySum = (to: Sum, from: Sum): void => {
+  to[0] = from[0]
+  to[1] = from[1]
+  to[2] = from[2]
+}
+
+/** Copies `from` into `to` (candleOf's scratch fold: no allocation per emitted candle). */
+function copyFold(to: FixedFold, from: FixedFold): FixedFold {
+  to.open = from.open
+  to.high = from.high
+  to.highN = from.highN
+  to.low = from.low
+  to.lowN = from.lowN
+  to.eOpen = from.eOpen
+  to.eHigh = from.eHigh
+  to.eHighN = from.eHighN
+  to.eLow = from.eLow
+  to.eLowN = from.eLowN
+  to.close = from.close
+  copySum(to.volume, from.volume)
+  copySum(to.quoteVolume, from.quoteVolume)
+  to.trades = from.trades
+  copySum(to.takerBuyBase, from.takerBuyBase)
+  copySum(to.takerBuyQuote, from.takerBuyQuote)
+  return to
+}
+const scratch = emptyFixedFold()
 
 /** Folds one minute into `f`, in place (same rule as foldMinute). */
 export function foldInto(f: FixedFold, m: Minute): void {
@@ -274,7 +294,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
 /** The candle the state stands for. `closed` once the window's last input has arrived closed. */
 export function candleOf(s: CandleState): Candle {
   const last = s.minutes[s.minutes.length - 1]
-  const f = copyFold(fixedPrefix(s))
+  const f = copyFold(scratch, fixedPrefix(s))
   if (last) foldInto(f, last)
   const lastOpen = s.openTime + s.sizeMs - s.stepMs
   return {
