@@ -31,6 +31,13 @@ export const engineMetrics = {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   }),
+  commitPause: new Histogram({
+    name: 'cs_engine_commit_pause_seconds',
+    help: 'Time the stream thread stands still in a commit (waiting for the previous one, taking its records, offsets and staged writes)',
+    labelNames: ['app'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  }),
   lag: new Gauge({
     name: 'cs_engine_consumer_lag',
     help: 'Records between the committed position and the end of an input partition',

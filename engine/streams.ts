@@ -38,8 +38,10 @@ import {
 //   2. produce changelog  — one record per key written since the last commit
 //   3. flush producer     — 1 and 2 go in one send, which resolves once they are durable
 //   4. commit offsets     — only now is the input marked consumed
-//   5. flush local state  — staged store writes into LevelDB, then the `.checkpoint` file with
-//                           the changelog offsets the local state includes
+//   5. flush local state  — staged store writes into LevelDB, every store's batch at once, each
+//                           with the changelog offset it includes (its checkpoint); the task's
+//                           `.checkpoint` file (read only for stores older than that) is written
+//                           at open and after the last commit of a clean close or revocation
 // A crash before 4 replays the input (duplicates downstream, never loss); a crash between 4 and
 // 5 leaves the local state behind the changelog, which the restore replays from the old
 // checkpoint (writes are idempotent: last value per key wins). Before 2 the consumer checks that
@@ -360,6 +362,7 @@ export class KafkaStreams {
     for (const task of gone) {
       // A failed commit may have dropped it already.
       if (this.tasks.get(task.id) !== task) continue
+      await task.saveCheckpoint().catch((err) => this.log.warn('checkpoint file', { err }))
       await task.close()
       this.tasks.delete(task.id)
     }
@@ -439,7 +442,9 @@ export class KafkaStreams {
           now - this.lastCommit >= this.opts.commitIntervalMs ||
           buffered >= this.opts.maxBufferedRecords
         ) {
+          const t0 = performance.now()
           await this.commit(true)
+          engineMetrics.commitPause.observe(app, (performance.now() - t0) / 1000)
         }
         const waiters = this.iterationWaiters
         this.iterationWaiters = []
@@ -566,11 +571,9 @@ export class KafkaStreams {
       // 4: offsets.
       if (offsets.length > 0) await this.consumer!.commit(offsets)
     }
-    // 5: local state + checkpoint.
-    for (let i = 0; i < tasks.length; i++) {
-      await flushes[i]!()
-      tasks[i]!.reportMetrics()
-    }
+    // 5: local state, every store's batch at once (each carries its own checkpoint).
+    await Promise.all(flushes.map((flush) => flush()))
+    for (const task of tasks) task.reportMetrics()
     this.lastCommit = Date.now()
     engineMetrics.commitLatency.observe({ app: this.applicationId }, (performance.now() - t0) / 1000)
     // Metrics only: a failure here is not a failed commit.
@@ -665,11 +668,16 @@ export class KafkaStreams {
     const failed = this._state === 'error'
     this._state = 'closing'
     await this.loop
+    let committed = false
     try {
       if (!failed) await this.commit()
+      committed = !failed
     } finally {
       await this.inflight?.catch(() => {})
-      for (const task of this.tasks.values()) await task.close()
+      for (const task of this.tasks.values()) {
+        if (committed) await task.saveCheckpoint().catch((err) => this.log.warn('checkpoint file', { err }))
+        await task.close()
+      }
       this.tasks.clear()
       await this.consumer?.close()
       await this.producer?.close()

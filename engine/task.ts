@@ -378,22 +378,25 @@ export class StreamTask {
     return out
   }
 
-  /** Flushes staged store writes to LevelDB, then checkpoints the changelog offsets they include. */
+  /** Flushes staged store writes to LevelDB (each store's batch carries its changelog checkpoint). */
   async flushState(): Promise<void> {
     await this.beginFlushState()()
   }
 
   /**
    * The staged writes of every store become the batches to write (now, synchronously); the
-   * returned function writes them, then the checkpoint of the changelog offsets they include.
+   * returned function writes them, all stores at once (each batch holds its store's checkpoint, so
+   * they need no order). The task's `.checkpoint` file is not rewritten here: it is read only for
+   * stores older than their own checkpoints (saveCheckpoint, at open and on a clean close).
    */
-  beginFlushState(): () => Promise<void> {
+  beginFlushState(): () => Promise<unknown> {
     const writes = [...this.stores.values()].map((s) => s.beginFlush())
-    const offsets = { ...this.changelogOffsets }
-    return async () => {
-      for (const write of writes) await write()
-      if (this.stores.size > 0) await writeCheckpoint(this.dir, offsets)
-    }
+    return () => Promise.all(writes.map((write) => write()))
+  }
+
+  /** Writes the task's `.checkpoint` file (the changelog offsets of its stores), after a commit. */
+  async saveCheckpoint(): Promise<void> {
+    if (this.stores.size > 0) await writeCheckpoint(this.dir, { ...this.changelogOffsets })
   }
 
   async storeBytes(): Promise<Map<string, number>> {

@@ -11,6 +11,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
+import { open, rename } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { partitionFor } from '../partitioner.ts'
 import type {
@@ -36,7 +37,8 @@ import { PartitionLog } from './partition.ts'
 //   <dir>/topics/<topic>/<p>.log        frames (codec.ts) with their offsets; the first segment,
 //   <dir>/topics/<topic>/<p>.<base>.log   later ones named by base offset (partition.ts)
 //   <dir>/groups/<groupId>.json         committed positions, replaced atomically
-// send() resolves after fdatasync; consumers see only durable records. A consumer group has one
+// send() resolves after fdatasync; consumers see only durable records (an `unsynced` one, every
+// appended record: live views). A consumer group has one
 // member, which gets every partition of its topics (new topics/partitions included).
 // All topics roll segments. Compacted topics (changelogs) never expire: a cleaner keeps the last
 // record per key of their closed segments (cleaner.ts), in the background after a roll and on open;
@@ -85,6 +87,8 @@ class EmbeddedLog {
   refs = 0
   private readonly topics = new Map<string, Topic>()
   private waiters: (() => void)[] = []
+  /** Readers of unsynced records (ConsumerOptions.unsynced): woken by appends too. */
+  private appendWaiters: (() => void)[] = []
   readonly activeGroups = new Set<string>()
   readonly defaultPartitions: number
   private readonly defaults: LogDefaults
@@ -123,7 +127,13 @@ class EmbeddedLog {
         unstableFrom: () => Math.min(Number.POSITIVE_INFINITY, ...(this.inflight.get(k) ?? [])),
         aborted: () => this.aborted.get(k) ?? [],
       }
-      partitions.push(new PartitionLog(tdir, spec.name, p, () => this.notify(), { ...opts, transactions }))
+      partitions.push(
+        new PartitionLog(tdir, spec.name, p, () => this.notify(), {
+          ...opts,
+          transactions,
+          onAppend: () => this.appended(),
+        }),
+      )
     }
     const t = { spec, partitions }
     this.topics.set(spec.name, t)
@@ -165,20 +175,30 @@ class EmbeddedLog {
     const w = this.waiters
     this.waiters = []
     for (const f of w) f()
+    this.appended()
   }
 
-  /** Resolves on the next durable append anywhere, or after `ms`. */
-  waitForAppend(ms: number): Promise<void> {
+  /** Records were appended (not yet durable): wakes the readers of unsynced records. */
+  appended(): void {
+    const w = this.appendWaiters
+    this.appendWaiters = []
+    for (const f of w) f()
+  }
+
+  /** Resolves on the next durable append anywhere (with `unsynced`, on any append), or after `ms`. */
+  waitForAppend(ms: number, unsynced = false): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)
         resolve()
       }
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== done)
+        if (unsynced) this.appendWaiters = this.appendWaiters.filter((w) => w !== done)
+        else this.waiters = this.waiters.filter((w) => w !== done)
         resolve()
       }, ms)
-      this.waiters.push(done)
+      if (unsynced) this.appendWaiters.push(done)
+      else this.waiters.push(done)
     })
   }
 
@@ -193,20 +213,24 @@ class EmbeddedLog {
     return join(this.dir, 'txn')
   }
 
-  /** read_committed end of a partition: the durable end, or the first offset of an open transaction. */
-  stableEnd(tp: TopicPartition, part: PartitionLog): number {
+  /**
+   * read_committed end of a partition: the durable end (with `unsynced`, the end of what was
+   * appended), or the first offset of an open transaction.
+   */
+  stableEnd(tp: TopicPartition, part: PartitionLog, unsynced = false): number {
+    const end = unsynced ? part.nextAppendOffset : part.endOffset
     const open = this.inflight.get(tpKey(tp))
-    return open && open.length > 0 ? Math.min(part.endOffset, ...open) : part.endOffset
+    return open && open.length > 0 ? Math.min(end, ...open) : end
   }
 
   /**
    * Records from `pos` up to the stable end, without those of aborted transactions; `next` is past
    * every record looked at (aborted ones included).
    */
-  readCommitted(tp: TopicPartition, part: PartitionLog, pos: number, max: number) {
-    const end = this.stableEnd(tp, part)
+  readCommitted(tp: TopicPartition, part: PartitionLog, pos: number, max: number, unsynced = false) {
+    const end = this.stableEnd(tp, part, unsynced)
     if (pos >= end) return { records: [] as ConsumedRecord[], next: pos }
-    const batch = part.read(pos, max).filter((r) => r.offset < end)
+    const batch = part.read(pos, max, unsynced).filter((r) => r.offset < end)
     if (batch.length === 0) return { records: batch, next: pos }
     const next = batch[batch.length - 1]!.offset + 1
     const ranges = this.aborted.get(tpKey(tp))
@@ -309,6 +333,14 @@ class EmbeddedLog {
     writeDurably(join(this.dir, 'groups', `${encodeURIComponent(groupId)}.json`), JSON.stringify(offsets))
   }
 
+  /** writeGroup off the stream thread (its fsyncs run in the thread pool); callers serialize their calls. */
+  writeGroupAsync(groupId: string, offsets: Record<string, number>): Promise<void> {
+    return writeDurablyAsync(
+      join(this.dir, 'groups', `${encodeURIComponent(groupId)}.json`),
+      JSON.stringify(offsets),
+    )
+  }
+
   close(): void {
     for (const t of this.topics.values()) for (const p of t.partitions) p.close()
     this.topics.clear()
@@ -360,6 +392,24 @@ function writeDurably(path: string, data: string): void {
   }
   renameSync(tmp, path)
   syncDir(dirname(path)) // the rename itself must survive a crash
+}
+
+async function writeDurablyAsync(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp`
+  const fh = await open(tmp, 'w')
+  try {
+    await fh.writeFile(data)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+  const dir = await open(dirname(path), 'r')
+  try {
+    await dir.sync() // the rename itself must survive a crash
+  } finally {
+    await dir.close()
+  }
 }
 
 const logs = new Map<string, EmbeddedLog>()
@@ -429,13 +479,16 @@ export class EmbeddedTransport implements Transport {
   producer(): Producer {
     const log = this.l
     let closed = false
+    /** This producer's appends, in send order (a big send appends in slices, yielding between them). */
+    let appending: Promise<unknown> = Promise.resolve()
     return {
       async send(records: ProducedRecord[]): Promise<void> {
         if (closed) throw new EmbeddedError('CLOSED', 'producer is closed')
         if (records.length === 0) return
-        const byPartition = groupByPartition(log, records)
-        for (const [part, list] of byPartition) part.append(list)
-        await Promise.all([...byPartition.keys()].map((p) => p.sync()))
+        const appended = appending.then(() => appendInSlices(log, records))
+        appending = appended.catch(() => {})
+        const parts = await appended
+        await Promise.all([...parts].map((p) => p.sync()))
       },
       async close() {
         closed = true
@@ -510,6 +563,8 @@ class EmbeddedConsumer implements Consumer {
   /** Subscribed partitions that existed at the last refresh (-1: refresh), and the positions as a list. */
   private knownPartitions = -1
   private assigned: { tp: TopicPartition; part: PartitionLog; pos: number }[] = []
+  /** The last offset commit's file write: the next one starts after it. */
+  private commits: Promise<void> = Promise.resolve()
 
   constructor(log: EmbeddedLog, options: ConsumerOptions) {
     this.log = log
@@ -556,7 +611,7 @@ class EmbeddedConsumer implements Consumer {
     await this.refreshAssignment()
     let out = this.take(maxRecords)
     if (out.length === 0 && maxWaitMs > 0) {
-      await this.log.waitForAppend(maxWaitMs)
+      await this.log.waitForAppend(maxWaitMs, this.opts.unsynced)
       if (this.closed) return []
       await this.refreshAssignment()
       out = this.take(maxRecords)
@@ -573,7 +628,7 @@ class EmbeddedConsumer implements Consumer {
     const share = Math.max(1, Math.ceil(max / all.length))
     // read_committed: stops before open transactions, skips aborted ones.
     const read = (p: (typeof all)[number], n: number) => {
-      const { records, next } = this.log.readCommitted(p.tp, p.part, p.pos, n)
+      const { records, next } = this.log.readCommitted(p.tp, p.part, p.pos, n, this.opts.unsynced)
       p.pos = next
       for (const r of records) out.push(r)
     }
@@ -585,10 +640,21 @@ class EmbeddedConsumer implements Consumer {
     return out
   }
 
-  async commit(offsets: Offsets): Promise<void> {
-    if (offsets.length === 0) return
-    for (const o of offsets) this.committedOffsets[tpKey(o)] = o.offset
-    this.log.writeGroup(this.opts.groupId, this.committedOffsets)
+  /**
+   * Durable before it resolves; the offsets count as committed (committed(), a rewind) only then.
+   * The file is written off the stream thread; commits are written one after another.
+   */
+  commit(offsets: Offsets): Promise<void> {
+    if (offsets.length === 0) return Promise.resolve()
+    const write = async () => {
+      const next = { ...this.committedOffsets }
+      for (const o of offsets) next[tpKey(o)] = o.offset
+      await this.log.writeGroupAsync(this.opts.groupId, next)
+      Object.assign(this.committedOffsets, next)
+    }
+    const done = this.commits.then(write)
+    this.commits = done.catch(() => {})
+    return done
   }
 
   /** The commit point of a transaction: its offsets and its number in one atomic, durable group file. */
@@ -691,6 +757,28 @@ class EmbeddedTransactionalProducer implements TransactionalProducer {
   async close(): Promise<void> {
     this.closed = true
   }
+}
+
+/** Records appended per event-loop turn by a producer's send. */
+const SEND_SLICE = 4096
+
+/**
+ * Appends `records` (order kept per partition) SEND_SLICE at a time, yielding to the event loop
+ * between slices: a commit's big send (tens of thousands of changelog and output records) does
+ * not hold the stream thread for all of its encoding and writing at once. Returns the partitions
+ * written (not yet synced).
+ */
+async function appendInSlices(log: EmbeddedLog, records: ProducedRecord[]): Promise<Set<PartitionLog>> {
+  const parts = new Set<PartitionLog>()
+  for (let i = 0; i < records.length; i += SEND_SLICE) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    const slice = records.length <= SEND_SLICE ? records : records.slice(i, i + SEND_SLICE)
+    for (const [part, list] of groupByPartition(log, slice)) {
+      part.append(list)
+      parts.add(part)
+    }
+  }
+  return parts
 }
 
 /** Records grouped by partition (murmur2 of the key unless given), order kept within each. */
