@@ -144,4 +144,22 @@ describe('scanInto and FixedSums (parse once, format once)', () => {
     expect(many.format(0)).toBe(xs.reduce((a, b) => add(a, b), '0'))
     expect(many.format(0)).toBe('20000000000123457.28899980')
   })
+
+  it('addAll: a sum of sums is exact in doubles, past 2^53 and from a string sum', () => {
+    const a = fixedSum(['900719925474099.5', '1.25'])
+    const b = fixedSum(['0.75', '7'])
+    a.addAll(b)
+    expect(a.format(0)).toBe('900719925474108.50')
+    const toMax = [...Array<string>(9).fill('900719925474099'), '900719925474100']
+    const c = fixedSum(toMax.slice(0, 5))
+    c.addAll(fixedSum([...toMax.slice(5), '0.5']))
+    expect(c.format(0)).toBe(`${Number.MAX_SAFE_INTEGER}.5`)
+    expect(c.big).toBeNull()
+    c.addAll(fixedSum(['0.5']))
+    expect(c.format(0)).toBe('9007199254740992.0')
+    expect(c.big).not.toBeNull()
+    const d = fixedSum(['1.5'])
+    d.addAll(fixedSum(['-0.25', '0.125']))
+    expect(d.format(0)).toBe('1.375')
+  })
 })

@@ -124,24 +124,37 @@ export class FixedSums {
 
   /** Adds the scanned number at p[at..at+2] (or, when `scanned` is false, the string `x`) to sum `i`. */
   add(i: number, x: string, p: Float64Array, at: number, scanned: boolean): void {
+    if (!scanned || !this.addFixed(i, p, at)) this.addBig(i, x)
+  }
+
+  /** Adds every sum of `o` (same count) to this one's: folds a finished window into a larger one. */
+  addAll(o: FixedSums): void {
+    const count = this.n.length / 3
+    for (let i = 0; i < count; i++)
+      if (!((o.big === null || o.big[i] === '') && this.addFixed(i, o.n, i * 3))) this.addBig(i, o.format(i))
+  }
+
+  /** p[at..at+2] added in doubles; false (nothing changed) when sum `i` is a string or would pass 2^53. */
+  private addFixed(i: number, p: Float64Array, at: number): boolean {
+    if (this.big !== null && this.big[i] !== '') return false
     const k = i * 3
     const n = this.n
-    if (scanned && (this.big === null || this.big[i] === '')) {
-      let frac = (n[k + 1] as number) + (p[at + 1] as number)
-      let whole = (n[k] as number) + (p[at] as number)
-      if (frac >= E8) {
-        frac -= E8
-        whole += 1
-      }
-      if (whole <= Number.MAX_SAFE_INTEGER) {
-        n[k] = whole
-        n[k + 1] = frac
-        if ((p[at + 2] as number) > (n[k + 2] as number)) n[k + 2] = p[at + 2] as number
-        return
-      }
+    let frac = (n[k + 1] as number) + (p[at + 1] as number)
+    let whole = (n[k] as number) + (p[at] as number)
+    if (frac >= E8) {
+      frac -= E8
+      whole += 1
     }
+    if (whole > Number.MAX_SAFE_INTEGER) return false
+    n[k] = whole
+    n[k + 1] = frac
+    if ((p[at + 2] as number) > (n[k + 2] as number)) n[k + 2] = p[at + 2] as number
+    return true
+  }
+
+  private addBig(i: number, x: string): void {
     const sum = add(this.format(i), x)
-    if (this.big === null) this.big = new Array<string>(n.length / 3).fill('')
+    if (this.big === null) this.big = new Array<string>(this.n.length / 3).fill('')
     this.big[i] = sum
   }
 

@@ -51,6 +51,12 @@ describe('rollup: every interval in one pass, equal to aggregate', () => {
     same([...open, ...clean.slice(17 * 4, 17 * 5).map((k) => ({ ...k, closed: false }))])
   })
 
+  it('intervals that do not nest in the given order: each window folded directly, same candles', () => {
+    expect(new Rollup(IVS).nested).toBe(true)
+    expect(new Rollup(['1d', '5m', '15m']).nested).toBe(false)
+    same(clean, ['1d', '5m', '15m'])
+  })
+
   it('out of order (the symbol falls back to aggregate), other symbols unaffected', () => {
     const day = feed(['2024-01-06'])
     const late = day.filter((_, i) => i % 301 === 5)
@@ -85,6 +91,21 @@ describe('rollup: every interval in one pass, equal to aggregate', () => {
       high: '1234567890123456',
       low: '98.999999999',
       volume: '9007199254741005.000000001',
+    })
+  })
+
+  it('a larger window passes 2^53 while the windows folded into it do not: exact through BigInt', () => {
+    const t0 = Date.UTC(2024, 0, 1)
+    const huge = '900719925474099.99999999' // 12 of them: 1.08e16 > 2^53
+    const input = Array.from({ length: 12 }, (_, i) => ({
+      ...minuteUpdate(t0, i * 5, 1, true),
+      volume: huge,
+      takerBuyQuote: i === 3 ? '-1.5' : '0.25', // one that does not scan: its 5m sum is a string
+    }))
+    same(input, ['5m', '1h', '1d'])
+    expect(rollup(input, ['1h'])['1h']?.[0]).toMatchObject({
+      volume: '10808639105689199.99999988',
+      takerBuyQuote: '1.25',
     })
   })
 

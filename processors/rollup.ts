@@ -105,6 +105,39 @@ class Window {
     this.lastClosed = k.closed
   }
 
+  /** Folds the finished window `c` (of a smaller interval, inside this one) into this one. */
+  merge(c: Window): void {
+    const u = this.u
+    const cu = c.u
+    if (c.high !== null && c.low !== null) {
+      if (this.open === null) this.open = c.open
+      if (this.high === null || above(c.high, cu[0] as number, this.high, u[0] as number)) {
+        this.high = c.high
+        u[0] = cu[0] as number
+      }
+      if (this.low === null || above(this.low, u[1] as number, c.low, cu[1] as number)) {
+        this.low = c.low
+        u[1] = cu[1] as number
+      }
+    }
+    if (c.eHigh !== null && c.eLow !== null) {
+      if (this.eOpen === null) this.eOpen = c.eOpen
+      if (this.eHigh === null || above(c.eHigh, cu[2] as number, this.eHigh, u[2] as number)) {
+        this.eHigh = c.eHigh
+        u[2] = cu[2] as number
+      }
+      if (this.eLow === null || above(this.eLow, u[3] as number, c.eLow, cu[3] as number)) {
+        this.eLow = c.eLow
+        u[3] = cu[3] as number
+      }
+    }
+    this.close = c.close
+    this.trades += c.trades
+    this.sums.addAll(c.sums)
+    this.last = c.last
+    this.lastClosed = c.lastClosed
+  }
+
   /** The candle, printed (same fields, same order as candleOf). */
   candle(symbol: string, interval: string, sizeMs: number, stepMs: number): Candle {
     const s = this.sums
@@ -162,6 +195,11 @@ export class Rollup {
   readonly intervals: readonly string[]
   readonly sizes: number[]
   readonly stepMs: number
+  /**
+   * Each interval divides the next (5m, 1h, 4h, 1d): a minute is folded into the smallest window
+   * only, and a finished window into the next larger one (exact sums: same candles, less work).
+   */
+  readonly nested: boolean
   readonly bySymbol = new Map<string, SymbolRollup>()
 
   constructor(intervals: readonly string[], stepMs = 60_000) {
@@ -172,6 +210,7 @@ export class Rollup {
       if (size === undefined) throw new RangeError(`unknown interval ${iv}`)
       return size
     })
+    this.nested = this.sizes.every((size, i) => i === 0 || size % (this.sizes[i - 1] as number) === 0)
   }
 
   add(k: Kline | Candle): void {
@@ -202,6 +241,16 @@ export class Rollup {
     const lu = mask & LOW ? units(3) : -1
     const t = k.openTime
     const sizes = this.sizes
+    if (this.nested) {
+      const w = s.windows[0] as Window
+      const start = t - (t % (sizes[0] as number))
+      if (w.openTime !== start) {
+        if (w.openTime >= 0) this.close(s, 0)
+        w.start(start)
+      }
+      w.fold(k, mask, hu, lu)
+      return
+    }
     for (let i = 0; i < sizes.length; i++) {
       const size = sizes[i] as number
       const start = t - (t % size)
@@ -213,6 +262,24 @@ export class Rollup {
       }
       w.fold(k, mask, hu, lu)
     }
+  }
+
+  /** Nested: prints window `i` and folds it into the window of the next interval (closing that first when it is over). */
+  private close(s: SymbolRollup, i: number): void {
+    const w = s.windows[i] as Window
+    const size = this.sizes[i] as number
+    ;(s.out[i] as Candle[]).push(w.candle(s.symbol, this.intervals[i] as string, size, this.stepMs))
+    const up = s.windows[i + 1]
+    if (up !== undefined) {
+      const t = w.openTime
+      const start = t - (t % (this.sizes[i + 1] as number))
+      if (up.openTime !== start) {
+        if (up.openTime >= 0) this.close(s, i + 1)
+        up.start(start)
+      }
+      up.merge(w)
+    }
+    w.openTime = -1
   }
 
   /**
@@ -232,6 +299,9 @@ export class Rollup {
       }
       if (s.pending) this.fold(s, s.pending)
       s.pending = null
+      if (this.nested)
+        for (let i = 0; i < s.windows.length; i++)
+          if ((s.windows[i] as Window).openTime >= 0) this.close(s, i)
       this.intervals.forEach((iv, i) => {
         const w = s.windows[i] as Window
         const out = s.out[i] as Candle[]
