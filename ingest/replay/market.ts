@@ -17,10 +17,22 @@ export class Market {
   private readonly closes = new Map<string, number>()
   private readonly buckets = new Map<string, Row>()
   private readonly parts = new Map<string, { upTo: number; row: Row }>()
+  private readonly maxSimDays: number
 
-  constructor(rec: Recordings, seed: number) {
+  /**
+   * `maxSimDays`: simulated days kept (LRU; about 0.7 MB each as rows). The feed needs the current
+   * day of each symbol, so a few per symbol are enough; more only grows the process over a long
+   * replay (every symbol is simulated after the recordings end).
+   */
+  constructor(rec: Recordings, seed: number, maxSimDays = 64) {
     this.rec = rec
     this.seed = seed
+    this.maxSimDays = maxSimDays
+  }
+
+  /** Simulated days held in memory. */
+  get simulatedDaysCached(): number {
+    return this.simDays.size
   }
 
   recorded(spec: SymbolSpec, dayStart: number): boolean {
@@ -37,7 +49,7 @@ export class Market {
     if (!rows) {
       rows = simulateDay(spec, this.seed, dayStart, this.closeBefore(spec, dayStart), false)
       this.simDays.set(key, rows)
-      if (this.simDays.size > 64) this.simDays.delete(this.simDays.keys().next().value!)
+      if (this.simDays.size > this.maxSimDays) this.simDays.delete(this.simDays.keys().next().value!)
     }
     return rows
   }

@@ -53,9 +53,15 @@ export class Recordings {
   private readonly cache = new Map<string, Row[]>()
   private readonly maxDays: number
 
+  /** `maxDays`: recorded days kept parsed (LRU; about 0.7 MB each as rows). */
   constructor(dataDir: string, maxDays = 96) {
     this.dir = join(dataDir, 'klines', 'spot')
     this.maxDays = maxDays
+  }
+
+  /** Recorded days held in memory. */
+  get daysCached(): number {
+    return this.cache.size
   }
 
   /** UTC days ("2024-01-01") recorded for `source`. */

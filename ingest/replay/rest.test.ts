@@ -196,3 +196,17 @@ describe('replay REST', () => {
     expect((await fetch(`${server.restUrl}/api/v3/ping`)).status).toBe(200)
   })
 })
+
+describe('replay memory', () => {
+  it('keeps a few parsed days per symbol, however many days requests and the feed walk through', async () => {
+    const s = await startReplayServer({ symbols: ['BTCUSDT', 'ETHUSDT'], from: '2024-03-01T00:00:00Z' })
+    try {
+      // two months of day candles per symbol: every 1m day of both is read once
+      for (const symbol of ['BTCUSDT', 'ETHUSDT'])
+        expect(await klines(`symbol=${symbol}&interval=1d&startTime=${DAY1}&limit=60`, s)).toHaveLength(60)
+      expect(s.daysInMemory()).toBeLessThanOrEqual(2 * (2 * 2 + 8)) // cachedDays(2), recorded + simulated
+    } finally {
+      await s.close()
+    }
+  })
+})

@@ -99,6 +99,8 @@ export interface ReplayServer {
   injectGap(symbol: string, n?: number): void
   sendJunk(kind?: (typeof JUNK_KINDS)[number]): void
   failRest(status: number, n?: number): void
+  /** Recorded and simulated days held parsed in memory. */
+  daysInMemory(): number
   /** Top 20 per side at `updateId` (needs the `bookHistory` option). */
   bookAt(symbol: string, updateId: number): { bids: [string, string][]; asks: [string, string][] } | undefined
   close(): Promise<void>
@@ -117,6 +119,9 @@ interface Client {
 
 const WS_ERR = (code: number, msg: string, id: unknown) =>
   JSON.stringify({ error: { code, msg }, id: id ?? null })
+
+/** Recorded and simulated days the server keeps parsed (each), for `symbols` symbols. */
+export const cachedDays = (symbols: number): number => 2 * symbols + 8
 
 export function parseFrom(from: string | number | undefined): number {
   const ms = from === undefined ? Date.UTC(2024, 0, 2) : typeof from === 'number' ? from : Date.parse(from)
@@ -140,7 +145,12 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   const seed = opts.seed ?? 1
   const clock = new VirtualClock(from, speed)
   const faults = new Faults(opts.faults ?? {}, seed)
-  const market = new Market(new Recordings(opts.dataDir ?? binanceDataDir()), seed)
+  // Days kept parsed: the feed reads each symbol's current day (REST and tickers the one before),
+  // so a few per symbol; the default caches (96 recorded + 64 simulated days, ~110 MB) filled up
+  // over a multi-day replay.
+  const keepDays = cachedDays(specs.size)
+  const recordings = new Recordings(opts.dataDir ?? binanceDataDir(), keepDays)
+  const market = new Market(recordings, seed, keepDays)
   const tradeCap = opts.tradesPerMinute === 0 ? Number.MAX_SAFE_INTEGER : (opts.tradesPerMinute ?? 100)
   const history = new History(market, seed, tradeCap, from)
   const feed = new Feed({
@@ -500,6 +510,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     sendJunk,
     failRest: (status, n) => faults.failRest(status, n),
     bookAt: (symbol, id) => feed.bookAt(symbol, id),
+    daysInMemory: () => recordings.daysCached + market.simulatedDaysCached,
     async close() {
       stopped = true
       clearInterval(timer)
