@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import Big from 'big.js'
 import { add } from '../common/decimal.ts'
 import { setLogLevel } from '../common/log.ts'
+import { registry } from '../common/metrics.ts'
 import { topics } from '../common/topics.ts'
 import { KafkaStreams } from '../engine/index.ts'
 import { KafkaTransport } from '../engine/kafka/index.ts'
@@ -28,7 +29,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'boolean', default: false },
     /** Pure part: runs per variant (the median is reported). */
     repeat: { type: 'string', default: '5' },
-    /** Pure part's input: 'records' (decoded from JSON as the topology's source gets them) or 'csv' (the file reader's strings). */
+    /** Pure part's input: 'records' (decoded from JSON in feed order, as the topology's source gets them) or 'csv' (the file reader's strings). */
     input: { type: 'string', default: 'records' },
   },
 })
@@ -65,8 +66,10 @@ const N = klines.length
 {
   // Pure aggregation: Kline records (Binance's decimal strings) in, every candle of 5m/1h/4h/1d out,
   // printed. Scanning the strings is part of the work; reading the files and the transport are not.
-  // By default the klines are decoded from JSON as the topology's source decodes each record: the
-  // CSV reader's strings are slices of the whole file, which V8 reads char by char ~4× slower.
+  // By default the klines are decoded from JSON in feed order, as the topology's source decodes each
+  // record just before it is aggregated (its strings are hot in cache). --input csv keeps the file
+  // reader's strings, laid out file by file: interleaved by time, each kline reads cold memory
+  // (scanning its decimals costs ~3× more; per symbol in file order it costs the same as JSON).
   const input: Candle[] = args.input === 'csv' ? klines : JSON.parse(JSON.stringify(klines))
   const ivs = ['5m', '1h', '4h', '1d']
   const runs = Math.max(1, Number(args.repeat))
@@ -131,6 +134,12 @@ try {
   )
   const waits = [...traced.waits].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`)
   out(`  waiting on the transport (wall): ${waits.join(', ')}; CPU ${Math.round(cpuMs)} ms`)
+  const pause = (await registry.getSingleMetric('cs_engine_commit_pause_seconds')?.get())?.values.filter(
+    (v) => v.labels.app === run,
+  )
+  const sum = pause?.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0
+  const count = pause?.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0
+  out(`  stream thread standing still in commits: ${Math.round(sum * 1000)} ms in ${count} commits`)
   if (kafkaTrace) {
     // Broker round trips per commit cycle (engine/kafka/trace.ts); they overlap, so they do not add up to the wall.
     const cycles = kafkaTrace.phases.get('commit')?.calls ?? kafkaTrace.phases.get('txn.end')?.calls ?? 0
