@@ -156,6 +156,8 @@ export class KafkaStreams {
   private committing: Promise<void> = Promise.resolve()
   /** At-least-once: the rest of the last interval commit, possibly still running (see commitNow). */
   private inflight: Promise<void> | undefined
+  /** The pipelined commit has not landed yet: an interval commit waits for it instead of stalling the thread. */
+  private inflightPending = false
 
   constructor(topology: Topology, options: StreamsOptions) {
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(options.applicationId))
@@ -437,9 +439,12 @@ export class KafkaStreams {
           task.punctuate('wall-clock', now)
           buffered += task.out.length
         }
+        // An interval commit is due only once the previous (pipelined) one has landed: on a slow
+        // disk commits then come back to back, each covering more, while processing goes on —
+        // waiting for the previous one here would stand the thread still (its fsyncs).
         if (
           this.commitRequests.length > 0 ||
-          now - this.lastCommit >= this.opts.commitIntervalMs ||
+          (now - this.lastCommit >= this.opts.commitIntervalMs && !this.inflightPending) ||
           buffered >= this.opts.maxBufferedRecords
         ) {
           const t0 = performance.now()
@@ -488,9 +493,17 @@ export class KafkaStreams {
       await this.landed()
       const rest = this.checkpoint()
       if (pipelined && !this.txn && requests.length === 0) {
-        this.inflight = rest.then((committed) => {
-          if (committed) this.failingSince = undefined
-        })
+        this.inflightPending = true
+        this.inflight = rest.then(
+          (committed) => {
+            this.inflightPending = false
+            if (committed) this.failingSince = undefined
+          },
+          (err) => {
+            this.inflightPending = false
+            throw err
+          },
+        )
         this.inflight.catch(() => {}) // reported by landed()
         return
       }
