@@ -112,6 +112,13 @@ export interface ConsumerOptions {
   copartitioned?: string[][]
   /** Where to start on partitions with no committed offset. */
   from?: 'earliest' | 'latest'
+  /**
+   * Embedded log: read records as soon as they are appended, before their fsync (default: durable
+   * records only). For live views that commit nothing (the gateway's feed): a crash before the
+   * fsync can take back a record such a reader saw. Kafka consumers read up to the high watermark
+   * whatever this says.
+   */
+  unsynced?: boolean
   /** Called before records of newly assigned partitions are delivered (create tasks, restore state). */
   onAssign?: (partitions: TopicPartition[]) => Promise<void>
   /** Called when partitions are taken away (flush + commit, close tasks). */

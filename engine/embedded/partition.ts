@@ -67,6 +67,8 @@ export interface PartitionOptions {
   }
   /** File writes (a seam for fault injection). */
   io: LogIO
+  /** Called after each append (records written, not yet durable): wakes readers of unsynced records. */
+  onAppend?: () => void
 }
 
 const log = createLogger('embedded')
@@ -197,6 +199,7 @@ export class PartitionLog {
     for (const r of records) if (r.timestamp > maxTs) maxTs = r.timestamp
     this.guard(() => this.active.append(buf, starts, first, maxTs, this.opts.io))
     this.nextOffset = first + records.length
+    this.opts.onAppend?.()
     // After the append: its timestamps count as the newest.
     if (roll) this.opts.compacted ? this.maybeClean() : this.enforceRetention()
     return first
@@ -327,10 +330,13 @@ export class PartitionLog {
     }
   }
 
-  /** Durable records with offset ≥ `from` (or from the log start, if that is later), at most `max`. */
-  read(from: number, max: number): ConsumedRecord[] {
+  /**
+   * Durable records (with `unsynced`, every appended one) with offset ≥ `from` (or from the log
+   * start, if that is later), at most `max`.
+   */
+  read(from: number, max: number, unsynced = false): ConsumedRecord[] {
     const out: ConsumedRecord[] = []
-    if (from >= this.durableNextOffset) return out
+    if (from >= (unsynced ? this.nextOffset : this.durableNextOffset)) return out
     // Last segment starting at or before `from` (the first one if `from` is below the log start).
     const segs = this.segments
     let lo = 0
@@ -341,7 +347,7 @@ export class PartitionLog {
       else hi = mid - 1
     }
     for (let i = lo; i < segs.length && out.length < max; i++)
-      segs[i]!.read(from, max, out, this.topic, this.partition)
+      segs[i]!.read(from, max, out, this.topic, this.partition, unsynced)
     return out
   }
 

@@ -174,18 +174,27 @@ export class Segment {
     this.durableSize = size
   }
 
-  /** Appends durable records with offset ≥ `from` to `out` until it holds `max`. */
-  read(from: number, max: number, out: ConsumedRecord[], topic: string, partition: number): void {
-    if (this.durableCount === 0 || from > this.lastOffset) return
+  /** Appends durable records (with `unsynced`, all written ones) with offset ≥ `from` to `out` until it holds `max`. */
+  read(
+    from: number,
+    max: number,
+    out: ConsumedRecord[],
+    topic: string,
+    partition: number,
+    unsynced = false,
+  ): void {
+    const count = unsynced ? this.count : this.durableCount
+    const size = unsynced ? this.size : this.durableSize
+    if (count === 0 || from > this.lastOffset) return
     // Last indexed frame with offset ≤ from, then scan forward.
     let lo = 0
-    let hi = Math.ceil(this.durableCount / INDEX_EVERY) - 1
+    let hi = Math.ceil(count / INDEX_EVERY) - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
       if (this.idxOffsets[mid]! <= from) lo = mid
       else hi = mid - 1
     }
-    this.forEachFrame(this.idxPositions[lo]!, this.durableSize, false, (buf, at) => {
+    this.forEachFrame(this.idxPositions[lo]!, size, false, (buf, at) => {
       if (frameOffset(buf, at) < from) return
       const d = decodeFrame(buf, at)
       const r: ConsumedRecord = {
