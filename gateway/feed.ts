@@ -175,7 +175,13 @@ export class LiveFeed {
     for (let i = 0; ; i++) {
       try {
         const groupId = i === 0 ? 'crypto-streams-gateway' : `crypto-streams-gateway-${i}`
-        return await this.o.transport.consumer({ groupId, topics: topicList, from: 'earliest' })
+        // unsynced: records reach clients as soon as they are appended, not after their fsync
+        return await this.o.transport.consumer({
+          groupId,
+          topics: topicList,
+          from: 'earliest',
+          unsynced: true,
+        })
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENGINE_EMBEDDED_GROUP_BUSY' || i >= 1000) throw e
       }

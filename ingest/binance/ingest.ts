@@ -82,7 +82,8 @@ export async function startIngest(args: {
 
   const producer = transport.producer()
   const sendError = (e: unknown) => log.error('produce failed', { error: e })
-  const sink = new BatchSink(producer, sendError)
+  // the embedded producer appends in call order: a live record need not wait for the last fsync
+  const sink = new BatchSink(producer, sendError, { pipelined: transport.kind === 'embedded' })
   const klineRecord = (k: Kline): ProducedRecord => ({
     topic: topics.kline1m,
     key: k.symbol,
