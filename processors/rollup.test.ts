@@ -94,6 +94,26 @@ describe('rollup: every interval in one pass, equal to aggregate', () => {
     })
   })
 
+  it('prices at the edge of exact units (2^53 / 1e8): ordered exactly', () => {
+    const t0 = Date.UTC(2024, 0, 1)
+    const m = (i: number, high: string, low: string): Candle => ({
+      ...minuteUpdate(t0, i, 1, true),
+      high,
+      low,
+    })
+    // 9007199299999996 and 9007199299999997 are the same double
+    const input = [
+      m(0, '90071992.99999996', '90071991.99999997'),
+      m(1, '90071992.99999997', '90071991.99999996'),
+      m(2, '90071991.99999999', '90071992.99999996'),
+    ]
+    same(input, ['5m'])
+    expect(rollup(input, ['5m'])['5m']?.[0]).toMatchObject({
+      high: '90071992.99999997',
+      low: '90071991.99999996',
+    })
+  })
+
   it('a larger window passes 2^53 while the windows folded into it do not: exact through BigInt', () => {
     const t0 = Date.UTC(2024, 0, 1)
     const huge = '900719925474099.99999999' // 12 of them: 1.08e16 > 2^53

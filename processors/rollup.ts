@@ -24,10 +24,13 @@ const HIGH = 1
 const LOW = 2
 const SUM0 = 2 // bit of the first sum: 1 << (SUM0 + i)
 
-/** A price in exact units of 1e-8, or -1 when it does not fit (compared via strings then). */
+/**
+ * A price in exact units of 1e-8, or -1 when it does not fit (compared via strings then): a whole
+ * part ≤ 90,071,991 keeps w × 1e8 + fraction < 2^53 (90,071,992.99999999 would not).
+ */
 const units = (at: number): number => {
   const w = M[at] as number
-  return w <= 90_071_992 ? w * 1e8 + (M[at + 1] as number) : -1
+  return w <= 90_071_991 ? w * 1e8 + (M[at + 1] as number) : -1
 }
 
 /** Exactly x > y, from units when both have them, else from the strings. */
