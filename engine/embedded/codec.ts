@@ -25,10 +25,19 @@ export interface DecodedRecord {
   headers: Record<string, string> | undefined
 }
 
-/** Encodes records back to back, offsets from `firstOffset`; returns the buffer and each frame's start. */
+/** Reused by encodeFrames(…, true): a fresh multi-megabyte buffer per append cost page faults and GC. */
+let scratch = Buffer.alloc(0)
+const SCRATCH_MAX = 16 * 1024 * 1024
+
+/**
+ * Encodes records back to back, offsets from `firstOffset`; returns the buffer and each frame's
+ * start. With `reuse`, the buffer is shared scratch space, valid until the next such call (an
+ * append writes it out at once).
+ */
 export function encodeFrames(
   records: EncodedRecord[],
   firstOffset: number,
+  reuse = false,
 ): { buf: Buffer; starts: number[] } {
   let cap = 0
   const headers: (string | undefined)[] = new Array(records.length)
@@ -38,7 +47,12 @@ export function encodeFrames(
     headers[i] = h
     cap += FRAME_HEADER + 28 + 3 * (r.key.length + (r.value?.length ?? 0) + (h?.length ?? 0))
   }
-  const buf = Buffer.allocUnsafe(cap)
+  let buf: Buffer
+  if (reuse && cap <= SCRATCH_MAX) {
+    if (scratch.length < cap)
+      scratch = Buffer.allocUnsafe(Math.max(cap, Math.min(2 * scratch.length, SCRATCH_MAX)))
+    buf = scratch
+  } else buf = Buffer.allocUnsafe(cap)
   const starts: number[] = new Array(records.length)
   let o = 0
   for (let i = 0; i < records.length; i++) {

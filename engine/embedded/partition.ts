@@ -192,7 +192,7 @@ export class PartitionLog {
       records = records.map((r) => ({ ...r, timestamp: now }))
     }
     const first = this.nextOffset
-    const { buf, starts } = encodeFrames(records, first)
+    const { buf, starts } = encodeFrames(records, first, true) // written out below, synchronously
     const roll = this.active.count > 0 && this.active.size + buf.length > this.opts.segmentBytes
     if (roll) this.guard(() => this.roll())
     let maxTs = Number.NEGATIVE_INFINITY

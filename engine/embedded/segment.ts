@@ -9,6 +9,8 @@ import type { LogIO } from './io.ts'
 // how far readers may go (markDurable).
 
 const READ_CHUNK = 1024 * 1024
+/** forEachFrame's chunk: a fresh 1 MB buffer per poll of every partition cost page faults and GC. */
+const readScratch = Buffer.allocUnsafe(READ_CHUNK)
 export const INDEX_EVERY = 32
 
 /** What a scan of a segment finds, when its writer already knows it (the cleaner's output). */
@@ -118,7 +120,8 @@ export class Segment {
     fn: (buf: Buffer, at: number, position: number) => unknown,
   ): number {
     let pos = from
-    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(to - from, 1)))
+    // One shared chunk (`fn` sees the buffer only while it runs, and this loop never awaits).
+    let buf = readScratch
     while (pos < to) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.length, to - pos), pos)
       let o = 0
