@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { aggregate, type Candle, finals } from './candles.ts'
 import { Rollup, rollup, rollupFinals } from './rollup.ts'
-import { dates, minuteUpdate, outageDay, SYMBOLS_2024, spotDay } from './testdata.ts'
+import { dates, minuteUpdate, outageDay, SYMBOLS_2024, spotDay, spotRange } from './testdata.ts'
 
 // The one-pass rollup returns, for each interval, exactly what `aggregate` (the reference, itself
 // golden-tested against Binance in candles.test.ts) returns: in order, with live updates and
@@ -65,6 +65,14 @@ describe('rollup: every interval in one pass, equal to aggregate', () => {
     const r = new Rollup(['1h'])
     for (const k of shuffled) r.add(k)
     expect([...r.bySymbol.values()].filter((s) => s.disordered).length).toBeGreaterThan(0)
+  })
+
+  it('a long out-of-order series (months of 1m candles from the fallback)', () => {
+    const months = spotRange('BTCUSDT', '1m', '2025-03-01', '2025-05-31')
+    const late = months.splice(1000, 1)
+    const got = rollup([...months, ...late], ['1m'])['1m'] as Candle[]
+    expect(got.length).toBe(months.length + 1)
+    expect(got[1000]).toEqual({ ...late[0], interval: '1m' })
   })
 
   it('an outage (missing minutes), 1h inputs into 4h/1d, an empty input', () => {

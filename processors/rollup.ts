@@ -14,9 +14,11 @@ import { FixedSums, greater, scanInto } from './fixed.ts'
 // benches. Per symbol it holds the latest minute aside (a re-delivery or a later version of it
 // replaces it, by the same rule as mergeMinute) and folds a minute once the next one arrives: its
 // decimals are scanned once into exact integers (fixed.ts scanInto) and added to one mutable,
-// preallocated window per interval; a window is printed once, when the next one starts or at the
-// end. In-order input costs O(intervals) per minute and allocates only the printed candles. A
-// symbol whose minutes go back in time (an out-of-order minute) is aggregated by `aggregate`.
+// preallocated window per interval (nested intervals: to the smallest, whose finished windows fold
+// into the next); a window is printed once, when the next one starts or at the end. In-order
+// input costs O(1) per minute (O(intervals) when they do not nest) and allocates only the printed
+// candles. A symbol whose minutes go back in time (an out-of-order minute) is aggregated by
+// `aggregate`.
 
 /** One minute scanned: high, low, volume, quoteVolume, takerBuyBase, takerBuyQuote (3 slots each). */
 const M = new Float64Array(18)
@@ -297,7 +299,10 @@ export class Rollup {
       const s = this.bySymbol.get(symbol) as SymbolRollup
       if (s.disordered) {
         const own = input.filter((k) => k.symbol === symbol)
-        for (const iv of this.intervals) (result[iv] as Candle[]).push(...aggregate(own, iv, this.stepMs))
+        for (const iv of this.intervals) {
+          const all = result[iv] as Candle[]
+          for (const c of aggregate(own, iv, this.stepMs)) all.push(c) // no spread: a year of 5m is 105k
+        }
         continue
       }
       if (s.pending) this.fold(s, s.pending)
