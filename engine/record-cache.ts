@@ -13,21 +13,30 @@ import type { ProcessorContext, StreamRecord } from './processor.ts'
 // final of a window after the finals of earlier windows. Nothing is lost: what is committed has
 // been forwarded, and a crash replays the uncommitted input.
 
-export interface RecordCacheOptions {
+export interface RecordCacheOptions<H = unknown, V = unknown> {
   /** Wall-clock bound on how long an update waits (e.g. 100 ms). */
   maxEmitIntervalMs: number
   /** Keys held at most; beyond, the least recently updated is forwarded (default 10,000). */
   maxEntries?: number
+  /**
+   * Held values are turned into the forwarded ones only when forwarded (a derived value — a
+   * ticker from its state — is then computed once per key and interval, not on every update).
+   */
+  toOutput?: (held: H) => V
 }
 
-export class RecordCache<K, V> {
-  private readonly pending = new Map<string, StreamRecord<K, V>>()
-  private readonly forward: (r: StreamRecord<K, V>) => void
+/** `H`: what is held per key (the output value unless `toOutput` derives it when forwarded). */
+export class RecordCache<K, V, H = V> {
+  private readonly pending = new Map<string, StreamRecord<K, H>>()
+  private readonly forward: (r: StreamRecord<K, H>) => void
   private readonly maxEntries: number
 
   /** Schedules its own wall-clock flush on `ctx`; the processor calls `flush()` from its flush() hook. */
-  constructor(ctx: ProcessorContext<K, V>, options: RecordCacheOptions) {
-    this.forward = (r) => ctx.forward(r)
+  constructor(ctx: ProcessorContext<K, V>, options: RecordCacheOptions<H, V>) {
+    const toOutput = options.toOutput
+    this.forward = toOutput
+      ? (r) => ctx.forward({ ...r, value: toOutput(r.value) })
+      : (r) => ctx.forward(r as unknown as StreamRecord<K, V>)
     this.maxEntries = options.maxEntries ?? 10_000
     ctx.schedule(options.maxEmitIntervalMs, 'wall-clock', () => this.flush())
   }
@@ -37,12 +46,12 @@ export class RecordCache<K, V> {
   }
 
   /** Holds `record` as the latest of `cacheKey` (replacing an earlier one, which is never forwarded). */
-  put(cacheKey: string, record: StreamRecord<K, V>): void {
+  put(cacheKey: string, record: StreamRecord<K, H>): void {
     const p = this.pending
     if (p.has(cacheKey)) p.delete(cacheKey)
     p.set(cacheKey, record)
     if (p.size > this.maxEntries) {
-      const [oldest, r] = p.entries().next().value as [string, StreamRecord<K, V>]
+      const [oldest, r] = p.entries().next().value as [string, StreamRecord<K, H>]
       p.delete(oldest)
       this.forward(r)
     }

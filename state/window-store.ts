@@ -55,7 +55,10 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
     if (!keys) {
       keys = new Set()
       this.index.set(start, keys)
-      this.sortedStarts = null
+      // In-order input adds starts at the end: keep the sorted list instead of sorting again.
+      const sorted = this.sortedStarts
+      if (sorted && (sorted.length === 0 || start > sorted[sorted.length - 1]!)) sorted.push(start)
+      else this.sortedStarts = null
     }
     keys.add(key)
   }
@@ -81,7 +84,10 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
     const keys = this.index.get(windowStart)
     if (keys?.delete(key) && keys.size === 0) {
       this.index.delete(windowStart)
-      this.sortedStarts = null
+      // Expiry deletes the oldest start: drop it from the front instead of sorting again.
+      const sorted = this.sortedStarts
+      if (sorted && sorted[0] === windowStart) sorted.shift()
+      else this.sortedStarts = null
     }
   }
 

@@ -43,8 +43,11 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
   private ctx!: ProcessorContext<string, Ticker24h>
   private stores!: TickerStores
   private readonly emitEveryMs: number | undefined
-  /** With a thinned ranking: the latest ticker per symbol waits here (fewer repartition records). */
-  private cache: RecordCache<string, Ticker24h> | undefined
+  /**
+   * With a thinned ranking: the latest state per symbol waits here (fewer repartition records);
+   * its ticker is computed when it goes out.
+   */
+  private cache: RecordCache<string, Ticker24h, TickerState> | undefined
 
   constructor(emitEveryMs?: number) {
     this.emitEveryMs = emitEveryMs
@@ -52,7 +55,8 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
 
   init(ctx: ProcessorContext<string, Ticker24h>): void {
     this.ctx = ctx
-    if (this.emitEveryMs) this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs })
+    if (this.emitEveryMs)
+      this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs, toOutput: tickerOf })
     const state = ctx.getStateStore<TickerState | LegacyTickerState>(TICKER_STORE)
     const buckets = ctx.getWindowStore<Bucket>(BUCKETS_STORE)
     const old = ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>
@@ -92,10 +96,10 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     const k = r.value
     if (k.interval !== '1m') return
     if (!mergeTick(this.stores, k)) return
-    const t = tickerOf(this.stores.getState(k.symbol) as TickerState)
-    const out = { key: RANKING_KEY, value: t, timestamp: r.timestamp }
-    if (this.cache) this.cache.put(k.symbol, out)
-    else this.ctx.forward(out)
+    // mergeTick puts a new state object on every change: the held one is never changed after.
+    const state = this.stores.getState(k.symbol) as TickerState
+    if (this.cache) this.cache.put(k.symbol, { key: RANKING_KEY, value: state, timestamp: r.timestamp })
+    else this.ctx.forward({ key: RANKING_KEY, value: tickerOf(state), timestamp: r.timestamp })
   }
 
   flush(): void {
