@@ -66,7 +66,8 @@ function slowAdd(s: Sum, x: string): void {
 export function formatSum(s: Sum): string {
   if (typeof s[0] === 'string') return s[0]
   if (s[2] === 0) return String(s[0])
-  return `${s[0]}.${String(s[1]).padStart(8, '0').slice(0, s[2])}`
+  const f = String(s[1] / (UNIT[s[2]] as number)) // every input had ≤ s[2] decimals
+  return `${s[0]}.${ZEROS[s[2] - f.length]}${f}`
 }
 
 /**
