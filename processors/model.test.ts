@@ -109,6 +109,13 @@ describe('calibrated confidence', () => {
     expect(confidence(model.calibration, 0)).toBeLessThan(0.56)
   })
 
+  it('never states a direction at less than even odds (a calibration worse than a coin flip says 0.5)', () => {
+    // out of sample, forecasts were right 23 % of the time at any size: no edge, not "up at 0.23"
+    const c = { a: -1.2, b: 0, sigma: 0.001 }
+    for (const r of [0, 0.0001, -0.002, 0.05]) expect(confidence(c, r)).toBe(0.5)
+    expect(confidence({ a: -0.5, b: 1, sigma: 0.001 }, 0.002)).toBeCloseTo(1 / (1 + Math.exp(-1.5)), 12)
+  })
+
   it('with no signal at all, confidence stays near 0.5 (no invented skill)', () => {
     const rows = synthetic(20_000, Array(D).fill(0), 0, 1, 21)
     const model = trainModel(rows, { version: 'v1', symbol: 'NOISE' })

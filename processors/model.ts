@@ -150,8 +150,14 @@ export function rawCoefficients(r: Ridge): { intercept: number; coefficients: nu
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v))
 
+/**
+ * Calibrated probability that the forecast's direction is right, never below even odds: where the
+ * out-of-sample record says forecasts of this size were right less often than not, the model has
+ * no usable edge there and says 0.5 rather than stating a direction it believes less than its
+ * opposite.
+ */
 export function confidence(c: Calibration, predicted: number): number {
-  return sigmoid(c.a + (c.b * Math.abs(predicted)) / c.sigma)
+  return Math.max(0.5, sigmoid(c.a + (c.b * Math.abs(predicted)) / c.sigma))
 }
 
 /** Logistic regression of hit on z by Newton's method (tiny L2 keeps it finite when separable). */
@@ -249,7 +255,8 @@ export function trainModel(rows: readonly Sample[], o: TrainOptions): Model {
   const { a, b } = fitPlatt(z, hits)
   const calibration = { a, b, sigma }
   const brier =
-    z.reduce((acc, zi, i) => acc + (sigmoid(a + b * zi) - hits[i]!) ** 2, 0) / Math.max(1, z.length)
+    z.reduce((acc, zi, i) => acc + (confidence(calibration, zi * sigma) - hits[i]!) ** 2, 0) /
+    Math.max(1, z.length)
   const final = solveRidge(moments(sorted), lambdas[best]!)
   return {
     version: o.version,
