@@ -43,7 +43,7 @@ describe('encodeRecordBatches', () => {
         value: r.value === null ? null : r.value.toString('utf8'),
         timestamp: Number(b.firstTimestamp + r.timestampDelta),
         offsetDelta: r.offsetDelta,
-        headers: Object.fromEntries(r.headers.map(([k, v]) => [k.toString(), v.toString()])),
+        headers: Object.fromEntries(r.headers.map(([k, v]) => [k?.toString(), v?.toString()])),
       })),
     ).toEqual(
       records.map((r, i) => ({

@@ -2,6 +2,7 @@ import { Producer, stringSerializers } from '@platformatic/kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../common/config.ts'
 import { waitForKafka } from '../../common/connect.ts'
+import { until } from '../../test/until.ts'
 import { type ConsumedRecord, type Consumer, isTaskMigrated } from '../transport.ts'
 import { KafkaTransport } from './transport.ts'
 
@@ -63,6 +64,12 @@ describe('Kafka transactions (real broker)', () => {
     } finally {
       await p.close()
     }
+    // EndTxn returns before the coordinator has written the markers: until the last one is in,
+    // the last stable offset (where a read_committed read ends) stays before the committed record.
+    await until(
+      'the commit marker (3 records + 3 markers)',
+      async () => (await t.endOffset({ topic, partition: 0 })) >= 6,
+    )
     expect((await readAll(t, topic)).map((r) => r.value)).toEqual(['committed-3'])
   })
 

@@ -1,4 +1,4 @@
-import { Producer as KafkaClientProducer, stringSerializers } from '@platformatic/kafka'
+import { ConnectionPool, Producer as KafkaClientProducer, stringSerializers } from '@platformatic/kafka'
 import { createLogger } from '../../common/log.ts'
 import {
   type Consumer,
@@ -45,10 +45,19 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   private readonly transport: KafkaTransport
   private client: KafkaClientProducer<string, string, string, string> | undefined
   private closed = false
+  /** Connections the transaction's records go out on (produce.ts encodes them). */
+  private readonly pool: ConnectionPool
+  /** Next sequence number per partition for the producer id and epoch in `incarnation`. */
+  private readonly sequences = new Map<string, number>()
+  private incarnation = ''
 
   constructor(transport: KafkaTransport, transactionalId: string) {
     this.transport = transport
     this.transactionalId = transactionalId
+    this.pool = new ConnectionPool(`${transport.opts.clientId}-txn`, {
+      connectTimeout: 5000,
+      requestTimeout: transport.opts.requestTimeoutMs,
+    })
   }
 
   private open(): KafkaClientProducer<string, string, string, string> {
@@ -88,8 +97,37 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         'txn.begin',
       )
       const t = tx
-      for (const messages of await this.transport.chunks(records))
-        await call(`produce ${messages.length} records`, () => t.send({ messages }), 'txn.produce')
+      if (records.length > 0) {
+        // The partitions join the transaction (AddPartitionsToTxn, by the client), then the records
+        // go out as transactional batches encoded by produce.ts, all requests at once.
+        const byPartition = await this.transport.route(records)
+        const md = await call(
+          'metadata',
+          () => client.metadata({ topics: [...byPartition.keys()] }),
+          'metadata',
+        )
+        const tps: { topic: string; partition: number }[] = []
+        for (const [topic, parts] of byPartition)
+          for (const partition of parts.keys()) tps.push({ topic, partition })
+        await call(
+          'add partitions to transaction',
+          () => t.addPartitions(md, tps as Parameters<typeof t.addPartitions>[1]),
+          'txn.addPartitions',
+        )
+        const owner = { producerId: client.producerId!, producerEpoch: client.producerEpoch! }
+        const incarnation = `${owner.producerId}:${owner.producerEpoch}`
+        if (this.incarnation !== incarnation) {
+          this.sequences.clear()
+          this.incarnation = incarnation
+        }
+        const { error } = await this.transport.produceRound(this.pool, byPartition, {
+          ...owner,
+          sequences: this.sequences,
+          transactionalId: this.transactionalId,
+          refresh: false,
+        })
+        if (error) throw error
+      }
       if (offsets.length > 0) {
         await call(
           'add offsets to transaction',
@@ -133,5 +171,6 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.closed = true
     this.transport.forget(this)
     await this.reset(undefined)
+    await bounded('connections close', 5000, () => this.pool.close()).catch(() => {})
   }
 }

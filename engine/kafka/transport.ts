@@ -4,7 +4,6 @@ import {
   ConnectionPool,
   initProducerIdV4,
   Consumer as KafkaClientConsumer,
-  type MessageToProduce,
   produceV9,
   stringDeserializers,
 } from '@platformatic/kafka'
@@ -49,19 +48,6 @@ const ACKS_ALL = -1
 const LATEST = -1n
 /** Every fetch and end offset is read_committed: records of aborted or open transactions are never delivered. */
 const READ_COMMITTED = 1
-/**
- * Per partition per produce request, in string length units: even if every character took 3 UTF-8
- * bytes, a batch stays under the broker's default message.max.bytes (1 MB).
- */
-const BATCH_BYTES = 320 * 1024
-
-/** A record's size in a batch, in string length units (bytes for ASCII) plus overhead. */
-function recordBytes(r: ProducedRecord): number {
-  let n = 24 + r.key.length + (r.value?.length ?? 0)
-  if (r.headers) for (const [k, v] of Object.entries(r.headers)) n += 4 + k.length + v.length
-  return n
-}
-
 /** Records and key + value bytes (string length units) of a decoded fetch, for the trace. */
 function fetchedSize(parts: { records: ConsumedRecord[] }[]): { records: number; bytes: number } {
   let records = 0
@@ -330,44 +316,6 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  /**
-   * Records as produce requests. The client writes one record batch per partition per send, and
-   * the broker refuses batches over message.max.bytes (1 MB by default): big sends go out as
-   * consecutive chunks, each holding at most BATCH_BYTES per partition, so per-partition order is kept.
-   */
-  async chunks(records: ProducedRecord[]): Promise<MessageToProduce<string, string, string, string>[][]> {
-    const chunks: MessageToProduce<string, string, string, string>[][] = []
-    const bytes = new Map<string, number>()
-    const counts = new Map<string, number>()
-    for (const r of records) {
-      let partition = r.partition
-      if (partition === undefined) {
-        let n = counts.get(r.topic)
-        if (n === undefined) {
-          n = await this.partitions(r.topic)
-          if (n === undefined)
-            throw new KafkaTransportError('UNKNOWN_TOPIC', `send: topic ${r.topic} does not exist`)
-          counts.set(r.topic, n)
-        }
-        partition = partitionFor(r.key, n)
-      }
-      const tp = `${r.topic}-${partition}`
-      const size = (bytes.get(tp) ?? 0) + recordBytes(r)
-      bytes.set(tp, size)
-      const i = Math.floor(size / BATCH_BYTES)
-      for (let j = chunks.length; j <= i; j++) chunks.push([])
-      chunks[i]!.push({
-        topic: r.topic,
-        key: r.key,
-        value: r.value ?? undefined,
-        partition,
-        timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
-        headers: r.headers,
-      })
-    }
-    return chunks.filter((c) => c.length > 0)
-  }
-
   /** Records by topic and partition (given, else murmur2 of the key), in order. */
   async route(records: ProducedRecord[]): Promise<Map<string, Map<number, ProducedRecord[]>>> {
     const out = new Map<string, Map<number, ProducedRecord[]>>()
@@ -394,6 +342,106 @@ export class KafkaTransport implements Transport {
       else parts.set(partition, [r])
     }
     return out
+  }
+
+  /**
+   * One round of produce requests: `byPartition` as record batches of `owner` (sequence numbers
+   * taken from and advanced in `owner.sequences`), the i-th batch of every partition a broker
+   * leads in that broker's i-th request, all requests queued at once in order (a connection keeps
+   * them in order, up to 5 in flight). Returns the records of the requests that failed, and the
+   * first error.
+   */
+  async produceRound(
+    pool: ConnectionPool,
+    byPartition: Map<string, Map<number, ProducedRecord[]>>,
+    owner: {
+      producerId: bigint
+      producerEpoch: number
+      sequences: Map<string, number>
+      transactionalId: string | null
+      refresh: boolean
+      current?: () => boolean
+    },
+  ): Promise<{ failed: FailedPartitions; error?: unknown }> {
+    const { leaders, brokers } = await this.leaders([...byPartition.keys()], owner.refresh)
+    const connections = new Map<number, Connection>()
+    for (const node of new Set(leaders.values())) {
+      const broker = brokers.get(node)
+      if (!broker) throw new KafkaTransportError('NO_LEADER', `produce: broker ${node} unknown`)
+      connections.set(node, await this.call('connect', () => pool.get(broker)))
+    }
+    // From here on synchronous: sequence numbers are taken in the order requests are queued.
+    if (owner.current && !owner.current())
+      throw new KafkaTransportError('FAILED', 'produce: producer id changed')
+    const requests = new Map<string, ProduceRequest>()
+    const transactional = owner.transactionalId !== null
+    for (const [topic, parts] of byPartition)
+      for (const [partition, list] of parts) {
+        const key = `${topic}-${partition}`
+        const node = leaders.get(key)
+        if (node === undefined) throw new KafkaTransportError('NO_LEADER', `no leader for ${key}`)
+        const first = owner.sequences.get(key) ?? 0
+        const batches = encodeRecordBatches(
+          list,
+          { ...owner, baseSequence: first, transactional },
+          PRODUCE_BATCH_BYTES,
+        )
+        owner.sequences.set(key, (first + list.length) % 2 ** 31)
+        let start = 0
+        let sequence = first
+        batches.forEach(({ batch, count }, i) => {
+          let req = requests.get(`${node}:${i}`)
+          if (!req) {
+            req = { node, i, topics: new Map(), parts: new Map(), count: 0 }
+            requests.set(`${node}:${i}`, req)
+          }
+          const inTopic = req.topics.get(topic) ?? []
+          req.topics.set(topic, inTopic)
+          inTopic.push({ partition, batch })
+          req.parts.set(key, { sequence, records: list.slice(start, start + count) })
+          req.count += count
+          start += count
+          sequence = (sequence + count) % 2 ** 31
+        })
+      }
+    const ordered = [...requests.values()].sort((a, b) => a.i - b.i)
+    const timeout = this.opts.requestTimeoutMs
+    const phase = transactional ? 'txn.produce' : 'produce'
+    const sent = ordered.map((req) => {
+      const connection = connections.get(req.node)!
+      const acked = new Promise<unknown>((resolve, reject) =>
+        connection.send(
+          produceV9.api.key,
+          produceV9.api.version,
+          () => produceRequest(owner.transactionalId, ACKS_ALL, timeout, req.topics),
+          produceV9.parseResponse,
+          true,
+          true,
+          (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res)),
+        ),
+      )
+      return this.trace.time(
+        phase,
+        () => this.call(`produce ${req.count} records`, () => acked),
+        () => ({ records: req.count }),
+      )
+    })
+    const results = await Promise.allSettled(sent)
+    // In request order, so a partition's records stay in order and restart at its first failed batch.
+    const failed: FailedPartitions = new Map()
+    let error: unknown
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return
+      error ??= r.reason
+      const codes = partitionErrors(r.reason)
+      for (const [key, part] of ordered[i]!.parts) {
+        const code = codes ? (codes.get(key) ?? 0) : -1
+        const f = failed.get(key)
+        if (f) for (const rec of part.records) f.records.push(rec)
+        else if (code !== 0) failed.set(key, { sequence: part.sequence, records: [...part.records], code })
+      }
+    })
+    return { failed, error }
   }
 
   /** Leader node per partition (tpKey) of `topics`, and the brokers' addresses. */
@@ -463,7 +511,36 @@ interface ProduceRequest {
   /** The i-th request to its node holds the i-th batch of each partition the node leads. */
   i: number
   topics: Map<string, { partition: number; batch: Buffer }[]>
-  records: ProducedRecord[]
+  /** Per partition (tpKey): the batch's first sequence number and its records. */
+  parts: Map<string, { sequence: number; records: ProducedRecord[] }>
+  count: number
+}
+
+/** Partitions whose batches were not acknowledged: where their sequence numbers restart, their records, the broker's error code (-1: no answer). */
+export type FailedPartitions = Map<string, { sequence: number; records: ProducedRecord[]; code: number }>
+
+/** The producer id's state at the broker is gone or ahead: a new producer id is needed. */
+const PRODUCER_STATE_LOST = new Set([45, 47, 49, 59, 90]) // OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_ID_MAPPING, UNKNOWN_PRODUCER_ID, PRODUCER_FENCED
+
+/** Per-partition error codes of a Produce response carried by `err` (or its causes), if any. */
+function partitionErrors(err: unknown): Map<string, number> | undefined {
+  const seen = new Set<unknown>()
+  for (
+    let e = err as { response?: unknown; cause?: unknown } | undefined;
+    e && !seen.has(e);
+    e = e.cause as typeof e
+  ) {
+    seen.add(e)
+    const res = e.response as
+      | { responses?: { name: string; partitionResponses: { index: number; errorCode: number }[] }[] }
+      | undefined
+    if (!res?.responses) continue
+    const out = new Map<string, number>()
+    for (const t of res.responses)
+      for (const p of t.partitionResponses) out.set(`${t.name}-${p.index}`, p.errorCode)
+    return out
+  }
+  return undefined
 }
 
 /**
@@ -511,19 +588,34 @@ class KafkaProducer implements Producer {
     let pending = records
     for (let attempt = 1; pending.length > 0; attempt++) {
       let error: unknown
+      let failed: FailedPartitions | undefined
       try {
         const round = await this.attempt(pending, attempt > 1)
-        pending = round.failed
+        failed = round.failed
         error = round.error
       } catch (err) {
-        error = err
+        error = err // nothing was sent
       }
       if (!error) return
       if (attempt >= PRODUCE_ATTEMPTS || mentionsAny(error, PRODUCE_FATAL)) throw error
+      if (failed) {
+        // Only the partitions that failed go again, from their first unacknowledged batch, with
+        // the same sequence numbers: a batch the broker did write (its answer was lost) is then
+        // recognized as a duplicate and not written twice. If the broker lost this producer's
+        // state, a new producer id (sequences from 0).
+        pending = []
+        let lost = false
+        for (const [key, f] of failed) {
+          this.sequences.set(key, f.sequence)
+          if (PRODUCER_STATE_LOST.has(f.code)) lost = true
+          for (const r of f.records) pending.push(r)
+        }
+        if (lost) {
+          this.id = undefined
+          this.sequences.clear()
+        }
+      }
       log.debug('produce failed, sending again', { records: pending.length, err: (error as Error).message })
-      // What failed goes again under a new producer id (its sequences start over).
-      this.id = undefined
-      this.sequences.clear()
       await sleep(100 * attempt)
     }
   }
@@ -532,73 +624,18 @@ class KafkaProducer implements Producer {
   private async attempt(
     records: ProducedRecord[],
     refresh: boolean,
-  ): Promise<{ failed: ProducedRecord[]; error?: unknown }> {
-    const t = this.transport
-    const byPartition = await t.route(records)
+  ): Promise<{ failed: FailedPartitions; error?: unknown }> {
+    const byPartition = await this.transport.route(records)
     const id = this.producerId()
     const owner = await id
-    const { leaders, brokers } = await t.leaders([...byPartition.keys()], refresh)
-    const connections = new Map<number, Connection>()
-    for (const node of new Set(leaders.values())) {
-      const broker = brokers.get(node)
-      if (!broker) throw new KafkaTransportError('NO_LEADER', `produce: broker ${node} unknown`)
-      connections.set(node, await t.call('connect', () => this.pool.get(broker)))
-    }
-    // From here on synchronous: sequence numbers are taken in the order requests are queued.
-    if (this.id !== id) throw new KafkaTransportError('FAILED', 'produce: producer id changed')
-    const requests = new Map<string, ProduceRequest>()
-    for (const [topic, parts] of byPartition)
-      for (const [partition, list] of parts) {
-        const key = `${topic}-${partition}`
-        const node = leaders.get(key)
-        if (node === undefined) throw new KafkaTransportError('NO_LEADER', `no leader for ${key}`)
-        const first = this.sequences.get(key) ?? 0
-        const batches = encodeRecordBatches(list, { ...owner, baseSequence: first }, PRODUCE_BATCH_BYTES)
-        this.sequences.set(key, (first + list.length) % 2 ** 31)
-        let start = 0
-        batches.forEach(({ batch, count }, i) => {
-          let req = requests.get(`${node}:${i}`)
-          if (!req) {
-            req = { node, i, topics: new Map(), records: [] }
-            requests.set(`${node}:${i}`, req)
-          }
-          const inTopic = req.topics.get(topic) ?? []
-          req.topics.set(topic, inTopic)
-          inTopic.push({ partition, batch })
-          for (let j = start; j < start + count; j++) req.records.push(list[j]!)
-          start += count
-        })
-      }
-    const ordered = [...requests.values()].sort((a, b) => a.i - b.i)
-    const timeout = t.opts.requestTimeoutMs
-    const sent = ordered.map((req) => {
-      const connection = connections.get(req.node)!
-      const acked = new Promise<unknown>((resolve, reject) =>
-        connection.send(
-          produceV9.api.key,
-          produceV9.api.version,
-          () => produceRequest(null, ACKS_ALL, timeout, req.topics),
-          produceV9.parseResponse,
-          true,
-          true,
-          (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res)),
-        ),
-      )
-      return t.trace.time(
-        'produce',
-        () => t.call(`produce ${req.records.length} records`, () => acked),
-        () => ({ records: req.records.length }),
-      )
+    return this.transport.produceRound(this.pool, byPartition, {
+      ...owner,
+      sequences: this.sequences,
+      transactionalId: null,
+      refresh,
+      // Another send reset the producer id meanwhile: its sequences start over, ours are void.
+      current: () => this.id === id,
     })
-    const results = await Promise.allSettled(sent)
-    const failed: ProducedRecord[] = []
-    let error: unknown
-    results.forEach((r, i) => {
-      if (r.status === 'fulfilled') return
-      error ??= r.reason
-      for (const rec of ordered[i]!.records) failed.push(rec)
-    })
-    return { failed, error }
   }
 
   async close(): Promise<void> {
