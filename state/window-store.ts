@@ -71,16 +71,30 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   fetch(key: string, windowStart: number): V | undefined {
     // A brand-new window (most fetches of an aggregation's first update) needs no LevelDB read.
     if (this.indexed && !this.index.get(windowStart)?.has(key)) return undefined
-    return this.getDb(windowDbKey(key, windowStart))
+    return this.getDb(this.dbKey(key, windowStart))
   }
 
   put(key: string, windowStart: number, value: V): void {
-    this.putDb(windowDbKey(key, windowStart), value)
+    this.putDb(this.dbKey(key, windowStart), value)
     this.indexAdd(key, windowStart)
   }
 
+  private lastKey = ''
+  private lastStart = Number.NaN
+  private lastDbKey = ''
+
+  /** windowDbKey, the same string for a fetch and the put after it (built and hashed once). */
+  private dbKey(key: string, start: number): string {
+    if (key !== this.lastKey || start !== this.lastStart) {
+      this.lastKey = key
+      this.lastStart = start
+      this.lastDbKey = windowDbKey(key, start)
+    }
+    return this.lastDbKey
+  }
+
   delete(key: string, windowStart: number): void {
-    this.deleteDb(windowDbKey(key, windowStart))
+    this.deleteDb(this.dbKey(key, windowStart))
     const keys = this.index.get(windowStart)
     if (keys?.delete(key) && keys.size === 0) {
       this.index.delete(windowStart)
