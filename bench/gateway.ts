@@ -110,6 +110,10 @@ if (!isMainThread) {
     `Socket.IO: ${CLIENTS} clients (${W} worker threads) connected and subscribed in ${Math.round(performance.now() - t0)} ms`,
   )
 
+  // CPU of the server's thread (the gateway, the engine, the feed) while it fans the updates out:
+  // what the fan-out costs whatever the machine's load (the clients run in the worker threads)
+  const cpu0 = process.threadCpuUsage()
+  const fanOutStart = performance.now()
   for (const k of btcLive.klines) {
     const next = performance.now() + 1000 / RATE
     sentAt.set(k.openTime, now())
@@ -117,6 +121,9 @@ if (!isMainThread) {
     const wait = next - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
   }
+  const cpu = process.threadCpuUsage(cpu0)
+  const serverCpuMs = (cpu.user + cpu.system) / 1000
+  const fanOutMs = performance.now() - fanOutStart
   const results = await Promise.all(
     workers.map(
       (w) =>
@@ -140,6 +147,15 @@ if (!isMainThread) {
     `Socket.IO: ${measured.size} updates (after ${WARMUP} warm-up) at ${RATE}/s to ${CLIENTS} clients: ` +
       `${latencies.length.toLocaleString('en-US')}/${expected.toLocaleString('en-US')} delivered, ` +
       `latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
+  )
+  out(
+    `Socket.IO server thread: ${serverCpuMs.toFixed(0)} ms CPU in ${(fanOutMs / 1000).toFixed(1)} s of updates, ` +
+      `${(((serverCpuMs / btcLive.klines.length) * 1000) / CLIENTS).toFixed(1)} µs per update per client`,
+  )
+  figure(
+    `Socket.IO ${CLIENTS} clients: server CPU per update per client`,
+    ((serverCpuMs / btcLive.klines.length) * 1000) / CLIENTS,
+    'µs',
   )
   figure(`Socket.IO ${CLIENTS} clients: delivered`, latencies.length / expected, 'fraction')
   figure(`Socket.IO ${CLIENTS} clients: latency p99`, Number(q(0.99)), 'ms')

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
+import { WebSocket } from 'ws'
 import { createLogger } from '../common/log.ts'
 import type { GatewayContext } from './context.ts'
 import { restInvalid } from './http.ts'
@@ -21,6 +22,49 @@ export interface SocketOptions extends OutboxLimits {
 }
 
 type Ack = (reply: unknown) => void
+
+/** An update as Socket.IO writes it: its packets, and the WebSocket frame of the one text packet. */
+interface Encoded {
+  packets: unknown[]
+  frame?: Buffer[]
+}
+
+// Every client of a channel gets the same `update` payload (one object per feed event), encoded
+// once, as Socket.IO's broadcasts do: a 1,000-client fan-out serialized each update 1,000 times.
+const payloads = new WeakMap<object, { channel: string; payload: object }>()
+const encodings = new WeakMap<object, Encoded>()
+const EVENT = 2 // socket.io-parser PacketType.EVENT
+const wsFrame = (WebSocket as unknown as { Sender: { frame(data: Buffer, o: object): Buffer[] } }).Sender
+  .frame
+
+/** The shared payload of `data` on `channel` (one per feed event and channel). */
+function sharedPayload(channel: string, meta: object, data: unknown): object {
+  if (typeof data !== 'object' || data === null) return { ...meta, data }
+  const p = payloads.get(data)
+  if (p?.channel === channel) return p.payload
+  const payload = { ...meta, data }
+  payloads.set(data, { channel, payload })
+  return payload
+}
+
+function encodeOnce(io: Server, payload: object): Encoded {
+  let e = encodings.get(payload)
+  if (!e) {
+    const packets = io.encoder.encode({ type: EVENT, nsp: '/', data: ['update', payload] }) as unknown[]
+    e = { packets }
+    // "4": Engine.IO's message packet type (what Socket.IO's in-memory adapter pre-computes)
+    if (packets.length === 1 && typeof packets[0] === 'string')
+      e.frame = wsFrame(Buffer.from(`4${packets[0]}`), {
+        readOnly: false,
+        mask: false,
+        rsv1: false,
+        opcode: 1,
+        fin: true,
+      })
+    encodings.set(payload, e)
+  }
+  return e
+}
 
 export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, o: SocketOptions): Server {
   const io = new Server(http, {
@@ -47,7 +91,17 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
       kind: 'socketio',
       // engine.io keeps packets it could not write yet in writeBuffer (not in its typings)
       writable: () => (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length < maxBuffered,
-      send: (event, payload) => socket.emit(event, payload),
+      send: (event, payload) => {
+        if (event !== 'update' || !encodings.has(payload as object)) return void socket.emit(event, payload)
+        if (socket.conn.readyState !== 'open') return
+        const e = encodeOnce(io, payload as object)
+        // what the adapter does for a broadcast: the encoded packets, the frame built once
+        const client = socket.client as unknown as { writeToEngine(p: unknown[], o: object): void }
+        client.writeToEngine(e.packets, {
+          preEncoded: true,
+          ...(e.frame ? { wsPreEncodedFrame: e.frame } : {}),
+        })
+      },
     }
     const out = new Outbox(link, o)
     socket.conn.on('drain', () => out.flush())
@@ -72,7 +126,11 @@ export function attachSocketIo(http: HttpServer, ctx: GatewayContext, hub: Hub, 
       }
       const started = follow(ctx, hub, out, s, {
         initial: (data) => [['initial', { ...meta, data }]],
-        update: (data) => ['update', { ...meta, data }],
+        update: (data) => {
+          const payload = sharedPayload(channel, meta, data)
+          encodeOnce(io, payload)
+          return ['update', payload]
+        },
       })
       subs.set(channel, started)
       try {
