@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
 import { figure, openBench } from './setup.ts'
@@ -5,7 +6,8 @@ import { figure, openBench } from './setup.ts'
 // The engine's Kafka transport (on @platformatic/kafka) against kafkajs, the other client the
 // design considered: the same records (1m-kline-sized JSON), the same broker, the same batch
 // sizes, acks=all both; then each reads the topic back from offset 0. Prints both rates and the
-// ratio (transport / kafkajs).
+// ratio (transport / kafkajs), wall and per CPU-second of this process (the machine is shared:
+// wall swings with the load, printed beside).
 //   node bench/kafka-clients.ts [--records 200000] [--batch 5000] [--partitions 1]
 
 const { values: args } = parseArgs({
@@ -42,6 +44,14 @@ for (let i = 0; i < N; i += B)
     })),
   )
 const rate = (ms: number) => Math.round((N / ms) * 1000)
+/** Wall and CPU ms of `op`. */
+async function timed(op: () => Promise<void>): Promise<{ ms: number; cpu: number }> {
+  const t0 = performance.now()
+  const c0 = process.cpuUsage()
+  await op()
+  const c = process.cpuUsage(c0)
+  return { ms: performance.now() - t0, cpu: (c.user + c.system) / 1000 }
+}
 const fmt = (n: number) => n.toLocaleString('en-US')
 
 const kafka = new Kafka({ clientId: run, brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING })
@@ -55,57 +65,64 @@ try {
 
   // produce, one batch awaited at a time (as the engine's commit does)
   const producer = transport.producer()
-  let t0 = performance.now()
-  for (const b of batches) await producer.send(b.map((r) => ({ topic: ours, ...r })))
-  const oursProduce = performance.now() - t0
+  const oursProduce = await timed(async () => {
+    for (const b of batches) await producer.send(b.map((r) => ({ topic: ours, ...r })))
+  })
   await producer.close()
 
   const kp = kafka.producer({ allowAutoTopicCreation: false })
   await kp.connect()
-  t0 = performance.now()
-  for (const b of batches)
-    await kp.send({
-      topic: theirs,
-      acks: -1,
-      messages: b.map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp) })),
-    })
-  const jsProduce = performance.now() - t0
+  const jsProduce = await timed(async () => {
+    for (const b of batches)
+      await kp.send({
+        topic: theirs,
+        acks: -1,
+        messages: b.map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp) })),
+      })
+  })
   await kp.disconnect()
 
   // read back from offset 0
-  t0 = performance.now()
   let n = 0
-  for (let p = 0; p < P; p++)
-    for await (const batch of transport.read({ topic: ours, partition: p }, 0)) n += batch.length
-  const oursConsume = performance.now() - t0
+  const oursConsume = await timed(async () => {
+    for (let p = 0; p < P; p++)
+      for await (const batch of transport.read({ topic: ours, partition: p }, 0)) n += batch.length
+  })
   if (n !== N) throw new Error(`transport read ${n} of ${N}`)
 
   const kc = kafka.consumer({ groupId: `${run}-kafkajs` })
   await kc.connect()
   await kc.subscribe({ topic: theirs, fromBeginning: true })
-  t0 = performance.now()
   let m = 0
-  await new Promise<void>((resolve) => {
-    void kc.run({
-      eachBatch: async ({ batch }) => {
-        m += batch.messages.length
-        if (m >= N) resolve()
-      },
-    })
-  })
-  const jsConsume = performance.now() - t0
+  const jsConsume = await timed(
+    () =>
+      new Promise<void>((resolve) => {
+        void kc.run({
+          eachBatch: async ({ batch }) => {
+            m += batch.messages.length
+            if (m >= N) resolve()
+          },
+        })
+      }),
+  )
   await kc.disconnect()
 
-  const line = (what: string, a: number, b: number) => {
+  const line = (what: string, a: { ms: number; cpu: number }, b: { ms: number; cpu: number }) => {
     out(
-      `${what}: transport ${fmt(rate(a))} records/s, kafkajs ${fmt(rate(b))} records/s, ratio ${(b / a).toFixed(2)} (${fmt(N)} records, batches of ${B}, ${P} partition(s))`,
+      `${what}: transport ${fmt(rate(a.ms))} records/s (${fmt(rate(a.cpu))} per CPU-second), kafkajs ${fmt(rate(b.ms))} records/s (${fmt(rate(b.cpu))} per CPU-second), ratio ${(b.ms / a.ms).toFixed(2)} wall, ${(b.cpu / a.cpu).toFixed(2)} CPU (${fmt(N)} records, batches of ${B}, ${P} partition(s))`,
     )
-    figure(`Kafka ${what}: transport / kafkajs`, Math.round((b / a) * 100) / 100, 'ratio')
-    figure(`Kafka ${what}: transport`, rate(a), 'records/s')
+    figure(`Kafka ${what}: transport / kafkajs`, Math.round((b.ms / a.ms) * 100) / 100, 'ratio')
+    figure(`Kafka ${what}: transport`, rate(a.ms), 'records/s')
+    figure(`Kafka ${what}: transport, per CPU-second`, rate(a.cpu), 'records/s')
   }
   line('produce (acks=all)', oursProduce, jsProduce)
   line('consume from offset 0', oursConsume, jsConsume)
   out('  (kafkajs consume includes its group join; ours reads the partition directly)')
+  out(
+    `  load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  )
 } finally {
   await bench.done()
 }
