@@ -5,8 +5,9 @@ import { type Kline, parseKline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import type { Transport } from '../engine/index.ts'
 import { openTransport } from '../engine/open.ts'
-import { type CandleInterval, candleIntervals, finals } from '../processors/candles.ts'
+import { type CandleInterval, candleIntervals } from '../processors/candles.ts'
 import { IndicatorBook, initIndicators } from '../processors/indicators.ts'
+import { rollupFinals } from '../processors/rollup.ts'
 import { dates, spotDay } from '../processors/testdata.ts'
 import { candleTopic } from '../topologies/candles.ts'
 
@@ -100,9 +101,11 @@ export async function backfill(o: BackfillOptions, transport?: Transport): Promi
       )
     const book = new IndicatorBook()
     const indicators: { key: string; value: unknown; timestamp: number }[] = []
+    // complete windows, and those whose last minute never came (an outage): closed by grace;
+    // every interval from one pass over the minutes
+    const finalsBy = rollupFinals(klines, candleIntervals)
     for (const iv of candleIntervals as CandleInterval[]) {
-      // complete windows, and those whose last minute never came (an outage): closed by grace
-      const closed = finals(klines, iv)
+      const closed = finalsBy[iv] ?? []
       await send(
         o.topicPrefix + candleTopic[iv],
         closed.map((c) => ({ key: c.symbol, value: c, timestamp: c.openTime })),
