@@ -40,6 +40,11 @@ const IDLE_STEP_MS = 50
  */
 const MAX_BATCH = 2000
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+/**
+ * Bytes per fetch (a quarter of it per partition): while catching up, one fetch carries a few
+ * processing batches, so the next one (prefetched) is back before they are done.
+ */
+const FETCH_MAX_BYTES = 16 << 20
 /** Long-poll bound of a fetch (the broker answers as soon as records are there). */
 const FETCH_WAIT_MS = 500
 const OFFSET_OUT_OF_RANGE = 1
@@ -292,7 +297,7 @@ export class KafkaGroupConsumer implements Consumer {
     try {
       const refresh = this.staleMetadata
       this.staleMetadata = false
-      parts = await this.transport.fetch(this.client, asked, maxWaitMs, undefined, refresh)
+      parts = await this.transport.fetch(this.client, asked, maxWaitMs, FETCH_MAX_BYTES, refresh)
     } catch (err) {
       if (this.closed) return
       throw err

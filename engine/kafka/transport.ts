@@ -48,15 +48,11 @@ const ACKS_ALL = -1
 const LATEST = -1n
 /** Every fetch and end offset is read_committed: records of aborted or open transactions are never delivered. */
 const READ_COMMITTED = 1
-/** Records and key + value bytes (string length units) of a decoded fetch, for the trace. */
-function fetchedSize(parts: { records: ConsumedRecord[] }[]): { records: number; bytes: number } {
+/** Records of a decoded fetch, for the trace. */
+function fetchedSize(parts: { records: ConsumedRecord[] }[]): { records: number } {
   let records = 0
-  let bytes = 0
-  for (const p of parts) {
-    records += p.records.length
-    for (const r of p.records) bytes += r.key.length + r.value.length
-  }
-  return { records, bytes }
+  for (const p of parts) records += p.records.length
+  return { records }
 }
 
 export class KafkaTransport implements Transport {
