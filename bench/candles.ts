@@ -135,11 +135,11 @@ try {
   const waits = [...traced.waits].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`)
   out(`  waiting on the transport (wall): ${waits.join(', ')}; CPU ${Math.round(cpuMs)} ms`)
   const pause = (await registry.getSingleMetric('cs_engine_commit_pause_seconds')?.get())?.values.filter(
-    (v) => v.labels.app === run,
+    (v) => v.labels.app === run && v.labels.kind === 'interval',
   )
   const sum = pause?.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0
   const count = pause?.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0
-  out(`  stream thread standing still in commits: ${Math.round(sum * 1000)} ms in ${count} commits`)
+  out(`  stream thread standing still in interval commits: ${Math.round(sum * 1000)} ms in ${count} commits`)
   if (kafkaTrace) {
     // Broker round trips per commit cycle (engine/kafka/trace.ts); they overlap, so they do not add up to the wall.
     const cycles = kafkaTrace.phases.get('commit')?.calls ?? kafkaTrace.phases.get('txn.end')?.calls ?? 0

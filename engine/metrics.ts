@@ -33,8 +33,8 @@ export const engineMetrics = {
   }),
   commitPause: new Histogram({
     name: 'cs_engine_commit_pause_seconds',
-    help: 'Time the stream thread stands still in a commit (waiting for the previous one, taking its records, offsets and staged writes)',
-    labelNames: ['app'],
+    help: 'Time the stream thread stands still in a commit (kind: interval, or requested by flush()): waiting for the previous one, taking its records, offsets and staged writes',
+    labelNames: ['app', 'kind'],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   }),

@@ -448,8 +448,9 @@ export class KafkaStreams {
           buffered >= this.opts.maxBufferedRecords
         ) {
           const t0 = performance.now()
+          const kind = this.commitRequests.length > 0 ? 'requested' : 'interval'
           await this.commit(true)
-          engineMetrics.commitPause.observe(app, (performance.now() - t0) / 1000)
+          engineMetrics.commitPause.observe({ ...app, kind }, (performance.now() - t0) / 1000)
         }
         const waiters = this.iterationWaiters
         this.iterationWaiters = []
