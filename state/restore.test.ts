@@ -1,10 +1,13 @@
-import { cpSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { registry } from '../common/metrics.ts'
 import { Emitted, StreamsBuilder, TimeWindows, type Windowed } from '../engine/index.ts'
 import { TestBed } from '../engine/testing.ts'
+import { LevelKeyValueStore } from './kv-store.ts'
+import { restoreStore } from './restore.ts'
+import { Stores } from './stores.ts'
 
 const MIN = 60_000
 let bed: TestBed
@@ -185,5 +188,26 @@ describe('state restore', () => {
     // Outputs: every record's update once (the lost buffer was never written).
     const out = await bed.records('n-out')
     expect(out).toHaveLength(80)
+  })
+
+  it('a store created now with an empty changelog is used as created (no wipe: no delete, recreate and fsyncs)', async () => {
+    await bed.topic('cs-restore-fresh-changelog', 1)
+    const dir = join(bed.dir, 'fresh-store')
+    const store = new LevelKeyValueStore(Stores.keyValue<number>('fresh'), dir)
+    await store.open()
+    writeFileSync(join(dir, 'marker'), '') // gone if the directory is deleted and recreated
+    const r = await restoreStore(
+      store,
+      bed.transport,
+      { topic: 'cs-restore-fresh-changelog', partition: 0 },
+      undefined,
+      {
+        timeoutMs: 10_000,
+      },
+    )
+    expect(r).toMatchObject({ offset: 0, records: 0, mode: 'full' })
+    expect(existsSync(join(dir, 'marker'))).toBe(true)
+    expect(store.storedCheckpoint()).toBe(0)
+    await store.close()
   })
 })
