@@ -10,6 +10,7 @@ import { loadConfig } from '../common/config.ts'
 import { setLogLevel } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
 import { SYMBOLS_2024 } from '../processors/testdata.ts'
+import { relaunchWithPlatformFlags } from '../scripts/commands/platform-flags.ts'
 import { startPlatform } from '../scripts/platform.ts'
 import { traceStages } from './platform-stages.ts'
 import { figure } from './setup.ts'
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     stages: { type: 'boolean', default: false },
   },
 })
+// the heap limits `node scripts/cli.ts platform` runs under (NODE_OPTIONS with heap flags: those)
+relaunchWithPlatformFlags()
 setLogLevel('warn')
 const symbols = SYMBOLS_2024.slice(0, Number(args.symbols))
 const now = () => performance.timeOrigin + performance.now()

@@ -1,4 +1,5 @@
 import { type CommandSpec, untilSignal } from './command.ts'
+import { relaunchWithPlatformFlags } from './platform-flags.ts'
 import { checkBinance, checkKafka, checkReplaySymbols } from './preflight.ts'
 
 /** A clean stop (flush, commit, close stores) that takes longer than this exits with code 1. */
@@ -22,6 +23,7 @@ export const platform: CommandSpec = {
     { flags: '--partitions <n>', setting: 'partitions' },
   ],
   async action({ config: base, options, log }) {
+    relaunchWithPlatformFlags() // first: V8's heap limits are fixed when the process starts
     const { topicPartitions } = await import('../partitions.ts')
     const config = options.live ? { ...base, source: 'binance' as const } : base
     if (config.source === 'replay') await checkReplaySymbols(config.symbols)

@@ -1,0 +1,28 @@
+// V8 heap limits of the one-command run, applied by relaunching itself (a light module: the
+// relaunch happens before the platform's modules are loaded).
+
+/**
+ * V8 heap limits the one-command run sets for itself (bench/README.md, Memory). Without them V8
+ * sizes its heap for the machine (a 4 GB limit here) and keeps ~450 MB of heap for a live set of
+ * ~100 MB after the start-up catch-up: a 16 MB semi-space (young generation 48 MB instead of up to
+ * ~130) and a 256 MB old generation (2.5× the live set) keep the process near 300 MB.
+ */
+export const PLATFORM_NODE_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=256']
+const HEAP_FLAG = /--max[-_](old[-_]space|semi[-_]space|heap)[-_]size/
+
+/**
+ * Replaces this process (execve: same pid, so signals and supervisors see no difference) with the
+ * same command under PLATFORM_NODE_FLAGS. Not when heap flags were given on the command line or in
+ * NODE_OPTIONS (those win; `NODE_OPTIONS=--max-old-space-size=4096` turns the limits off), nor
+ * where process.execve is missing (Windows, Node < 22.15). Returns only when it does not relaunch.
+ */
+export function relaunchWithPlatformFlags(): void {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => HEAP_FLAG.test(a))
+  if (given || typeof process.execve !== 'function') return
+  process.execve(process.execPath, [
+    process.execPath,
+    ...PLATFORM_NODE_FLAGS,
+    ...process.execArgv,
+    ...process.argv.slice(1),
+  ])
+}
