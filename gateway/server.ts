@@ -11,7 +11,6 @@ import type { GatewayContext } from './context.ts'
 import { LiveFeed } from './feed.ts'
 import type { RouteSpec } from './http.ts'
 import type { DependencyState, MarketReader } from './reader.ts'
-import { SinkReader } from './readers/sinks.ts'
 import { StoreReader } from './readers/stores.ts'
 import { binanceRoutes } from './routes/binance.ts'
 import { attachSocketIo } from './socketio.ts'
@@ -143,13 +142,16 @@ export async function openReader(
         ? 'sinks'
         : 'stores'
       : config.gatewayReader
-  if (kind === 'sinks')
+  if (kind === 'sinks') {
+    // loaded only here: the MongoDB and Redis clients are ~20 MB of a process that reads stores
+    const { SinkReader } = await import('./readers/sinks.ts')
     return SinkReader.open({
       mongoUrl: config.mongoUrl,
       mongoDb: config.mongoDb,
       redisUrl: config.redisUrl,
       ...(sinks.keyPrefix ? { keyPrefix: sinks.keyPrefix } : {}),
     })
+  }
   if (kind !== 'stores')
     throw new ConfigError('INVALID', `CS_GATEWAY_READER must be stores, sinks or auto, got "${kind}"`)
   if (!streams) throw new ConfigError('INVALID', 'CS_GATEWAY_READER=stores needs the engine in this process')
