@@ -3,11 +3,11 @@ import { type Config, isSet, loadConfig } from '../common/config.ts'
 import { createLogger } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
 import { KafkaStreams, openTransport, type Transport } from '../engine/index.ts'
-import { type Gateway, openReader, startGateway } from '../gateway/index.ts'
+import { type Gateway, openReader, startGateway } from '../gateway/server.ts'
 import { DLQ_TOPIC, type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
 import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
-import { type Sinks, type SinksOptions, startSinks } from '../sinks/index.ts'
+import type { Sinks, SinksOptions } from '../sinks/index.ts'
 import { platformTopology } from '../topologies/index.ts'
 import { topicPartitions } from './partitions.ts'
 import { startModelScheduler } from './train.ts'
@@ -123,6 +123,8 @@ export async function startPlatform(
     let sinks: Sinks | undefined
     const wanted = options.sinks ?? sinksWanted(env)
     if (wanted.mongo || wanted.redis) {
+      // loaded only when wanted: the MongoDB and Redis clients are ~20 MB of RSS
+      const { startSinks } = await import('../sinks/index.ts')
       const started = await startSinks({ config, transport, ...wanted, ...options.sinkOptions })
       stops.push(() => started.close())
       sinks = started
