@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     'ranking-every': { type: 'string', default: '1000' },
     /** Candle updates coalesced per window for this long (0: every change emitted, the default of the topology). */
     'emit-every': { type: 'string', default: '0' },
+    /** The engine's commit interval (ms; default the engine's). */
+    'commit-every': { type: 'string' },
     /** Only the pure aggregation (no transport, no platform topology). */
     pure: { type: 'boolean', default: false },
     /** Pure part: also time the previous way (aggregate per interval) in the same run. */
@@ -124,6 +126,7 @@ try {
       applicationId: run,
       transport: traced.transport,
       stateDir: join(dir, 'state'),
+      ...(args['commit-every'] ? { commitIntervalMs: Number(args['commit-every']) } : {}),
     },
   )
   const { ms, cpuMs } = await runToEnd(streams)
