@@ -1,11 +1,11 @@
 import fs from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
-import { Socket as ServerSocket } from 'socket.io'
 import { WebSocket } from 'ws'
 import { defaultIO } from '../engine/embedded/io.ts'
 import { PartitionLog } from '../engine/embedded/partition.ts'
 import { LiveFeed } from '../gateway/feed.ts'
+import { Outbox } from '../gateway/outbox.ts'
 
 // Where the platform bench's latency goes (`node bench/platform.ts --stages`): each 1m kline is
 // stamped at every stage of its path, by wrapping the functions that carry it (bench only):
@@ -14,7 +14,7 @@ import { LiveFeed } from '../gateway/feed.ts'
 //   appended  written to crypto_kline_1m (PartitionLog.append; not durable yet)
 //   read      read by the gateway's feed consumer (durable: after the group-commit fdatasync)
 //   fed       handed to the gateway's hub (parsed)
-//   emitted   Socket.IO emit to the client
+//   emitted   handed to Socket.IO by the client's outbox
 // and the client's `update` (delivered). Beside it: event-loop delay, GC pauses, the fdatasync
 // durations of the embedded log (libuv thread pool) and the gaps in a 10 ms timer (long tasks).
 
@@ -91,7 +91,7 @@ export function traceStages(warmupMs = 0): StageTracer {
   // appended / read: crypto_kline_1m records in the embedded log
   const p = PartitionLog.prototype as unknown as {
     append(records: { value: string | null }[]): number
-    read(from: number, max: number): { value: string | null }[]
+    read(from: number, max: number, unsynced?: boolean): { value: string | null }[]
   }
   const topicOf = (log: unknown) => (log as { topic: string }).topic
   wrap(
@@ -111,8 +111,8 @@ export function traceStages(warmupMs = 0): StageTracer {
     p,
     'read',
     (orig) =>
-      function (this: PartitionLog, from: number, max: number) {
-        const out = orig.call(this, from, max)
+      function (this: PartitionLog, from: number, max: number, unsynced?: boolean) {
+        const out = orig.call(this, from, max, unsynced)
         if (topicOf(this).endsWith('crypto_kline_1m') && out.length > 0) {
           const at = now()
           for (const r of out) {
@@ -139,18 +139,17 @@ export function traceStages(warmupMs = 0): StageTracer {
         return orig.call(this, l, e)
       },
   )
-  // emitted: Socket.IO server emit of an update
+  // emitted: the client's outbox hands the update to Socket.IO (pre-encoded, not via emit)
+  const outbox = Outbox.prototype as unknown as { out(event: string, stream: string, payload: unknown): void }
   wrap(
-    ServerSocket.prototype,
-    'emit',
+    outbox,
+    'out',
     (orig) =>
-      function (this: ServerSocket, event: string, ...args: unknown[]) {
-        if (event === 'update') {
-          const m = args[0] as { stream?: string; data?: KlineLike }
-          if (m?.stream === 'kline' && m.data) mark(keyOfRecord(m.data), 'emitted')
-        }
-        return (orig as (...a: unknown[]) => boolean).call(this, event, ...args)
-      } as never,
+      function (this: Outbox, event: string, stream: string, payload: unknown) {
+        const m = payload as { data?: KlineLike }
+        if (event === 'update' && stream === 'kline' && m?.data) mark(keyOfRecord(m.data), 'emitted')
+        return orig.call(this, event, stream, payload)
+      },
   )
 
   // the embedded log's fdatasync: duration including the wait for a thread-pool thread
