@@ -132,4 +132,22 @@ describe('Kafka transactions (real broker)', () => {
     await b.close()
     await a.close()
   })
+
+  it('a commit right after its output topic was created lands every record once (partitions whose leader is not ready yet are sent again in the transaction)', async () => {
+    const t = open('txn-fresh')
+    const [input, out] = [`txn-frin-${run}`, `txn-frout-${run}`]
+    await t.createTopics([{ name: input, partitions: 1 }])
+    const c = await joined(t, `txn-frg-${run}`, input)
+    const producer = t.transactionalProducer(`txn-fresh-${run}`)
+    // A just-created topic answers NOT_LEADER_OR_FOLLOWER on some partitions for a moment.
+    await t.createTopics([{ name: out, partitions: 6 }])
+    const records = Array.from({ length: 600 }, (_, i) => ({ topic: out, key: `k${i}`, value: String(i) }))
+    await producer.commit(records, c, [{ topic: input, partition: 0, offset: 1 }])
+    const read: string[] = []
+    for (let partition = 0; partition < 6; partition++)
+      for await (const b of t.read({ topic: out, partition }, 0)) for (const r of b) read.push(r.value)
+    expect(read.sort()).toEqual(records.map((r) => r.value).sort())
+    await producer.close()
+    await c.close()
+  })
 })

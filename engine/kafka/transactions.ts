@@ -10,7 +10,7 @@ import {
 } from '../transport.ts'
 import { KafkaGroupConsumer } from './consumer.ts'
 import { bounded, KafkaTransportError } from './errors.ts'
-import type { KafkaTransport } from './transport.ts'
+import { type KafkaTransport, sleep } from './transport.ts'
 
 // Exactly-once on Kafka (Kafka Streams' exactly_once_v2): one transactional producer per engine
 // instance; each commit is   begin → outputs + changelog records → AddOffsetsToTxn →
@@ -32,6 +32,13 @@ type Transaction = Awaited<
 >
 /** transaction.timeout.ms: an instance that dies mid-commit blocks read_committed readers at most this long (a restart aborts at once). */
 export const TRANSACTION_TIMEOUT_MS = 10_000
+/** Produce rounds per commit at most (the first and resends of failed partitions). */
+const RESEND_ROUNDS = 4
+/**
+ * Partition errors worth a resend within the transaction: no answer (-1), UNKNOWN_TOPIC_OR_PARTITION,
+ * LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND).
+ */
+const RESENDABLE = new Set([-1, 3, 5, 6, 7, 19, 20])
 /** The coordinator fenced this producer or its epoch: another incarnation took the transactional id, or the coordinator aborted us. */
 const FENCED = [
   'PRODUCER_FENCED',
@@ -120,13 +127,29 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
           this.sequences.clear()
           this.incarnation = incarnation
         }
-        const { error } = await this.transport.produceRound(this.pool, byPartition, {
-          ...owner,
-          sequences: this.sequences,
-          transactionalId: this.transactionalId,
-          refresh: false,
-        })
-        if (error) throw error
+        let pending = byPartition
+        for (let attempt = 1; ; attempt++) {
+          const { failed, error } = await this.transport.produceRound(this.pool, pending, {
+            ...owner,
+            sequences: this.sequences,
+            transactionalId: this.transactionalId,
+            refresh: attempt > 1,
+          })
+          if (!error) break
+          // A partition whose leader moved (or a topic just created) goes again within the
+          // transaction, from its first unacknowledged batch with the same sequence numbers (the
+          // broker drops a batch it already has); any other error aborts the transaction.
+          if (attempt >= RESEND_ROUNDS || [...failed.values()].some((f) => !RESENDABLE.has(f.code)))
+            throw error
+          const again: ProducedRecord[] = []
+          for (const [key, f] of failed) {
+            this.sequences.set(key, f.sequence)
+            for (const r of f.records) again.push(r)
+          }
+          if (again.length === 0) throw error
+          pending = await this.transport.route(again)
+          await sleep(100 * attempt)
+        }
       }
       if (offsets.length > 0) {
         await call(
