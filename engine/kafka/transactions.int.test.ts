@@ -143,9 +143,13 @@ describe('Kafka transactions (real broker)', () => {
     await t.createTopics([{ name: out, partitions: 6 }])
     const records = Array.from({ length: 600 }, (_, i) => ({ topic: out, key: `k${i}`, value: String(i) }))
     await producer.commit(records, c, [{ topic: input, partition: 0, offset: 1 }])
-    const read: string[] = []
-    for (let partition = 0; partition < 6; partition++)
-      for await (const b of t.read({ topic: out, partition }, 0)) for (const r of b) read.push(r.value)
+    // Read until the commit markers are in (EndTxn returns before they are written).
+    const read = await until('the committed records', async () => {
+      const values: string[] = []
+      for (let partition = 0; partition < 6; partition++)
+        for await (const b of t.read({ topic: out, partition }, 0)) for (const r of b) values.push(r.value)
+      return values.length >= records.length && values
+    })
     expect(read.sort()).toEqual(records.map((r) => r.value).sort())
     await producer.close()
     await c.close()
