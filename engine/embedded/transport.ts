@@ -759,19 +759,24 @@ class EmbeddedTransactionalProducer implements TransactionalProducer {
   }
 }
 
-/** Records appended per event-loop turn by a producer's send. */
+/** Records appended at a time by a producer's send, and how long it appends before yielding. */
 const SEND_SLICE = 4096
+const SEND_TURN_MS = 20
 
 /**
  * Appends `records` (order kept per partition) SEND_SLICE at a time, yielding to the event loop
- * between slices: a commit's big send (tens of thousands of changelog and output records) does
- * not hold the stream thread for all of its encoding and writing at once. Returns the partitions
- * written (not yet synced).
+ * after each SEND_TURN_MS of appending: a commit's big send (tens of thousands of changelog and
+ * output records) does not hold the stream thread for all of its encoding and writing at once.
+ * Returns the partitions written (not yet synced).
  */
 async function appendInSlices(log: EmbeddedLog, records: ProducedRecord[]): Promise<Set<PartitionLog>> {
   const parts = new Set<PartitionLog>()
+  let since = performance.now()
   for (let i = 0; i < records.length; i += SEND_SLICE) {
-    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    if (i > 0 && performance.now() - since >= SEND_TURN_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      since = performance.now()
+    }
     const slice = records.length <= SEND_SLICE ? records : records.slice(i, i + SEND_SLICE)
     for (const [part, list] of groupByPartition(log, slice)) {
       part.append(list)
