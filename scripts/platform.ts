@@ -83,7 +83,8 @@ export async function startPlatform(
       symbols: config.symbols,
       ...(config.source === 'replay' ? { csvFallbackTo: dayBefore(config.replayFrom) } : {}),
     })
-    stops.push(() => models.stop())
+    const stopModels = once(() => models.stop())
+    stops.push(stopModels)
     // every symbol ranked: the dashboard's markets table and ticker bar read each one's 24 h change
     const topology = platformTopology({
       rankingEveryMs: 1000,
@@ -108,7 +109,8 @@ export async function startPlatform(
     // the opening to finish (past the 30 s stop bound).
     await createRawTopics(transport, partitions)
     await streams.start()
-    stops.push(() => streams.close())
+    const stopStreams = once(() => streams.close())
+    stops.push(stopStreams)
     await streams.flush(TASKS_OPEN_WAIT_MS).catch((e: Error) => {
       // a restart with a long backlog: ingest starts anyway, the engine catches up while it runs
       log.info('engine still catching up; starting ingest', { reason: e.message })
@@ -118,7 +120,13 @@ export async function startPlatform(
       config: { symbols: config.symbols, ...urls },
       options: { partitions, ...ingestOptions },
     })
-    stops.push(() => ingest.close())
+    // On close, ingest, the engine and the model scheduler stop together: each waits on its own
+    // fsyncs (ingest's last appends, the engine's final commit and 20 stores, a training run), and
+    // one after the other they took 20-30 s on a busy disk (the 30 s stop bound). The engine's
+    // final commit covers what it processed; what ingest appended meanwhile is processed next start.
+    stops.push(async () => {
+      await Promise.all([ingest.close(), stopStreams(), stopModels()])
+    })
     // after the engine: on Kafka the sinks subscribe only to topics that exist
     let sinks: Sinks | undefined
     const wanted = options.sinks ?? sinksWanted(env)
@@ -169,6 +177,15 @@ async function createRawTopics(transport: Transport, partitions: number): Promis
   for (const name of [topics.kline1m, topics.trades, topics.orderbook, DLQ_TOPIC])
     if ((await transport.partitions(name)) === undefined) missing.push(name)
   if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
+}
+
+/** `f` called once; later calls return its first promise. */
+function once(f: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined
+  return () => {
+    p ??= f()
+    return p
+  }
 }
 
 const dayBefore = (iso: string): string => new Date(Date.parse(iso) - 86_400_000).toISOString().slice(0, 10)
