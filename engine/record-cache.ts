@@ -48,7 +48,7 @@ export class RecordCache<K, V, H = V> {
   /** Holds `record` as the latest of `cacheKey` (replacing an earlier one, which is never forwarded). */
   put(cacheKey: string, record: StreamRecord<K, H>): void {
     const p = this.pending
-    if (p.has(cacheKey)) p.delete(cacheKey)
+    p.delete(cacheKey) // an updated key moves behind the others
     p.set(cacheKey, record)
     if (p.size > this.maxEntries) {
       const [oldest, r] = p.entries().next().value as [string, StreamRecord<K, H>]
