@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { add, addDec, formatDec, parseDec, percentChange, sub, subDec } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
 import {
+  type DecimalTickerState,
   type LegacyTickerState,
   memoryTickerStores,
   mergeTick,
   rank,
   type Ticker24h,
+  type TickerState,
   type TickMinute,
   tickerFor,
 } from './ranking.ts'
@@ -156,6 +158,71 @@ describe('24 h ranking', () => {
     }
     expect(tickerFor(st, 'SOLUSDT')).toEqual(legacyTicker(old))
     expect(st.minutes.size).toBe(1440)
+  })
+})
+
+// The summary keeps exact fixed-point sums and prints them only for a ticker; every ticker must
+// print as the decimal-string sums did, including the inputs that leave the fast path.
+describe('fixed-point sums', () => {
+  const base = spotDay('BTCUSDT', '1m', '2024-01-03')[0] as Kline
+  /** 1600 minutes of `symbol` (the window start passes 160 of them), volumes from `vol(i)`. */
+  const series = (symbol: string, vol: (i: number) => [string, string]): Kline[] =>
+    Array.from({ length: 1600 }, (_, i) => {
+      const [volume, quoteVolume] = vol(i)
+      return {
+        ...base,
+        symbol,
+        interval: '1m',
+        openTime: base.openTime + i * 60_000,
+        volume,
+        quoteVolume,
+        trades: i,
+      }
+    })
+  const cases: Record<string, (i: number) => [string, string]> = {
+    // scales 0, 1, 2 and 8 mixed: a sum prints at the largest scale it ever saw, also after that input left
+    SCALES: (i) => [i % 5 === 0 ? '1.5' : i % 7 === 0 ? '3' : '0.25', i === 3 ? '0.00000001' : `${i}.12`],
+    // 9 decimals and a sign do not scan: decimal strings from there on
+    DIGITS: (i) => [i === 40 ? '0.123456789' : '2.00000000', i === 1550 ? '-1.5' : '7.10000000'],
+    // 9e14 per minute: the whole part passes 2^53 after 11 minutes; 16 integer digits do not scan
+    HUGE: (i) => ['900000000000000.5', i === 20 ? '1000000000000000' : '1.00'],
+  }
+
+  it('every ticker prints as the decimal-string sums did, also from a summary stored with decimal strings', () => {
+    for (const [symbol, vol] of Object.entries(cases)) {
+      const ks = series(symbol, vol)
+      const st = memoryTickerStores()
+      const ref: LegacyTickerState = { symbol, minutes: [], volume: '0', quoteVolume: '0', count: 0 }
+      const diffs: unknown[] = []
+      ks.forEach((k, i) => {
+        if (i === 1000) {
+          // the summary as the version before fixed-point sums stored it
+          const s = st.getState(symbol) as TickerState
+          const t = tickerFor(st, symbol)!
+          const old: DecimalTickerState = { ...s, volume: t.volume, quoteVolume: t.quoteVolume }
+          st.putState(old as never)
+          expect(tickerFor(st, symbol)).toEqual(t)
+        }
+        legacyMerge(ref, k)
+        mergeTick(st, k)
+        const [got, want] = [tickerFor(st, symbol), legacyTicker(ref)]
+        if (JSON.stringify(got) !== JSON.stringify(want)) diffs.push([symbol, i, got, want])
+      })
+      expect(diffs.slice(0, 3)).toEqual([])
+    }
+    expect(tickerFor(memoryTickerStores(), 'X')).toBeUndefined()
+  })
+
+  it('the summary stores sums as numbers while they fit, as a decimal string after', () => {
+    const st = memoryTickerStores()
+    const ks = series('HUGE', cases.HUGE!)
+    for (const k of ks.slice(0, 15)) mergeTick(st, k)
+    const s = st.getState('HUGE') as TickerState
+    expect(s.quoteVolume).toEqual([15, 0, 2])
+    expect(s.volume).toEqual(['13500000000000007.5', 0, 1]) // 15 × 9e14 passed 2^53
+    for (const k of ks.slice(15, 21)) mergeTick(st, k)
+    expect((st.getState('HUGE') as TickerState).quoteVolume).toEqual(['1000000000000020.00', 0, 2])
+    expect(tickerFor(st, 'HUGE')!.quoteVolume).toBe('1000000000000020.00')
   })
 })
 

@@ -1,6 +1,6 @@
-import { addDec, formatDec, parseDec, sub, subDec } from '../common/decimal.ts'
+import { sub } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
-import { percentChange } from './fixed.ts'
+import { addTo, formatSum, percentChange, type Sum, scanInto, zeroSum } from './fixed.ts'
 
 // Rolling 24 h statistics per symbol, as Binance's /api/v3/ticker/24hr defines them, built from
 // 1m klines: the window is the last 1440 minutes ending with the latest one; openPrice is the open
@@ -30,9 +30,19 @@ export interface TickerState {
   /** Open of the first minute, close of the latest. */
   openPrice: string
   lastPrice: string
+  /**
+   * Exact running sums (processors/fixed.ts `Sum`): [whole, fraction × 1e8, largest scale], or
+   * [decimal string, 0, scale] once a value did not fit; printed only when a ticker goes out.
+   */
+  volume: Sum
+  quoteVolume: Sum
+  count: number
+}
+
+/** The summary before fixed-point sums (volume and quote volume as decimal strings): still read. */
+export interface DecimalTickerState extends Omit<TickerState, 'volume' | 'quoteVolume'> {
   volume: string
   quoteVolume: string
-  count: number
 }
 
 /** The window as one value (before the minutes had their own entries): read once, then split. */
@@ -46,7 +56,7 @@ export interface LegacyTickerState {
 
 /** What the rolling ticker reads and writes; synchronous like task stores (staged writes). */
 export interface TickerStores {
-  getState(symbol: string): TickerState | LegacyTickerState | undefined
+  getState(symbol: string): TickerState | DecimalTickerState | LegacyTickerState | undefined
   putState(s: TickerState): void
   getMinute(symbol: string, openTime: number): TickMinute | undefined
   putMinute(symbol: string, m: TickMinute): void
@@ -71,7 +81,7 @@ export interface Ticker24h {
 
 /** In-memory stores (tests, batch use). */
 export function memoryTickerStores(): TickerStores & { minutes: Map<string, TickMinute> } {
-  const states = new Map<string, TickerState | LegacyTickerState>()
+  const states = new Map<string, TickerState | DecimalTickerState | LegacyTickerState>()
   const minutes = new Map<string, TickMinute>()
   return {
     minutes,
@@ -83,19 +93,58 @@ export function memoryTickerStores(): TickerStores & { minutes: Map<string, Tick
   }
 }
 
-const plus = (a: string, b: string): string => formatDec(addDec(parseDec(a), parseDec(b)))
-const minus = (a: string, b: string): string => formatDec(subDec(parseDec(a), parseDec(b)))
+const scratch = new Float64Array(3)
+
+/** Subtracts the decimal string `x` from `s` in place; the scale stays the largest seen (as common/decimal's sub). */
+function takeFrom(s: Sum, x: string): void {
+  if (typeof s[0] === 'number' && scanInto(x, scratch, 0)) {
+    let frac = s[1] - (scratch[1] as number)
+    let whole = s[0] - (scratch[0] as number)
+    if (frac < 0) {
+      frac += 100_000_000
+      whole -= 1
+    }
+    if (whole >= 0) {
+      s[0] = whole
+      s[1] = frac
+      if ((scratch[2] as number) > s[2]) s[2] = scratch[2] as number
+      return
+    }
+  }
+  const dot = x.indexOf('.')
+  const d = dot < 0 ? 0 : x.length - dot - 1
+  s[0] = sub(formatSum(s), x) // a negative sum or an input that does not scan: decimal strings for good
+  s[1] = 0
+  if (d > s[2]) s[2] = d
+}
+
+/** A sum stored as a decimal string, as exact fixed point at its printed scale. */
+function sumOf(x: string): Sum {
+  const s = zeroSum()
+  addTo(s, x)
+  return s
+}
 
 function add(s: TickerState, m: TickMinute): void {
-  s.volume = plus(s.volume, m[3])
-  s.quoteVolume = plus(s.quoteVolume, m[4])
+  addTo(s.volume, m[3])
+  addTo(s.quoteVolume, m[4])
   s.count += m[5]
 }
 
 function take(s: TickerState, m: TickMinute): void {
-  s.volume = minus(s.volume, m[3])
-  s.quoteVolume = minus(s.quoteVolume, m[4])
+  takeFrom(s.volume, m[3])
+  takeFrom(s.quoteVolume, m[4])
   s.count -= m[5]
+}
+
+/** A copy that can change without touching `s` (which a record cache may still hold); reads the decimal-string form. */
+function copyOf(s: TickerState | DecimalTickerState): TickerState {
+  const { volume: v, quoteVolume: q } = s
+  return {
+    ...s,
+    volume: typeof v === 'string' ? sumOf(v) : [v[0], v[1], v[2]],
+    quoteVolume: typeof q === 'string' ? sumOf(q) : [q[0], q[1], q[2]],
+  }
 }
 
 /** Splits a legacy one-value window into minute entries; its sums stay as they were. */
@@ -111,8 +160,8 @@ function upgrade(st: TickerStores, old: LegacyTickerState): TickerState | undefi
     last: last[0],
     openPrice: first[1],
     lastPrice: last[2],
-    volume,
-    quoteVolume,
+    volume: sumOf(volume),
+    quoteVolume: sumOf(quoteVolume),
     count,
   }
 }
@@ -152,7 +201,7 @@ export function mergeTick(st: TickerStores, k: Kline): boolean {
   const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades, k.closed ? 1 : 0]
   if (m[0] % MINUTE_MS !== 0) return false
   const prev = st.getState(k.symbol)
-  const s = prev === undefined ? undefined : 'minutes' in prev ? upgrade(st, prev) : { ...prev }
+  const s = prev === undefined ? undefined : 'minutes' in prev ? upgrade(st, prev) : copyOf(prev)
   if (s && prev && 'minutes' in prev) st.putState(s) // split even if `k` changes nothing
   if (s === undefined) {
     const fresh: TickerState = {
@@ -161,8 +210,8 @@ export function mergeTick(st: TickerStores, k: Kline): boolean {
       last: m[0],
       openPrice: m[1],
       lastPrice: m[2],
-      volume: '0',
-      quoteVolume: '0',
+      volume: zeroSum(),
+      quoteVolume: zeroSum(),
       count: 0,
     }
     add(fresh, m)
@@ -205,8 +254,8 @@ export function tickerOf(s: TickerState): Ticker24h {
     lastPrice: s.lastPrice,
     priceChange: sub(s.lastPrice, s.openPrice),
     priceChangePercent: percentChange(s.lastPrice, s.openPrice),
-    volume: s.volume,
-    quoteVolume: s.quoteVolume,
+    volume: formatSum(s.volume),
+    quoteVolume: formatSum(s.quoteVolume),
     count: s.count,
     partial: s.last - s.first < DAY_MS - MINUTE_MS,
   }
@@ -216,11 +265,20 @@ export function tickerOf(s: TickerState): Ticker24h {
 export function tickerFor(st: TickerStores, symbol: string): Ticker24h | undefined {
   const s = st.getState(symbol)
   if (s === undefined) return undefined
-  if (!('minutes' in s)) return tickerOf(s)
+  if (!('minutes' in s)) return tickerOf(typeof s.volume === 'string' ? copyOf(s) : (s as TickerState))
   const first = s.minutes[0]
   const last = s.minutes[s.minutes.length - 1]
   if (!first || !last) return undefined
-  return tickerOf({ ...s, first: first[0], last: last[0], openPrice: first[1], lastPrice: last[2] })
+  return tickerOf({
+    symbol: s.symbol,
+    first: first[0],
+    last: last[0],
+    openPrice: first[1],
+    lastPrice: last[2],
+    volume: sumOf(s.volume),
+    quoteVolume: sumOf(s.quoteVolume),
+    count: s.count,
+  })
 }
 
 export interface RankEntry extends Ticker24h {

@@ -4,6 +4,7 @@ import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { TestBed } from '../engine/testing.ts'
 import {
+  type DecimalTickerState,
   memoryTickerStores,
   mergeTick,
   type Ranking,
@@ -187,5 +188,59 @@ describe('ticker-24h: minutes of the earlier layout', () => {
     expect(await bed.values<Ranking>(topics.ranking)).toEqual(expected)
     // a day after the cut, every minute of the old layout has left the window
     expect(await s.windowStore(MINUTES_STORE).approximateCount()).toBe(0)
+  }, 60_000)
+})
+
+// Summaries written before the fixed-point sums (volume and quote volume as decimal strings) are
+// restored from the changelog and read: the window goes on from them, rankings unchanged.
+describe('ticker-24h: summaries with decimal-string sums', () => {
+  const bed = new TestBed('cs-rank-decimal-')
+  afterAll(() => bed.close())
+
+  it('rankings after an upgrade equal the pure rolling window', async () => {
+    const symbols = ['BTCUSDT', 'PEPEUSDT']
+    const klines = symbols
+      .flatMap((s) => spotRange(s, '1m', '2024-01-04', '2024-01-05') as Kline[])
+      .sort((a, b) => a.openTime - b.openTime)
+    const cut = 2500
+    const st = memoryTickerStores()
+    const latest: Record<string, Ticker24h> = {}
+    const expected: Ranking[] = []
+    klines.forEach((k, i) => {
+      if (!mergeTick(st, k)) return
+      latest[k.symbol] = tickerFor(st, k.symbol)!
+      if (i >= cut) expected.push(rank(Object.values(latest), 10))
+    })
+    const app = 'rank-decimal'
+    const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, klines.slice(0, cut).map(msg))
+    let s = await bed.start(rankingsTopology(), { applicationId: app })
+    await s.flush()
+    await bed.stop(s)
+    // the summaries as the earlier version wrote them, restored with the minute buckets
+    const pure = memoryTickerStores()
+    for (const k of klines.slice(0, cut)) mergeTick(pure, k)
+    await bed.produce(
+      `${app}-${TICKER_STORE}-changelog`,
+      symbols.map((symbol) => {
+        const t = tickerFor(pure, symbol)!
+        const old: DecimalTickerState = {
+          ...(pure.getState(symbol) as TickerState),
+          volume: t.volume,
+          quoteVolume: t.quoteVolume,
+        }
+        return { key: symbol, value: old }
+      }),
+    )
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    const before = (await bed.values<Ranking>(topics.ranking)).length
+    await bed.produce(topics.kline1m, klines.slice(cut).map(msg))
+    s = await bed.start(rankingsTopology(), { applicationId: app })
+    await s.flush()
+    expect((await bed.values<Ranking>(topics.ranking)).slice(before)).toEqual(expected)
+    const summary = await s.keyValueStore<TickerState>(TICKER_STORE).get('BTCUSDT')
+    expect(typeof summary!.volume[0]).toBe('number')
+    await bed.stop(s)
   }, 60_000)
 })

@@ -5,6 +5,7 @@ import { Stores } from '../engine/index.ts'
 import { RecordCache } from '../engine/record-cache.ts'
 import {
   DAY_MS,
+  type DecimalTickerState,
   type LegacyTickerState,
   MINUTE_MS,
   mergeTick,
@@ -57,7 +58,7 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     this.ctx = ctx
     if (this.emitEveryMs)
       this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs, toOutput: tickerOf })
-    const state = ctx.getStateStore<TickerState | LegacyTickerState>(TICKER_STORE)
+    const state = ctx.getStateStore<TickerState | DecimalTickerState | LegacyTickerState>(TICKER_STORE)
     const buckets = ctx.getWindowStore<Bucket>(BUCKETS_STORE)
     const old = ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>
     // Minutes of the earlier layout (restored from its changelog) are read until the window passes them.
