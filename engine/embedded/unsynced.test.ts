@@ -1,7 +1,6 @@
-import { fdatasync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDirs } from '../../test/tmpdirs.ts'
-import type { LogIO } from './io.ts'
+import { heldDisk } from './held-disk.fixture.ts'
 import { EmbeddedTransport } from './transport.ts'
 
 // Readers of unsynced records (ConsumerOptions.unsynced, the gateway's live feed) see a record
@@ -9,25 +8,6 @@ import { EmbeddedTransport } from './transport.ts'
 // records. The disk here holds every fdatasync until the test lets it go.
 
 const tmp = tempDirs('cs-unsynced-')
-
-/** fdatasync that waits for release() (then really syncs). */
-function heldDisk(): { io: Partial<LogIO>; release(): void; held(): number } {
-  let waiting: (() => void)[] = []
-  return {
-    io: {
-      fdatasync: (fd) =>
-        new Promise((resolve, reject) =>
-          waiting.push(() => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
-        ),
-    },
-    release() {
-      const w = waiting
-      waiting = []
-      for (const f of w) f()
-    },
-    held: () => waiting.length,
-  }
-}
 
 const record = (n: number) => ({
   topic: 'live',
@@ -80,15 +60,7 @@ describe('embedded log: unsynced readers', () => {
     // appended, but its commit point waits for the held fsync: hidden
     await new Promise((r) => setImmediate(r))
     expect(await live.poll(10, 0)).toEqual([])
-    let committed = false
-    void commit.finally(() => {
-      committed = true
-    })
-    while (!committed) {
-      disk.release()
-      await new Promise((r) => setTimeout(r, 5))
-    }
-    await commit
+    await disk.releaseUntil(commit)
     expect((await live.poll(10, 0)).map((r) => r.value)).toEqual(['{"n":1}'])
   })
 })

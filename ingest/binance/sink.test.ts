@@ -1,6 +1,5 @@
-import { fdatasync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { LogIO } from '../../engine/embedded/io.ts'
+import { heldDisk } from '../../engine/embedded/held-disk.fixture.ts'
 import { EmbeddedTransport } from '../../engine/embedded/transport.ts'
 import { tempDirs } from '../../test/tmpdirs.ts'
 import { BatchSink } from './sink.ts'
@@ -10,23 +9,6 @@ import { BatchSink } from './sink.ts'
 // for every send.
 
 const tmp = tempDirs('cs-sink-')
-
-function heldDisk(): { io: Partial<LogIO>; release(): void } {
-  let waiting: (() => void)[] = []
-  return {
-    io: {
-      fdatasync: (fd) =>
-        new Promise((resolve, reject) =>
-          waiting.push(() => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
-        ),
-    },
-    release() {
-      const w = waiting
-      waiting = []
-      for (const f of w) f()
-    },
-  }
-}
 
 const record = (n: number) => ({
   topic: 'k',
@@ -55,15 +37,7 @@ describe('BatchSink', () => {
     const durable = sink.push([record(2)]) // the first send's fsync is still held
     expect((await live.poll(10, 10_000)).map((r) => r.value)).toEqual(['{"n":2}'])
 
-    let flushed = false
-    const flush = sink.flush().then(() => {
-      flushed = true
-    })
-    while (!flushed) {
-      disk.release()
-      await new Promise((r) => setTimeout(r, 5))
-    }
-    await flush
+    await disk.releaseUntil(sink.flush())
     await durable
     const all = await transport.consumer({ groupId: 'all', topics: ['k'] })
     expect((await all.poll(10, 0)).map((r) => r.value)).toEqual(['{"n":1}', '{"n":2}'])
@@ -82,15 +56,7 @@ describe('BatchSink', () => {
     sink.fire(record(3))
     await new Promise((r) => setImmediate(r))
     expect(await live.poll(10, 0)).toEqual([]) // waiting for the first send's fsync
-    let flushed = false
-    const flush = sink.flush().then(() => {
-      flushed = true
-    })
-    while (!flushed) {
-      disk.release()
-      await new Promise((r) => setTimeout(r, 5))
-    }
-    await flush
+    await disk.releaseUntil(sink.flush())
     expect((await live.poll(10, 0)).map((r) => r.value)).toEqual(['{"n":2}', '{"n":3}'])
   })
 })
