@@ -41,6 +41,39 @@ afterEach(async () => {
   await bed.close()
 })
 
+/** One candle task on partition 0, opened on its own changelogs: driven by process/punctuate. */
+async function candleTask(app: string, options: Parameters<typeof candlesTopology>[0]) {
+  const topology = candlesTopology(options)
+  await bed.transport.createTopics([
+    { name: topics.kline1m, partitions: 1 },
+    ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
+  ])
+  const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
+    applicationId: app,
+    stateDir: bed.stateDir,
+    transport: bed.transport,
+    restoreTimeoutMs: 10_000,
+    processingErrors: 'fail',
+    log: createLogger('test'),
+  })
+  await task.open()
+  let offset = 0
+  const feed = (ks: readonly (Candle | Kline)[]) => {
+    for (const k of ks) {
+      const m = msg(k)
+      task.process({
+        topic: topics.kline1m,
+        partition: 0,
+        offset: offset++,
+        key: m.key,
+        value: JSON.stringify(m.value),
+        timestamp: m.timestamp,
+      } satisfies ConsumedRecord)
+    }
+  }
+  return { task, feed }
+}
+
 describe('backfill after a reconnect (issue 13, defect 1)', () => {
   it('minutes backfilled hours late, after another symbol went live, all land: every final equals the clean run', async () => {
     // Two symbols on one partition, 2024-01-03 00:00–06:59. Ingest was down 02:00–04:59; on
@@ -153,33 +186,9 @@ describe('a window whose last minute never comes (issue 13, defect 10)', () => {
   })
 
   it('with no input at all (the exchange is down), the wall clock closes the window once its end passed by the grace', async () => {
-    const app = 'candles-quiet'
-    const topology = candlesTopology({ idleCloseMs: 1_000 })
-    await bed.transport.createTopics([
-      { name: topics.kline1m, partitions: 1 },
-      ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
-    ])
-    const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
-      applicationId: app,
-      stateDir: bed.stateDir,
-      transport: bed.transport,
-      restoreTimeoutMs: 10_000,
-      processingErrors: 'fail',
-      log: createLogger('test'),
-    })
-    await task.open()
+    const { task, feed } = await candleTask('candles-quiet', { idleCloseMs: 1_000 })
     const first4h = outage.slice(0, 181) // up to 03:00, then nothing
-    first4h.forEach((k, offset) => {
-      const m = msg(k)
-      task.process({
-        topic: topics.kline1m,
-        partition: 0,
-        offset,
-        key: m.key,
-        value: JSON.stringify(m.value),
-        timestamp: m.timestamp,
-      } satisfies ConsumedRecord)
-    })
+    feed(first4h)
     const closed4h = () =>
       task.out
         .map((r) => JSON.parse(r.value as string) as Kline)
@@ -200,37 +209,9 @@ describe('a symbol’s first minutes after another passed the hour by the grace 
     // One task, two symbols, the platform's options (coalesced emits). BTCUSDT is live up to
     // 01:29 (past 01:00 + grace); ETHUSDT had 00:00–00:09, went quiet (its backfill on the way),
     // so the idle wall clock closes its 00:00 hour with 10 minutes; then 00:10–01:29 arrive.
-    const app = 'candles-startup-hour'
-    const topology = candlesTopology({ idleCloseMs: 1_000, emitEveryMs: 100 })
-    await bed.transport.createTopics([
-      { name: topics.kline1m, partitions: 1 },
-      ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
-    ])
-    const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
-      applicationId: app,
-      stateDir: bed.stateDir,
-      transport: bed.transport,
-      restoreTimeoutMs: 10_000,
-      processingErrors: 'fail',
-      log: createLogger('test'),
-    })
-    await task.open()
+    const { task, feed } = await candleTask('candles-startup-hour', { idleCloseMs: 1_000, emitEveryMs: 100 })
     const btc = spotDay('BTCUSDT', '1m', '2024-01-02').slice(0, 90)
     const eth = spotDay('ETHUSDT', '1m', '2024-01-02').slice(0, 90)
-    let offset = 0
-    const feed = (ks: Candle[]) => {
-      for (const k of ks) {
-        const m = msg(k)
-        task.process({
-          topic: topics.kline1m,
-          partition: 0,
-          offset: offset++,
-          key: m.key,
-          value: JSON.stringify(m.value),
-          timestamp: m.timestamp,
-        } satisfies ConsumedRecord)
-      }
-    }
     feed(eth.slice(0, 10))
     feed(btc)
     const t = Date.now() + 5_000
