@@ -39,6 +39,11 @@ export interface PlatformOptions {
   /** Partitions of the topics it creates; default `topicPartitions(config)`. */
   partitions?: number
   env?: NodeJS.ProcessEnv
+  /**
+   * Aborts the start-up (a SIGTERM before the platform runs): the step under way finishes or its
+   * wait is cut short, what was started is closed, and startPlatform rejects with the abort reason.
+   */
+  signal?: AbortSignal
 }
 
 /** Sinks run only when their server is configured explicitly (variable or alias), never on defaults. */
@@ -59,7 +64,11 @@ export async function startPlatform(
   const close = async () => {
     while (stops.length > 0) await stops.pop()!()
   }
+  const signal = options.signal
+  // checked after each step: a step under way is not interrupted, its stop is registered first
+  const check = () => signal?.throwIfAborted()
   try {
+    check()
     let replay: ReplayServer | undefined
     let urls = { binanceWsUrl: config.binanceWsUrl, binanceRestUrl: config.binanceRestUrl }
     if (config.source === 'replay') {
@@ -73,9 +82,11 @@ export async function startPlatform(
       replay = server
       urls = { binanceWsUrl: server.wsUrl, binanceRestUrl: server.restUrl }
       log.info('replay server', { ws: server.wsUrl, rest: server.restUrl, speed: config.replaySpeed })
+      check()
     }
     const transport = await openTransport(config)
     stops.push(() => transport.close())
+    check()
     // Models: trained at start when none is usable (from the topic, or the recorded files before
     // the replay's start while the topic is still short), retrained daily in event time.
     const models = startModelScheduler({
@@ -108,13 +119,20 @@ export async function startPlatform(
     // processed anything, with the replay clock running on, and a SIGTERM meanwhile waited for
     // the opening to finish (past the 30 s stop bound).
     await createRawTopics(transport, partitions)
+    check()
     await streams.start()
     const stopStreams = once(() => streams.close())
     stops.push(stopStreams)
-    await streams.flush(TASKS_OPEN_WAIT_MS).catch((e: Error) => {
-      // a restart with a long backlog: ingest starts anyway, the engine catches up while it runs
-      log.info('engine still catching up; starting ingest', { reason: e.message })
-    })
+    // the longest wait of the start-up (the tasks open their stores): a signal cuts it short, and
+    // the engine's close then waits only for the stores being opened
+    await untilAborted(
+      streams.flush(TASKS_OPEN_WAIT_MS).catch((e: Error) => {
+        // a restart with a long backlog: ingest starts anyway, the engine catches up while it runs
+        if (!signal?.aborted) log.info('engine still catching up; starting ingest', { reason: e.message })
+      }),
+      signal,
+    )
+    check()
     const ingest = await startIngest({
       transport,
       config: { symbols: config.symbols, ...urls },
@@ -127,6 +145,7 @@ export async function startPlatform(
     stops.push(async () => {
       await Promise.all([ingest.close(), stopStreams(), stopModels()])
     })
+    check()
     // after the engine: on Kafka the sinks subscribe only to topics that exist
     let sinks: Sinks | undefined
     const wanted = options.sinks ?? sinksWanted(env)
@@ -136,6 +155,7 @@ export async function startPlatform(
       const started = await startSinks({ config, transport, ...wanted, ...options.sinkOptions })
       stops.push(() => started.close())
       sinks = started
+      check()
     }
     let ingestReady = false
     void ingest.ready.then(() => {
@@ -156,6 +176,7 @@ export async function startPlatform(
       },
     })
     stops.push(() => gateway.close())
+    check()
     log.info('platform running', {
       gateway: gateway.url,
       transport: config.transport,
@@ -177,6 +198,20 @@ async function createRawTopics(transport: Transport, partitions: number): Promis
   for (const name of [topics.kline1m, topics.trades, topics.orderbook, DLQ_TOPIC])
     if ((await transport.partitions(name)) === undefined) missing.push(name)
   if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
+}
+
+/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
+function untilAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
+  if (!signal) return p
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done)
+      resolve(undefined)
+    }
+    signal.addEventListener('abort', done)
+    p.then(done, done)
+  })
 }
 
 /** `f` called once; later calls return its first promise. */

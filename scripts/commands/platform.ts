@@ -1,3 +1,5 @@
+import { StreamsError } from '../../common/errors.ts'
+import type { Platform } from '../platform.ts'
 import { type CommandSpec, untilSignal } from './command.ts'
 import { relaunchWithPlatformFlags } from './platform-flags.ts'
 import { checkBinance, checkKafka, checkReplaySymbols } from './preflight.ts'
@@ -24,18 +26,42 @@ export const platform: CommandSpec = {
   ],
   async action({ config: base, options, log }) {
     relaunchWithPlatformFlags() // first: V8's heap limits are fixed when the process starts
-    const { topicPartitions } = await import('../partitions.ts')
-    const config = options.live ? { ...base, source: 'binance' as const } : base
-    if (config.source === 'replay') await checkReplaySymbols(config.symbols)
-    await checkBinance(config)
-    await checkKafka(config)
-    const { startPlatform } = await import('../platform.ts')
+    // The stop handler next, before anything opens: a SIGTERM during start-up (stores opening,
+    // ingest's backfill) aborts it and closes what was opened, within the same bound.
+    const abort = new AbortController()
+    let timer: NodeJS.Timeout | undefined
+    const signalled = untilSignal().then(() => {
+      log.info('stopping', { timeoutMs: STOP_TIMEOUT_MS })
+      timer = setTimeout(() => {
+        log.error('clean stop took too long: exiting without it', { timeoutMs: STOP_TIMEOUT_MS })
+        process.exit(1)
+      }, STOP_TIMEOUT_MS)
+      timer.unref()
+      abort.abort(new StreamsError('CONFIG', 'STOPPED', 'stopped by a signal during start-up'))
+    })
+    let p: Platform
+    try {
+      const { topicPartitions } = await import('../partitions.ts')
+      const config = options.live ? { ...base, source: 'binance' as const } : base
+      if (config.source === 'replay') await checkReplaySymbols(config.symbols)
+      await checkBinance(config)
+      await checkKafka(config)
+      abort.signal.throwIfAborted()
+      const { startPlatform } = await import('../platform.ts')
+      p = await startPlatform(
+        config,
+        {},
+        { partitions: topicPartitions(config, options.partitions !== undefined), signal: abort.signal },
+      )
+    } catch (e) {
+      if (!abort.signal.aborted) throw e
+      // startPlatform closed what it had started
+      if (e !== abort.signal.reason) log.warn('start-up failed while stopping', { err: e })
+      clearTimeout(timer)
+      log.info('stopped during start-up')
+      return
+    }
     const { startStatusLine } = await import('../status.ts')
-    const p = await startPlatform(
-      config,
-      {},
-      { partitions: topicPartitions(config, options.partitions !== undefined) },
-    )
     const sinkNodes = new Set(
       p.streams
         .describe()
@@ -44,19 +70,13 @@ export const platform: CommandSpec = {
     process.stdout.write(`dashboard: ${p.gateway.url}/\n`)
     const status = startStatusLine({
       everyMs: STATUS_EVERY_MS,
-      symbols: config.symbols.length,
+      symbols: base.symbols.length,
       sinkNodes,
       ...(p.replay ? { clock: () => p.replay!.now() } : {}),
       write: (line) => process.stdout.write(`${line}\n`),
     })
-    await untilSignal()
+    await signalled
     status.stop()
-    log.info('stopping', { timeoutMs: STOP_TIMEOUT_MS })
-    const timer = setTimeout(() => {
-      log.error('clean stop took too long: exiting without it', { timeoutMs: STOP_TIMEOUT_MS })
-      process.exit(1)
-    }, STOP_TIMEOUT_MS)
-    timer.unref()
     await p.close()
     clearTimeout(timer)
     log.info('stopped')

@@ -13,16 +13,19 @@ const MIN = 60_000
 const symbols = ['BTCUSDT', 'ETHUSDT']
 const from = Date.parse('2024-01-02T00:00:00Z')
 const end = from + 2 * 60 * MIN
-const run = (dataDir: string, at: number) =>
-  startRole('platform', [], {
-    CS_DATA_DIR: dataDir,
-    CS_SYMBOLS: symbols.join(','),
-    CS_REPLAY_FROM: new Date(at).toISOString(),
-    CS_REPLAY_SPEED: '600',
-    CS_REPLAY_PORT: '0',
-    CS_GATEWAY_PORT: '0',
-    CS_GATEWAY_READER: 'stores',
-  })
+const envOf = (dataDir: string, at: number) => ({
+  CS_DATA_DIR: dataDir,
+  CS_SYMBOLS: symbols.join(','),
+  CS_REPLAY_FROM: new Date(at).toISOString(),
+  CS_REPLAY_SPEED: '600',
+  CS_REPLAY_PORT: '0',
+  CS_GATEWAY_PORT: '0',
+  CS_GATEWAY_READER: 'stores',
+})
+const run = (dataDir: string, at: number) => startRole('platform', [], envOf(dataDir, at))
+const health = async (url: string) =>
+  (await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) })).status
+
 const reached = (url: string, t: number) => async () =>
   (await Promise.all(symbols.map((s) => lastClosedMinute(url, s)))).every((m) => m >= t)
 
@@ -72,4 +75,31 @@ describe('platform: graceful shutdown and restart', () => {
       await Promise.all([first.exited, whole.exited])
     }
   }, 240_000)
+
+  it('a SIGTERM during start-up stops it in bounded time with exit code 0; the restart runs on', async () => {
+    const dir = tmp()
+    // info logs (stderr) show the start-up's steps: the replay server is up, the engine not yet
+    const env = { CS_LOG_LEVEL: 'info' }
+    let child = startRole('platform', [], { ...envOf(dir, from), ...env })
+    try {
+      await until('the replay server started', async () => child.stderr().includes('"replay server"'), 60_000)
+      const t0 = Date.now()
+      child.signal('SIGTERM')
+      expect(await child.exited, child.stderr().slice(-2000)).toBe(0)
+      expect(Date.now() - t0).toBeLessThan(STOP_TIMEOUT_MS)
+      // stopped during start-up, not after it: the platform never printed its URL
+      expect(child.stdout.some((l) => l.startsWith('dashboard:'))).toBe(false)
+      expect(child.stderr()).toContain('stopped during start-up')
+      // what it opened was closed cleanly: the restart opens the stores and serves candles
+      child = startRole('platform', [], envOf(dir, from))
+      const url = await child.url
+      await until('health ok', async () => (await health(url)) === 200)
+      await until('candles served after the restart', reached(url, from + 5 * MIN))
+      child.signal('SIGTERM')
+      expect(await child.exited).toBe(0)
+    } finally {
+      child.signal('SIGTERM')
+      await child.exited
+    }
+  }, 150_000)
 })
