@@ -12,10 +12,16 @@ const probe = (env: NodeJS.ProcessEnv = {}) => {
     process.env.PROBE_PID = pid
     const { relaunchWithPlatformFlags } = await import(${JSON.stringify(new URL('./platform-flags.ts', import.meta.url).href)})
     relaunchWithPlatformFlags()
-    console.log(JSON.stringify({ first: pid, pid: String(process.pid), limitMb: getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX }))
+    console.log(JSON.stringify({ first: pid, pid: String(process.pid), limitMb: getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ }))
   `
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
-    env: { ...process.env, NODE_OPTIONS: '', MALLOC_ARENA_MAX: undefined, ...env },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      MALLOC_ARENA_MAX: undefined,
+      MALLOC_MMAP_THRESHOLD_: undefined,
+      ...env,
+    },
     encoding: 'utf8',
   })
   return JSON.parse(out.trim().split('\n').at(-1)!) as {
@@ -24,6 +30,7 @@ const probe = (env: NodeJS.ProcessEnv = {}) => {
     limitMb: number
     execArgv: string[]
     arenas?: string
+    mmapThreshold?: string
   }
 }
 
@@ -34,6 +41,7 @@ describe('platform heap flags', () => {
     expect(r.execArgv.slice(0, PLATFORM_NODE_FLAGS.length)).toEqual(PLATFORM_NODE_FLAGS)
     expect(r.limitMb).toBeLessThan(400) // 256 MB old generation + the young generation
     expect(r.arenas).toBe('2')
+    expect(r.mmapThreshold).toBe('131072')
   })
 
   it('give way to heap flags in NODE_OPTIONS', () => {

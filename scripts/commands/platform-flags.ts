@@ -11,9 +11,17 @@ export const PLATFORM_NODE_FLAGS = ['--max-semi-space-size=16', '--max-old-space
 /**
  * glibc malloc: 2 arenas instead of up to 8 per core. Each thread that mallocs (libuv's pool doing
  * fsyncs and LevelDB calls, LevelDB's compaction thread, V8's workers) otherwise gets an arena of
- * its own, each holding freed memory: ~45 MB of the run's ~85 MB of malloc. Set it to override.
+ * its own, each holding freed memory: ~45 MB of the run's ~85 MB of malloc.
+ * A fixed 128 KB mmap threshold (and trim threshold): glibc otherwise raises both (up to 32/64 MB)
+ * once a large block is freed, so the start-up catch-up's large blocks are carved from the heap
+ * and their memory is kept; fixed, blocks of 128 KB and more are mmapped and given back on free
+ * (main arena 47-57 MB -> 21-28 MB, bench/README.md). Each set in the environment overrides.
  */
-export const PLATFORM_ENV = { MALLOC_ARENA_MAX: '2' }
+export const PLATFORM_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+}
 const HEAP_FLAG = /--max[-_](old[-_]space|semi[-_]space|heap)[-_]size/
 
 /**
