@@ -88,46 +88,70 @@ export class StreamTask {
     this.dir = join(opts.stateDir, opts.applicationId, this.id)
   }
 
-  /** Opens and restores the stores, then builds and initializes the processors. */
+  /**
+   * Opens and restores the stores, then builds and initializes the processors. The stores open
+   * and restore concurrently: each is its own LevelDB with its own checkpoint and changelog
+   * partition, and one after the other a task's stores queued their opening fsyncs on a busy
+   * disk (the one-command run's 20 stores took 45-75 s).
+   */
   async open(): Promise<void> {
-    const { applicationId, transport } = this.opts
     const checkpoint = (await readCheckpoint(this.dir)) ?? {}
-    const next = this.changelogOffsets
-    for (const name of this.sub.stores) {
+    const stores = this.sub.stores.map((name) => {
       const spec = this.topology.stores.get(name)!
       const dir = join(this.dir, name)
       const store: LevelStore<unknown> =
         spec.kind === 'kv' ? new LevelKeyValueStore(spec, dir) : new LevelWindowStore(spec, dir)
-      await store.open()
-      this.stores.set(name, store)
-      if (spec.changelog) {
-        const tp = { topic: changelogTopic(applicationId, name), partition: this.partition }
-        const labels = { app: applicationId, store: name, task: this.id }
-        const result = await restoreStore(store, transport, tp, checkpoint[name], {
-          timeoutMs: this.opts.restoreTimeoutMs,
-          onProgress: (p) => engineMetrics.restoreProgress.set(labels, p.total ? p.restored / p.total : 1),
-        })
-        engineMetrics.restoreProgress.set(labels, 1)
-        engineMetrics.restoreSeconds.set(labels, result.ms / 1000)
-        engineMetrics.restoreRecords.inc({ app: applicationId, store: name }, result.records)
-        if (result.records > 0)
-          this.opts.log.info('restored store', {
-            task: this.id,
-            store: name,
-            mode: result.mode,
-            records: result.records,
-            ms: Math.round(result.ms),
-          })
-        next[name] = result.offset
-      }
-      if (store instanceof LevelWindowStore) await store.loadIndex()
+      return { name, store }
+    })
+    const opened = await Promise.allSettled(
+      stores.map(({ name, store }) => this.openStore(name, store, checkpoint[name])),
+    )
+    const failed = opened.find((r) => r.status === 'rejected')
+    if (failed) {
+      // the task is not used: close every store (a restore may have failed after its open), so a
+      // retry can open the same directories
+      await Promise.all(stores.map(({ store }) => store.close().catch(() => {})))
+      throw failed.reason
     }
+    for (const { name, store } of stores) this.stores.set(name, store)
+    const next = this.changelogOffsets
     await writeCheckpoint(this.dir, next)
     this.build()
     for (const n of this.nodes.values()) {
       if (n.processor?.init) await n.processor.init(n.context!)
     }
     this.resetIdle()
+  }
+
+  /** Opens one store and restores it from its changelog, from its own checkpoint (the task's file: legacy). */
+  private async openStore(
+    name: string,
+    store: LevelStore<unknown>,
+    legacyCheckpoint: number | undefined,
+  ): Promise<void> {
+    const { applicationId, transport } = this.opts
+    await store.open()
+    if (store.spec.changelog) {
+      const tp = { topic: changelogTopic(applicationId, name), partition: this.partition }
+      const labels = { app: applicationId, store: name, task: this.id }
+      const result = await restoreStore(store, transport, tp, legacyCheckpoint, {
+        timeoutMs: this.opts.restoreTimeoutMs,
+        onProgress: (p) => engineMetrics.restoreProgress.set(labels, p.total ? p.restored / p.total : 1),
+      })
+      engineMetrics.restoreProgress.set(labels, 1)
+      engineMetrics.restoreSeconds.set(labels, result.ms / 1000)
+      engineMetrics.restoreRecords.inc({ app: applicationId, store: name }, result.records)
+      if (result.records > 0)
+        this.opts.log.info('restored store', {
+          task: this.id,
+          store: name,
+          mode: result.mode,
+          records: result.records,
+          ms: Math.round(result.ms),
+        })
+      this.changelogOffsets[name] = result.offset
+    }
+    if (store instanceof LevelWindowStore) await store.loadIndex()
   }
 
   /** Idleness restarts now: the task's processing was paused (rebalance, restore), not its input. */
