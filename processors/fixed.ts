@@ -1,4 +1,4 @@
-import { add, cmp, parseDec } from '../common/decimal.ts'
+import { add, cmp, parseDec, sub } from '../common/decimal.ts'
 
 // Exact fixed-point numbers for the candle state, parsed once when a minute joins a fold and
 // printed once per emitted candle. Binance prints prices and quantities with at most 8 decimals,
@@ -17,45 +17,49 @@ const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000']
 
 export const zeroSum = (): Sum => [0, 0, 0]
 
+const scratch = new Float64Array(3)
+
 /** Adds the decimal string `x` to `s`, in place. */
 export function addTo(s: Sum, x: string): void {
-  let w = 0
-  let f = 0
-  let d = -1
-  const n = x.length
-  let ok = n > 0 && typeof s[0] === 'number'
-  for (let i = 0; ok && i < n; i++) {
-    const c = x.charCodeAt(i)
-    if (c === 46 && d < 0 && i > 0 && i <= 15) d = 0
-    else if (c >= 48 && c <= 57) {
-      if (d < 0) w = w * 10 + (c - 48)
-      else if (++d > 8) ok = false
-      else f = f * 10 + (c - 48)
-    } else ok = false
+  if (typeof s[0] === 'number' && scanInto(x, scratch, 0)) {
+    let frac = s[1] + (scratch[1] as number)
+    let whole = s[0] + (scratch[0] as number)
+    if (frac >= E8) {
+      frac -= E8
+      whole += 1
+    }
+    if (whole <= Number.MAX_SAFE_INTEGER) return setSum(s, whole, frac)
   }
-  if (d < 0 && n > 15) ok = false
-  if (!ok) {
-    slowAdd(s, x)
-    return
-  }
-  if (d < 0) d = 0
-  let frac = s[1] + f * (UNIT[d] as number)
-  let whole = (s[0] as number) + w
-  if (frac >= E8) {
-    frac -= E8
-    whole += 1
-  }
-  if (whole > Number.MAX_SAFE_INTEGER) {
-    slowAdd(s, x)
-    return
-  }
-  s[0] = whole
-  s[1] = frac
-  if (d > s[2]) s[2] = d
+  slow(s, add(formatSum(s), x), x)
 }
 
-function slowAdd(s: Sum, x: string): void {
-  s[0] = add(formatSum(s), x)
+/**
+ * Subtracts the decimal string `x` from `s`, in place. A result below zero, or an input that does
+ * not scan, turns the sum into a common/decimal string for good (as a sum past 2^53 does).
+ */
+export function takeFrom(s: Sum, x: string): void {
+  if (typeof s[0] === 'number' && scanInto(x, scratch, 0)) {
+    let frac = s[1] - (scratch[1] as number)
+    let whole = s[0] - (scratch[0] as number)
+    if (frac < 0) {
+      frac += E8
+      whole -= 1
+    }
+    if (whole >= 0) return setSum(s, whole, frac)
+  }
+  slow(s, sub(formatSum(s), x), x)
+}
+
+/** Fast path: the new exact value; the scale grows to the input's (scratch[2], from scanInto). */
+function setSum(s: Sum, whole: number, frac: number): void {
+  s[0] = whole
+  s[1] = frac
+  if ((scratch[2] as number) > s[2]) s[2] = scratch[2] as number
+}
+
+/** Fallback: the sum as a common/decimal string from now on, at the largest input scale. */
+function slow(s: Sum, value: string, x: string): void {
+  s[0] = value
   s[1] = 0
   const dot = x.indexOf('.')
   const d = dot < 0 ? 0 : x.length - dot - 1

@@ -1,6 +1,6 @@
 import { sub } from '../common/decimal.ts'
 import type { Kline } from '../common/records.ts'
-import { addTo, formatSum, percentChange, type Sum, scanInto, zeroSum } from './fixed.ts'
+import { addTo, formatSum, percentChange, type Sum, takeFrom, zeroSum } from './fixed.ts'
 
 // Rolling 24 h statistics per symbol, as Binance's /api/v3/ticker/24hr defines them, built from
 // 1m klines: the window is the last 1440 minutes ending with the latest one; openPrice is the open
@@ -91,31 +91,6 @@ export function memoryTickerStores(): TickerStores & { minutes: Map<string, Tick
     putMinute: (symbol, m) => void minutes.set(`${symbol}|${m[0]}`, m),
     deleteMinute: (symbol, t) => void minutes.delete(`${symbol}|${t}`),
   }
-}
-
-const scratch = new Float64Array(3)
-
-/** Subtracts the decimal string `x` from `s` in place; the scale stays the largest seen (as common/decimal's sub). */
-function takeFrom(s: Sum, x: string): void {
-  if (typeof s[0] === 'number' && scanInto(x, scratch, 0)) {
-    let frac = s[1] - (scratch[1] as number)
-    let whole = s[0] - (scratch[0] as number)
-    if (frac < 0) {
-      frac += 100_000_000
-      whole -= 1
-    }
-    if (whole >= 0) {
-      s[0] = whole
-      s[1] = frac
-      if ((scratch[2] as number) > s[2]) s[2] = scratch[2] as number
-      return
-    }
-  }
-  const dot = x.indexOf('.')
-  const d = dot < 0 ? 0 : x.length - dot - 1
-  s[0] = sub(formatSum(s), x) // a negative sum or an input that does not scan: decimal strings for good
-  s[1] = 0
-  if (d > s[2]) s[2] = d
 }
 
 /** A sum stored as a decimal string, as exact fixed point at its printed scale. */
