@@ -1,4 +1,5 @@
 export {
+  createIngestTopics,
   DLQ_TOPIC,
   type IngestHandle,
   type IngestOptions,

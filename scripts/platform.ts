@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import { type Config, isSet, loadConfig } from '../common/config.ts'
 import { createLogger } from '../common/log.ts'
-import { topics } from '../common/topics.ts'
 import { KafkaStreams, openTransport, type Transport } from '../engine/index.ts'
 import { type Gateway, openReader, startGateway } from '../gateway/server.ts'
-import { DLQ_TOPIC, type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
+import { createIngestTopics, type IngestHandle, type IngestOptions, startIngest } from '../ingest/index.ts'
 import { parseSpeed } from '../ingest/replay/cli.ts'
 import { type ReplayServer, startReplayServer } from '../ingest/replay/index.ts'
 import type { Sinks, SinksOptions } from '../sinks/index.ts'
@@ -118,7 +117,7 @@ export async function startPlatform(
     // 20 stores' own fsyncs queued behind those: a first start took 20-40 s before the engine
     // processed anything, with the replay clock running on, and a SIGTERM meanwhile waited for
     // the opening to finish (past the 30 s stop bound).
-    await createRawTopics(transport, partitions)
+    await createIngestTopics(transport, partitions)
     check()
     await streams.start()
     const stopStreams = once(() => streams.close())
@@ -191,14 +190,6 @@ export async function startPlatform(
 
 /** How long the start waits for the engine to open its tasks and process what its inputs hold. */
 const TASKS_OPEN_WAIT_MS = 30_000
-
-/** The topics ingest writes (it creates the missing ones too; here so the engine can start first). */
-async function createRawTopics(transport: Transport, partitions: number): Promise<void> {
-  const missing: string[] = []
-  for (const name of [topics.kline1m, topics.trades, topics.orderbook, DLQ_TOPIC])
-    if ((await transport.partitions(name)) === undefined) missing.push(name)
-  if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
-}
 
 /** Resolves when `p` settles or `signal` aborts, whichever comes first. */
 function untilAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<unknown> {

@@ -19,6 +19,14 @@ import { BatchSink } from './sink.ts'
 const log = createLogger('ingest')
 export const DLQ_TOPIC = deadLetterTopic('crypto_ingest')
 
+/** Creates the raw topics ingest writes (and its dead-letter topic) where they are missing. */
+export async function createIngestTopics(transport: Transport, partitions: number): Promise<void> {
+  const missing: string[] = []
+  for (const name of [topics.kline1m, topics.trades, topics.orderbook, DLQ_TOPIC])
+    if ((await transport.partitions(name)) === undefined) missing.push(name)
+  if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
+}
+
 export interface IngestOptions {
   /** Staleness watchdog: a stream silent this long forces a reconnect (default 60 s). */
   staleMs?: number
@@ -75,10 +83,7 @@ export async function startIngest(args: {
     )
 
   const partitions = o.partitions ?? 1
-  const wanted = [topics.kline1m, topics.trades, topics.orderbook, DLQ_TOPIC]
-  const missing: string[] = []
-  for (const t of wanted) if ((await transport.partitions(t)) === undefined) missing.push(t)
-  if (missing.length > 0) await transport.createTopics(missing.map((name) => ({ name, partitions })))
+  await createIngestTopics(transport, partitions)
 
   const producer = transport.producer()
   const sendError = (e: unknown) => log.error('produce failed', { error: e })
