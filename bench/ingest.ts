@@ -117,7 +117,7 @@ for (const [s, b] of books) {
 
 const producer = transport.producer()
 let errors = 0
-const sink = new BatchSink(producer, () => errors++, 5000)
+const sink = new BatchSink(producer, () => errors++, { maxBatch: 5000 })
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 let produced = 0

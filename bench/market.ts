@@ -175,7 +175,7 @@ const inputs = [topics.kline1m, topics.trades, topics.orderbook].map((t) => pref
 await transport.createTopics(inputs.map((name) => ({ name, partitions: 3 })))
 const producer = transport.producer()
 let errors = 0
-const sink = new BatchSink(producer, () => errors++, 5000)
+const sink = new BatchSink(producer, () => errors++, { maxBatch: 5000 })
 const streams = new KafkaStreams(
   platformTopology({
     topicPrefix: prefix,

@@ -31,8 +31,7 @@ export class BatchSink {
   private readonly onError: (e: unknown) => void
 
   /** `onError` hears about failed sends of records nobody awaits (`fire`). */
-  constructor(producer: Producer, onError: (e: unknown) => void, options: number | BatchSinkOptions = {}) {
-    const o = typeof options === 'number' ? { maxBatch: options } : options
+  constructor(producer: Producer, onError: (e: unknown) => void, o: BatchSinkOptions = {}) {
     this.producer = producer
     this.onError = onError
     this.maxBatch = o.maxBatch ?? 2000
