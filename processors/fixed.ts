@@ -28,7 +28,10 @@ export function addTo(s: Sum, x: string): void {
       frac -= E8
       whole += 1
     }
-    if (whole <= Number.MAX_SAFE_INTEGER) return setSum(s, whole, frac)
+    if (whole <= Number.MAX_SAFE_INTEGER) {
+      setSum(s, whole, frac)
+      return
+    }
   }
   slow(s, add(formatSum(s), x), x)
 }
@@ -45,7 +48,10 @@ export function takeFrom(s: Sum, x: string): void {
       frac += E8
       whole -= 1
     }
-    if (whole >= 0) return setSum(s, whole, frac)
+    if (whole >= 0) {
+      setSum(s, whole, frac)
+      return
+    }
   }
   slow(s, sub(formatSum(s), x), x)
 }
