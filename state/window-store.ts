@@ -17,6 +17,14 @@ export function parseWindowDbKey(dbKey: string): [string, number] {
   return [dbKey.slice(0, i), Number(dbKey.slice(i + 1))]
 }
 
+interface DbKeys {
+  start: number
+  dbKey: string
+  prevStart: number
+  prevDbKey: string
+}
+const DB_KEYS_HELD = 100_000
+
 export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V> {
   private readonly index = new Map<number, Set<string>>()
   private sortedStarts: number[] | null = []
@@ -79,18 +87,28 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
     this.indexAdd(key, windowStart)
   }
 
-  private lastKey = ''
-  private lastStart = Number.NaN
-  private lastDbKey = ''
+  /**
+   * Per key, the db keys of its two latest windows: an aggregation's inputs for many keys
+   * interleave (BTC 00:01, ETH 00:01, …, BTC 00:02) and hit the same window again and again, and a
+   * db key reused is a string already flattened and hashed (building one per call was ~5 % of the
+   * platform topology). Two: a rolling window touches its newest and its oldest window in turn.
+   */
+  private readonly dbKeys = new Map<string, DbKeys>()
 
-  /** windowDbKey, the same string for a fetch and the put after it (built and hashed once). */
   private dbKey(key: string, start: number): string {
-    if (key !== this.lastKey || start !== this.lastStart) {
-      this.lastKey = key
-      this.lastStart = start
-      this.lastDbKey = windowDbKey(key, start)
+    let c = this.dbKeys.get(key)
+    if (c === undefined) {
+      if (this.dbKeys.size >= DB_KEYS_HELD) this.dbKeys.clear() // many keys: a cache, not a copy of the store
+      c = { start: Number.NaN, dbKey: '', prevStart: Number.NaN, prevDbKey: '' }
+      this.dbKeys.set(key, c)
     }
-    return this.lastDbKey
+    if (c.start === start) return c.dbKey
+    if (c.prevStart === start) return c.prevDbKey
+    c.prevStart = c.start
+    c.prevDbKey = c.dbKey
+    c.start = start
+    c.dbKey = windowDbKey(key, start)
+    return c.dbKey
   }
 
   delete(key: string, windowStart: number): void {
