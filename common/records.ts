@@ -58,8 +58,33 @@ export class SchemaError extends StreamsError {
   }
 }
 
-const DECIMAL = /^-?\d{1,30}(\.\d{1,18})?$/
-const SYMBOL = /^[A-Z0-9]{2,20}$/
+/**
+ * A decimal as Binance prints it: /^-?\d{1,30}(\.\d{1,18})?$/, checked by char codes (the regex
+ * for every price and size was a tenth of decoding a kline).
+ */
+export function isDecimal(v: string): boolean {
+  const n = v.length
+  let i = v.charCodeAt(0) === 45 ? 1 : 0
+  const from = i
+  while (i < n && isDigit(v.charCodeAt(i))) i++
+  if (i === from || i - from > 30) return false
+  if (i === n) return true
+  if (v.charCodeAt(i) !== 46) return false
+  const dot = ++i
+  while (i < n && isDigit(v.charCodeAt(i))) i++
+  return i === n && i > dot && i - dot <= 18
+}
+const isDigit = (c: number) => c >= 48 && c <= 57
+/** /^[A-Z0-9]{2,20}$/ */
+function isSymbol(v: string): boolean {
+  const n = v.length
+  if (n < 2 || n > 20) return false
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i)
+    if (!isDigit(c) && (c < 65 || c > 90)) return false
+  }
+  return true
+}
 
 type Obj = Record<string, unknown>
 function obj(x: unknown, what: string): Obj {
@@ -67,14 +92,14 @@ function obj(x: unknown, what: string): Obj {
     throw new SchemaError(`${what}: expected an object`)
   return x as Obj
 }
-function str(o: Obj, k: string, what: string, re?: RegExp): string {
+function str(o: Obj, k: string, what: string, valid?: (v: string) => boolean): string {
   const v = o[k]
-  if (typeof v !== 'string' || (re && !re.test(v)))
+  if (typeof v !== 'string' || (valid && !valid(v)))
     throw new SchemaError(`${what}.${k}: invalid value ${short(v)}`)
   return v
 }
 function dec(o: Obj, k: string, what: string): string {
-  return str(o, k, what, DECIMAL)
+  return str(o, k, what, isDecimal)
 }
 function int(o: Obj, k: string, what: string): number {
   const v = o[k]
@@ -97,7 +122,7 @@ export function parseKline(x: unknown): Kline {
   const interval = str(o, 'interval', 'kline') as Interval
   if (!(interval in intervalMs)) throw new SchemaError(`kline.interval: unknown interval ${short(interval)}`)
   const k: Kline = {
-    symbol: str(o, 'symbol', 'kline', SYMBOL),
+    symbol: str(o, 'symbol', 'kline', isSymbol),
     interval,
     openTime: int(o, 'openTime', 'kline'),
     closeTime: int(o, 'closeTime', 'kline'),
@@ -124,7 +149,7 @@ export function parseKline(x: unknown): Kline {
 export function parseTrade(x: unknown): Trade {
   const o = obj(x, 'trade')
   return {
-    symbol: str(o, 'symbol', 'trade', SYMBOL),
+    symbol: str(o, 'symbol', 'trade', isSymbol),
     id: int(o, 'id', 'trade'),
     price: dec(o, 'price', 'trade'),
     qty: dec(o, 'qty', 'trade'),
@@ -142,8 +167,8 @@ function levels(v: unknown, what: string): BookLevel[] {
       l.length !== 2 ||
       typeof l[0] !== 'string' ||
       typeof l[1] !== 'string' ||
-      !DECIMAL.test(l[0]) ||
-      !DECIMAL.test(l[1])
+      !isDecimal(l[0]) ||
+      !isDecimal(l[1])
     ) {
       throw new SchemaError(`${what}[${i}]: invalid level ${short(l)}`)
     }
@@ -154,7 +179,7 @@ function levels(v: unknown, what: string): BookLevel[] {
 export function parseBook(x: unknown): Book {
   const o = obj(x, 'book')
   return {
-    symbol: str(o, 'symbol', 'book', SYMBOL),
+    symbol: str(o, 'symbol', 'book', isSymbol),
     lastUpdateId: int(o, 'lastUpdateId', 'book'),
     bids: levels(o.bids, 'book.bids'),
     asks: levels(o.asks, 'book.asks'),
