@@ -616,13 +616,12 @@ export class KafkaStreams {
     for (const task of this.tasks.values())
       for (const [name, n] of await task.storeBytes()) bytes.set(name, (bytes.get(name) ?? 0) + n)
     for (const [store, n] of bytes) engineMetrics.storeBytes.set({ app: this.applicationId, store }, n)
-    for (const o of offsets) {
-      const end = await this.opts.transport.endOffset(o)
+    const ends = await Promise.all(offsets.map((o) => this.opts.transport.endOffset(o)))
+    for (const [i, o] of offsets.entries())
       engineMetrics.lag.set(
         { app: this.applicationId, topic: o.topic, partition: String(o.partition) },
-        Math.max(0, end - o.offset),
+        Math.max(0, ends[i]! - o.offset),
       )
-    }
   }
 
   private nextIteration(): Promise<void> {
@@ -644,10 +643,12 @@ export class KafkaStreams {
    */
   async flush(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
+    // All partitions at once: one after the other, a broker's round trips added up per check.
     const behind = async (tps: TopicPartition[]) => {
-      for (const tp of tps)
-        if ((await this.position(tp)) < (await this.opts.transport.endOffset(tp))) return true
-      return false
+      const lags = await Promise.all(
+        tps.map(async (tp) => (await this.opts.transport.endOffset(tp)) - (await this.position(tp))),
+      )
+      return lags.some((lag) => lag > 0)
     }
     for (;;) {
       this.checkRunning()
