@@ -54,13 +54,18 @@ export interface LegacyTickerState {
   count: number
 }
 
-/** What the rolling ticker reads and writes; synchronous like task stores (staged writes). */
+/**
+ * What the rolling ticker reads and writes; synchronous like task stores (staged writes).
+ * mergeTick changes the state it read in place and puts it back: a store must not hand out an
+ * object that something else keeps as a snapshot.
+ */
 export interface TickerStores {
   getState(symbol: string): TickerState | DecimalTickerState | LegacyTickerState | undefined
   putState(s: TickerState): void
   getMinute(symbol: string, openTime: number): TickMinute | undefined
   putMinute(symbol: string, m: TickMinute): void
-  deleteMinute(symbol: string, openTime: number): void
+  /** Removes the minute and returns it (undefined: there was none). */
+  takeMinute(symbol: string, openTime: number): TickMinute | undefined
 }
 
 export interface Ticker24h {
@@ -89,7 +94,11 @@ export function memoryTickerStores(): TickerStores & { minutes: Map<string, Tick
     putState: (s) => void states.set(s.symbol, s),
     getMinute: (symbol, t) => minutes.get(`${symbol}|${t}`),
     putMinute: (symbol, m) => void minutes.set(`${symbol}|${m[0]}`, m),
-    deleteMinute: (symbol, t) => void minutes.delete(`${symbol}|${t}`),
+    takeMinute: (symbol, t) => {
+      const m = minutes.get(`${symbol}|${t}`)
+      minutes.delete(`${symbol}|${t}`)
+      return m
+    },
   }
 }
 
@@ -112,14 +121,9 @@ function take(s: TickerState, m: TickMinute): void {
   s.count -= m[5]
 }
 
-/** A copy that can change without touching `s` (which a record cache may still hold); reads the decimal-string form. */
-function copyOf(s: TickerState | DecimalTickerState): TickerState {
-  const { volume: v, quoteVolume: q } = s
-  return {
-    ...s,
-    volume: typeof v === 'string' ? sumOf(v) : [v[0], v[1], v[2]],
-    quoteVolume: typeof q === 'string' ? sumOf(q) : [q[0], q[1], q[2]],
-  }
+/** A summary stored with decimal-string sums, as one with fixed-point sums (a new object). */
+function fixedOf(s: DecimalTickerState): TickerState {
+  return { ...s, volume: sumOf(s.volume), quoteVolume: sumOf(s.quoteVolume) }
 }
 
 /** Splits a legacy one-value window into minute entries; its sums stay as they were. */
@@ -150,16 +154,18 @@ function upgrade(st: TickerStores, old: LegacyTickerState): TickerState | undefi
 function advance(st: TickerStores, s: TickerState, m: TickMinute): void {
   const from = m[0] - DAY_MS + MINUTE_MS
   if (s.first >= from) return
-  for (let t = s.first; t <= s.last; t += MINUTE_MS) {
+  let t = s.first
+  for (; t < from && t <= s.last; t += MINUTE_MS) {
+    const x = st.takeMinute(s.symbol, t)
+    if (x) take(s, x)
+  }
+  for (; t <= s.last; t += MINUTE_MS) {
     const x = st.getMinute(s.symbol, t)
-    if (!x) continue
-    if (t >= from) {
+    if (x) {
       s.first = t
       s.openPrice = x[1]
       return
     }
-    take(s, x)
-    st.deleteMinute(s.symbol, t)
   }
   s.first = m[0]
   s.openPrice = m[1]
@@ -176,7 +182,15 @@ export function mergeTick(st: TickerStores, k: Kline): boolean {
   const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades, k.closed ? 1 : 0]
   if (m[0] % MINUTE_MS !== 0) return false
   const prev = st.getState(k.symbol)
-  const s = prev === undefined ? undefined : 'minutes' in prev ? upgrade(st, prev) : copyOf(prev)
+  // changed in place (nothing before a `return false`) and put back
+  const s =
+    prev === undefined
+      ? undefined
+      : 'minutes' in prev
+        ? upgrade(st, prev)
+        : typeof prev.volume === 'string'
+          ? fixedOf(prev as DecimalTickerState)
+          : (prev as TickerState)
   if (s && prev && 'minutes' in prev) st.putState(s) // split even if `k` changes nothing
   if (s === undefined) {
     const fresh: TickerState = {
@@ -240,7 +254,8 @@ export function tickerOf(s: TickerState): Ticker24h {
 export function tickerFor(st: TickerStores, symbol: string): Ticker24h | undefined {
   const s = st.getState(symbol)
   if (s === undefined) return undefined
-  if (!('minutes' in s)) return tickerOf(typeof s.volume === 'string' ? copyOf(s) : (s as TickerState))
+  if (!('minutes' in s))
+    return tickerOf(typeof s.volume === 'string' ? fixedOf(s as DecimalTickerState) : (s as TickerState))
   const first = s.minutes[0]
   const last = s.minutes[s.minutes.length - 1]
   if (!first || !last) return undefined

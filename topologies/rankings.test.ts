@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
 import { TestBed } from '../engine/testing.ts'
+import { messyStream } from '../processors/ranking.fixture.ts'
 import {
   type DecimalTickerState,
   memoryTickerStores,
@@ -138,6 +139,53 @@ describe('ticker-24h restore', () => {
     expect(await s.windowStore(MINUTES_STORE).approximateCount()).toBe(0)
     const summary = await s.keyValueStore<TickerState>(TICKER_STORE).get('BTCUSDT')
     expect(JSON.stringify(summary).length).toBeLessThan(400)
+  }, 60_000)
+})
+
+// The processor holds each symbol's newest and oldest bucket between klines and changes its
+// summary in place: through many commits and a restart from changelogs (a new processor on
+// restored stores), with duplicates, corrections, late minutes, gaps and a whole window dropping
+// out, every ranking equals the pure rolling window's.
+describe('ticker-24h: held buckets and summaries across commits and a restart', () => {
+  const bed = new TestBed('cs-rank-messy-')
+  afterAll(() => bed.close())
+
+  it('rankings of a messy feed equal the pure rolling window', async () => {
+    const klines = messyStream()
+    const st = memoryTickerStores()
+    const latest: Record<string, Ticker24h> = {}
+    const expected: Ranking[] = []
+    for (const k of klines) {
+      if (!mergeTick(st, k)) continue
+      latest[k.symbol] = tickerFor(st, k.symbol)!
+      expected.push(rank(Object.values(latest), 10))
+    }
+    const app = 'rank-messy'
+    const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
+    const cut = 7000
+    await bed.topic(topics.kline1m)
+    await bed.produce(topics.kline1m, klines.slice(0, cut).map(msg))
+    let s = await bed.start(rankingsTopology(), { applicationId: app, commitIntervalMs: 5 })
+    await s.flush()
+    await bed.stop(s)
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    await bed.produce(topics.kline1m, klines.slice(cut).map(msg))
+    s = await bed.start(rankingsTopology(), { applicationId: app, commitIntervalMs: 5 })
+    await s.flush()
+    const got = await bed.values<Ranking>(topics.ranking)
+    expect(got.length).toBe(expected.length)
+    expect(got).toEqual(expected)
+    // the buckets hold exactly the pure window's minutes
+    for (const symbol of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
+      const buckets = await s
+        .windowStore<(TickMinute | null)[]>(BUCKETS_STORE)
+        .range(symbol, 0, Number.MAX_SAFE_INTEGER)
+      const kept = buckets.flatMap((b) => b.value.filter((m) => m !== null))
+      const want = [...st.minutes].filter(([key]) => key.startsWith(`${symbol}|`)).map(([, m]) => m)
+      expect(kept).toEqual(want.sort((a, b) => a[0] - b[0]))
+      expect(buckets.every((b) => b.value.some((m) => m !== null))).toBe(true)
+    }
+    await bed.stop(s)
   }, 60_000)
 })
 

@@ -17,6 +17,7 @@ import {
   type TickMinute,
   tickerOf,
 } from '../processors/ranking.ts'
+import type { WindowStore } from '../state/types.ts'
 import type { LevelWindowStore } from '../state/window-store.ts'
 
 // crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`: summary keyed by symbol;
@@ -40,7 +41,80 @@ type Bucket = (TickMinute | null)[]
 export const RANKING_STORE = 'ranking-24h'
 export const RANKING_KEY = 'all'
 
-class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
+const slot = (t: number) => (t % BUCKET_MS) / MINUTE_MS
+
+function isEmpty(b: Bucket): boolean {
+  for (const m of b) if (m) return false
+  return true
+}
+
+/** A symbol's two buckets in use: the newest (minutes join) and the oldest (minutes leave). */
+interface Held {
+  start: number
+  bucket: Bucket | undefined
+  otherStart: number
+  other: Bucket | undefined
+}
+
+/**
+ * The bucket store with each symbol's two buckets in use held here (undefined: none in the store),
+ * so that a 1m kline's probes of the oldest bucket and its write of the newest read no store.
+ * What is held is what the store holds: this processor is its only writer, every change is put
+ * (the staged write is the same object), and the processor is made anew when its task's stores
+ * are opened and restored.
+ */
+class HeldBuckets {
+  private readonly store: WindowStore<Bucket>
+  private readonly held = new Map<string, Held>()
+
+  constructor(store: WindowStore<Bucket>) {
+    this.store = store
+  }
+
+  /** The bucket holding minute `t` (undefined: none yet). */
+  get(symbol: string, t: number): Bucket | undefined {
+    const start = t - (t % BUCKET_MS)
+    let h = this.held.get(symbol)
+    if (h === undefined) {
+      h = { start: Number.NaN, bucket: undefined, otherStart: Number.NaN, other: undefined }
+      this.held.set(symbol, h)
+    }
+    if (h.start === start) return h.bucket
+    if (h.otherStart !== start) {
+      h.otherStart = start
+      h.other = this.store.fetch(symbol, start)
+    }
+    // the most recent first: the newest and the oldest bucket are used in turn
+    const b = h.other
+    h.otherStart = h.start
+    h.other = h.bucket
+    h.start = start
+    h.bucket = b
+    return b
+  }
+
+  /** A new empty bucket for minute `t`, held (written by the next `put`). */
+  add(symbol: string, t: number): Bucket {
+    const b: Bucket = []
+    this.get(symbol, t)
+    ;(this.held.get(symbol) as Held).bucket = b
+    return b
+  }
+
+  put(symbol: string, t: number, b: Bucket): void {
+    this.store.put(symbol, t - (t % BUCKET_MS), b)
+  }
+
+  delete(symbol: string, t: number): void {
+    const start = t - (t % BUCKET_MS)
+    this.store.delete(symbol, start)
+    const h = this.held.get(symbol)
+    if (h?.start === start) h.bucket = undefined
+    if (h?.otherStart === start) h.other = undefined
+  }
+}
+
+export class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
   private ctx!: ProcessorContext<string, Ticker24h>
   private stores!: TickerStores
   private readonly emitEveryMs: number | undefined
@@ -59,36 +133,42 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     if (this.emitEveryMs)
       this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs, toOutput: tickerOf })
     const state = ctx.getStateStore<TickerState | DecimalTickerState | LegacyTickerState>(TICKER_STORE)
-    const buckets = ctx.getWindowStore<Bucket>(BUCKETS_STORE)
+    const buckets = new HeldBuckets(ctx.getWindowStore<Bucket>(BUCKETS_STORE))
     const old = ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>
     // Minutes of the earlier layout (restored from its changelog) are read until the window passes them.
     let legacyLeft = old.windowsByStart(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY).length
     let legacy: LevelWindowStore<TickMinute> | undefined = legacyLeft > 0 ? old : undefined
-    const slot = (t: number) => (t % BUCKET_MS) / MINUTE_MS
     this.stores = {
       getState: (symbol) => state.get(symbol),
       putState: (s) => state.put(s.symbol, s),
-      getMinute: (symbol, t) =>
-        buckets.fetch(symbol, t - (t % BUCKET_MS))?.[slot(t)] ?? legacy?.fetch(symbol, t),
+      getMinute: (symbol, t) => buckets.get(symbol, t)?.[slot(t)] ?? legacy?.fetch(symbol, t),
       putMinute: (symbol, m) => {
-        const start = m[0] - (m[0] % BUCKET_MS)
-        const b = buckets.fetch(symbol, start) ?? []
-        for (let i = b.length; i < slot(m[0]); i++) b[i] = null
-        b[slot(m[0])] = m
-        buckets.put(symbol, start, b)
+        const b = buckets.get(symbol, m[0]) ?? buckets.add(symbol, m[0])
+        const i = slot(m[0])
+        for (let j = b.length; j < i; j++) b[j] = null
+        b[i] = m
+        buckets.put(symbol, m[0], b)
       },
-      deleteMinute: (symbol, t) => {
-        const start = t - (t % BUCKET_MS)
-        const b = buckets.fetch(symbol, start)
-        if (b?.[slot(t)]) {
-          b[slot(t)] = null
-          if (b.every((m) => !m)) buckets.delete(symbol, start)
-          else buckets.put(symbol, start, b)
+      takeMinute: (symbol, t) => {
+        let m: TickMinute | undefined
+        const b = buckets.get(symbol, t)
+        const i = slot(t)
+        const x = b?.[i]
+        if (b && x) {
+          m = x
+          b[i] = null
+          if (isEmpty(b)) buckets.delete(symbol, t)
+          else buckets.put(symbol, t, b)
         }
-        if (legacy && legacy.fetch(symbol, t) !== undefined) {
-          legacy.delete(symbol, t)
-          if (--legacyLeft === 0) legacy = undefined
+        if (legacy) {
+          const y = legacy.fetch(symbol, t)
+          if (y !== undefined) {
+            m ??= y
+            legacy.delete(symbol, t)
+            if (--legacyLeft === 0) legacy = undefined
+          }
         }
+        return m
       },
     }
   }
@@ -97,7 +177,7 @@ class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
     const k = r.value
     if (k.interval !== '1m') return
     if (!mergeTick(this.stores, k)) return
-    // mergeTick puts a new state object on every change: the held one is never changed after.
+    // mergeTick changes the symbol's state in place: the cache holds the latest, as it should.
     const state = this.stores.getState(k.symbol) as TickerState
     if (this.cache) this.cache.put(k.symbol, { key: RANKING_KEY, value: state, timestamp: r.timestamp })
     else this.ctx.forward({ key: RANKING_KEY, value: tickerOf(state), timestamp: r.timestamp })
