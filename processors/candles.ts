@@ -237,7 +237,8 @@ const sameMinute = (a: Minute, b: Minute): boolean => {
   return true
 }
 
-function refold(minutes: Minute[]): FixedFold {
+/** The fold of all minutes but the last (the state's `prefix`). */
+export function refold(minutes: Minute[]): FixedFold {
   const f = emptyFixedFold()
   for (let i = 0; i < minutes.length - 1; i++) foldInto(f, minutes[i] as Minute)
   return f
@@ -291,12 +292,17 @@ export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
   return true
 }
 
+/** True once the window's last input has arrived closed (candleOf's `closed`, without printing it). */
+export function lastArrived(s: CandleState): boolean {
+  const last = s.minutes[s.minutes.length - 1]
+  return last !== undefined && last[0] === s.openTime + s.sizeMs - s.stepMs && last[10] === 1
+}
+
 /** The candle the state stands for. `closed` once the window's last input has arrived closed. */
 export function candleOf(s: CandleState): Candle {
   const last = s.minutes[s.minutes.length - 1]
   const f = copyFold(scratch, fixedPrefix(s))
   if (last) foldInto(f, last)
-  const lastOpen = s.openTime + s.sizeMs - s.stepMs
   return {
     symbol: s.symbol,
     interval: s.interval,
@@ -311,7 +317,7 @@ export function candleOf(s: CandleState): Candle {
     trades: f.trades,
     takerBuyBase: formatSum(f.takerBuyBase),
     takerBuyQuote: formatSum(f.takerBuyQuote),
-    closed: last !== undefined && last[0] === lastOpen && last[10] === 1,
+    closed: lastArrived(s),
   }
 }
 

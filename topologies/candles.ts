@@ -9,32 +9,16 @@ import {
   type StreamsBuilder,
 } from '../engine/index.ts'
 import { RecordCache } from '../engine/record-cache.ts'
-import {
-  type CandleInterval,
-  type CandleState,
-  candleOf,
-  initCandle,
-  mergeMinute,
-  windowStart,
-} from '../processors/candles.ts'
+import { type CandleInterval, windowStart } from '../processors/candles.ts'
 import type { LevelWindowStore } from '../state/window-store.ts'
+import { CandleWindow, candleSerde, type StoredCandle } from './candles-store.ts'
 
 // crypto_kline_1m → crypto_kline_5m / 1h / 4h / 1d, every change emitted (closed=false while the
 // window is open, then the final with closed=true once its last input arrived closed, or once its
 // end passed by the grace without it; a later input re-emits it closed=true, a correction).
 // 5m and 1h aggregate 1m klines; 4h and 1d aggregate the 1h candles (same rule, exact, and a
 // 1d window holds 24 entries instead of 1440). Stores `candles-<interval>` are window stores
-// keyed by symbol: value `.candle` is the Kline, the rest is the merge state.
-
-export interface StoredCandle extends CandleState {
-  candle: Kline
-  /**
-   * Closed by grace: the window's end passed by `graceMs` (on the symbol's own event time, or on
-   * the wall clock while the symbol is quiet) without its last input. It stays closed: a minute
-   * arriving later updates it and re-emits it, `closed: true` again (a correction).
-   */
-  graceClosed?: boolean
-}
+// keyed by symbol: value `.candle` is the Kline, the rest is the merge state (topologies/candles-store.ts).
 
 export const candleStore = (interval: CandleInterval): string => `candles-${interval}`
 export const candleTopic: Record<CandleInterval, string> = {
@@ -77,6 +61,15 @@ const DEFAULT_RETENTION: Record<CandleInterval, number> = {
   '1d': 400 * 86_400_000,
 }
 
+/** Per symbol: its event time, the wall clock of its latest input, the window that input went to. */
+class SymbolTime {
+  /** Latest input event time (-Infinity: none yet). */
+  time = Number.NEGATIVE_INFINITY
+  wall = 0
+  /** The symbol's latest window (in-order input lands here without a store read). */
+  latest: CandleWindow | undefined
+}
+
 /**
  * One candle interval over a window store (key symbol, window start = openTime). Every input that
  * changes a window emits it. Nothing inside retention is dropped: the merge is keyed by input
@@ -84,6 +77,11 @@ const DEFAULT_RETENTION: Record<CandleInterval, number> = {
  * lands. A window is final (`closed: true`) when its last input arrived closed, or by grace (see
  * StoredCandle.graceClosed). Event time is per symbol: one symbol's live data never closes or
  * drops another's backfill, though they share a partition.
+ *
+ * Per input in order: no store read (the symbol's latest window is held), no store write once the
+ * window is staged for the next commit (it is mutated in place; the staged value is the same
+ * object), and with `emitEveryMs` no candle printed (the record cache holds the window and prints
+ * its candle when it forwards it).
  */
 class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private readonly interval: CandleInterval
@@ -93,13 +91,20 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private readonly idleCloseMs: number
   private readonly retentionMs: number
   private readonly emitEveryMs: number | undefined
-  private cache: RecordCache<string, Kline> | undefined
+  private cache: RecordCache<string, Kline, CandleWindow> | undefined
   private ctx!: ProcessorContext<string, Kline>
   private store!: LevelWindowStore<StoredCandle>
-  /** Per symbol: latest input event time, wall clock of the latest input, windows not yet final. */
-  private readonly keyTime = new Map<string, number>()
-  private readonly keyWall = new Map<string, number>()
+  private readonly symbols = new Map<string, SymbolTime>()
+  /** Per symbol: windows not yet final. */
   private readonly open = new Map<string, Set<number>>()
+  /**
+   * Store generation: a window put in the current one is still staged (the commit has not taken
+   * the store's staged writes since), so changing it in place is enough. A commit is seen by the
+   * flush() hook and, independently, by the store's staged count dropping (only this processor
+   * writes the store).
+   */
+  private gen = 0
+  private pending = 0
 
   constructor(interval: CandleInterval, stepMs: number, options: CandlesOptions) {
     this.interval = interval
@@ -113,7 +118,11 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
 
   init(ctx: ProcessorContext<string, Kline>): void {
     this.ctx = ctx
-    if (this.emitEveryMs) this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs })
+    if (this.emitEveryMs)
+      this.cache = new RecordCache<string, Kline, CandleWindow>(ctx, {
+        maxEmitIntervalMs: this.emitEveryMs,
+        toOutput: (s) => s.candle,
+      })
     this.store = ctx.getWindowStore<StoredCandle>(
       candleStore(this.interval),
     ) as LevelWindowStore<StoredCandle>
@@ -126,14 +135,24 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     for (const [key, start] of all) latest.set(key, Math.max(latest.get(key) ?? start, start))
     for (const [key, start] of all) {
       if (start + this.size + this.graceMs <= (latest.get(key) as number)) continue
-      const s = this.store.fetch(key, start)
+      const s = this.fetch(key, start)
       if (!s) continue
+      const sym = this.symbolOf(key)
       const last = s.minutes[s.minutes.length - 1]
-      if (last) this.keyTime.set(key, Math.max(this.keyTime.get(key) ?? last[0], last[0]))
-      if (!s.candle.closed) this.openSet(key).add(start)
-      this.keyWall.set(key, now)
+      if (last) sym.time = Math.max(sym.time, last[0])
+      if (!s.closed) this.openSet(key).add(start)
+      sym.wall = now
     }
     ctx.schedule(Math.min(this.idleCloseMs, 1000), 'wall-clock', (t) => this.closeQuiet(t))
+  }
+
+  private symbolOf(key: string): SymbolTime {
+    let sym = this.symbols.get(key)
+    if (sym === undefined) {
+      sym = new SymbolTime()
+      this.symbols.set(key, sym)
+    }
+    return sym
   }
 
   private openSet(key: string): Set<number> {
@@ -145,59 +164,87 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     return set
   }
 
+  /** The stored window as a CandleWindow (values of every layout are read as one by candleSerde). */
+  private fetch(key: string, start: number): CandleWindow | undefined {
+    const v = this.store.fetch(key, start)
+    if (v === undefined || v instanceof CandleWindow) return v
+    return new CandleWindow(v, v.graceClosed)
+  }
+
+  /**
+   * The window `start` of `key`: the symbol's latest one as held (the store's value is that same
+   * object, or an older copy of it once a commit wrote it), otherwise from the store.
+   */
+  private window(key: string, sym: SymbolTime, start: number): CandleWindow | undefined {
+    const latest = sym.latest
+    if (latest !== undefined && latest.openTime === start) return latest
+    const s = this.fetch(key, start)
+    if (s !== undefined && (latest === undefined || start > latest.openTime)) sym.latest = s
+    return s
+  }
+
   process(r: StreamRecord<string, Kline>): void {
+    this.sync()
     const k = r.value
     const key = r.key
-    const time = Math.max(this.keyTime.get(key) ?? r.timestamp, r.timestamp)
-    this.keyTime.set(key, time)
-    this.keyWall.set(key, Date.now())
+    const sym = this.symbolOf(key)
+    const time = Math.max(sym.time, r.timestamp)
+    sym.time = time
+    sym.wall = Date.now()
     const start = windowStart(k.openTime, this.size)
     const now = Math.max(this.ctx.streamTime(), time)
     if (start + this.size <= now - this.retentionMs) {
       this.ctx.recordLate(r) // older than what the store keeps
       return
     }
-    const s = this.store.fetch(key, start) ?? {
-      ...initCandle(key, this.interval, this.size, start, this.stepMs),
-      candle: undefined as unknown as Kline,
+    let s = this.window(key, sym, start)
+    if (s === undefined) {
+      s = CandleWindow.empty(key, this.interval, this.size, start, this.stepMs)
+      if (sym.latest === undefined || start > sym.latest.openTime) sym.latest = s
     }
-    if (mergeMinute(s, k) || s.candle === undefined) {
-      if (!s.graceClosed && start + this.size + this.graceMs <= time) s.graceClosed = true
+    if (s.merge(k)) {
+      if (!s.graceClosed && start + this.size + this.graceMs <= time) s.closeByGrace()
       this.emit(key, s, r.timestamp)
     }
-    this.closeUpTo(key, time)
+    this.closeUpTo(key, sym, time)
     this.store.expire(now)
+    this.pending = this.store.pendingWrites
   }
 
-  private emit(key: string, s: StoredCandle, timestamp: number): void {
-    const c = candleOf(s) as Kline
-    if (s.graceClosed) c.closed = true
-    s.candle = c
-    this.store.put(key, s.openTime, s)
-    if (c.closed) this.open.get(key)?.delete(s.openTime)
+  /** A commit took the staged writes since the last input: windows must be put again. */
+  private sync(): void {
+    if (this.store.pendingWrites !== this.pending) this.gen++
+  }
+
+  private emit(key: string, s: CandleWindow, timestamp: number): void {
+    if (s.staged !== this.gen) {
+      this.store.put(key, s.openTime, s)
+      s.staged = this.gen
+    }
+    if (s.closed) this.open.get(key)?.delete(s.openTime)
     else this.openSet(key).add(s.openTime)
-    const r = { key, value: c, timestamp }
-    if (this.cache) this.cache.put(`${key}\u0000${s.openTime}`, r)
-    else this.ctx.forward(r)
+    if (this.cache) this.cache.put(s.cacheKey, { key, value: s, timestamp })
+    else this.ctx.forward({ key, value: s.candle, timestamp })
   }
 
-  /** Before each commit: the held updates go out. */
+  /** Before each commit: the held updates go out; the commit takes the staged windows. */
   flush(): void {
     this.cache?.flush()
+    this.gen++
   }
 
   /** Closes the symbol's open windows whose end + grace ≤ `time` with the inputs they have. */
-  private closeUpTo(key: string, time: number): void {
+  private closeUpTo(key: string, sym: SymbolTime, time: number): void {
     const set = this.open.get(key)
     if (!set || set.size === 0) return
-    for (const start of [...set]) {
+    for (const start of set) {
       if (start + this.size + this.graceMs > time) continue
-      const s = this.store.fetch(key, start)
+      const s = this.window(key, sym, start)
       if (!s) {
         set.delete(start)
         continue
       }
-      s.graceClosed = true
+      s.closeByGrace()
       this.emit(key, s, Math.min(time, start + this.size - 1))
     }
   }
@@ -206,11 +253,14 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private closeQuiet(now: number): void {
     const streamTime = this.ctx.streamTime()
     if (streamTime === Number.NEGATIVE_INFINITY) return
+    this.sync()
     const taskTime = streamTime + Math.max(0, this.ctx.inputIdleMs(now) - this.idleCloseMs)
     for (const [key, set] of this.open) {
-      if (set.size === 0 || now - (this.keyWall.get(key) ?? 0) <= this.idleCloseMs) continue
-      this.closeUpTo(key, Math.max(this.keyTime.get(key) ?? taskTime, taskTime))
+      const sym = this.symbolOf(key)
+      if (set.size === 0 || now - sym.wall <= this.idleCloseMs) continue
+      this.closeUpTo(key, sym, Math.max(sym.time, taskTime))
     }
+    this.pending = this.store.pendingWrites
   }
 }
 
@@ -224,6 +274,7 @@ function candles(
   const store = candleStore(interval)
   builder.addStateStore(
     Stores.window<StoredCandle>(store, {
+      serde: candleSerde,
       windowSizeMs: intervalMs[interval],
       retentionMs: options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval],
     }),
@@ -265,4 +316,5 @@ export function klines1m(builder: StreamsBuilder, topicPrefix = ''): KStream<str
 
 export const candleIntervalsOf = (x: string): x is CandleInterval =>
   x === '5m' || x === '1h' || x === '4h' || x === '1d'
+export type { StoredCandle } from './candles-store.ts'
 export type { CandleInterval, Interval }
