@@ -12,6 +12,7 @@ import { aggregate, type Candle } from '../processors/candles.ts'
 import { rollup } from '../processors/rollup.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
+import { runInstances } from './candles-instance.ts'
 import { figure, openBench, perSecond, produceKlines, runToEnd, traceTransport } from './setup.ts'
 
 const { values: args } = parseArgs({
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     'emit-every': { type: 'string', default: '0' },
     /** The engine's commit interval (ms; default the engine's). */
     'commit-every': { type: 'string' },
+    /** Through Kafka: this many instances of the application (child processes, as pods), sharing its partitions. */
+    instances: { type: 'string', default: '1' },
     /** Only the pure aggregation (no transport, no platform topology). */
     pure: { type: 'boolean', default: false },
     /** Pure part: also time the previous way (aggregate per interval) in the same run. */
@@ -37,6 +40,9 @@ const { values: args } = parseArgs({
 })
 setLogLevel('warn')
 const kind = args.transport === 'kafka' ? 'kafka' : 'embedded'
+const instances = Math.max(1, Number(args.instances) || 1)
+if (instances > 1 && kind !== 'kafka')
+  throw new Error('--instances needs --transport kafka (the embedded log is one process)')
 const rankingEvery = Number(args['ranking-every']) || undefined
 const emitEvery = Number(args['emit-every']) || undefined
 const label = `${kind}${emitEvery ? `, candles coalesced ${emitEvery} ms` : ''}`
@@ -115,8 +121,28 @@ if (args.pure) process.exit(0)
 const { run, dir, transport, done } = await openBench(kind, 'cs-bench-candles-')
 const prefix = `${run}.`
 try {
-  await transport.createTopics([{ name: prefix + topics.kline1m, partitions: 2 }])
+  await transport.createTopics([{ name: prefix + topics.kline1m, partitions: Math.max(2, instances) }])
   await produceKlines(transport, prefix + topics.kline1m, klines, 20_000)
+  if (instances > 1) {
+    const { ms, cpuMs } = await runInstances(instances, {
+      run,
+      prefix,
+      rankingEveryMs: rankingEvery,
+      emitEveryMs: emitEvery,
+      commitIntervalMs: Number(args['commit-every']) || undefined,
+    })
+    out(
+      `platform topology (kafka, ${instances} instances, ${symbols.length} symbols × ${days.length} days, candles ${emitEvery ? `coalesced ${emitEvery} ms` : 'every change'}): ${perSecond(N, ms)} 1m klines/s wall, ` +
+        `${perSecond(N, cpuMs)} per CPU-second (${N} klines, ${Math.round(ms)} ms; load average ${loadavg()[0]!.toFixed(2)})`,
+    )
+    figure(`platform topology (${label}, ${instances} instances)`, Math.round((N / ms) * 1000), '1m klines/s')
+  } else await runOne()
+} finally {
+  await done()
+}
+
+/** One instance in this process, with the transport's waits and (Kafka) its round trips per commit cycle. */
+async function runOne(): Promise<void> {
   const kafkaTrace = transport instanceof KafkaTransport ? transport.trace : undefined
   kafkaTrace?.reset()
   const traced = traceTransport(transport)
@@ -151,6 +177,4 @@ try {
   }
   figure(`platform topology (${label})`, Math.round((N / ms) * 1000), '1m klines/s')
   figure(`platform topology (${label}), per CPU-second`, Math.round((N / cpuMs) * 1000), '1m klines/s')
-} finally {
-  await done()
 }
