@@ -154,7 +154,35 @@ export class GroupCoordinator {
    * Committed offsets (require_stable: waits while a transactional commit of them is pending, so a
    * new owner never starts from offsets an unfinished exactly-once commit is about to move).
    */
-  async committed(groupId: string, partitions: TopicPartition[]): Promise<Map<string, number>> {
+  committed(groupId: string, partitions: TopicPartition[]): Promise<Map<string, number>> {
+    // Asked in the same turn (a caller checking partitions one by one with Promise.all): one
+    // OffsetFetch for all of them, each caller gets its own partitions.
+    let pending = this.pendingCommitted.get(groupId)
+    if (!pending) {
+      const partitions = new Map<string, TopicPartition>()
+      const result = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => {
+        this.pendingCommitted.delete(groupId)
+        return this.fetchCommitted(groupId, [...partitions.values()])
+      })
+      pending = { partitions, result }
+      this.pendingCommitted.set(groupId, pending)
+    }
+    for (const tp of partitions)
+      pending.partitions.set(tpKey(tp), { topic: tp.topic, partition: tp.partition })
+    return pending.result.then((all) => {
+      const out = new Map<string, number>()
+      for (const tp of partitions) {
+        const key = tpKey(tp)
+        const o = all.get(key)
+        if (o !== undefined) out.set(key, o)
+      }
+      return out
+    })
+  }
+
+  private readonly pendingCommitted = new Map<string, PendingCommitted>()
+
+  private async fetchCommitted(groupId: string, partitions: TopicPartition[]): Promise<Map<string, number>> {
     const topics = new Map<string, number[]>()
     for (const tp of partitions) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition])
     const out = new Map<string, number>()
@@ -209,6 +237,11 @@ export class GroupCoordinator {
 }
 
 const UNSTABLE_OFFSET_COMMIT = 88
+
+interface PendingCommitted {
+  partitions: Map<string, TopicPartition>
+  result: Promise<Map<string, number>>
+}
 
 function byTopic(offsets: Offsets) {
   const topics = new Map<

@@ -99,6 +99,57 @@ describe('KafkaTransport (real broker)', () => {
     expect(ends.reduce((a, b) => a + b, 0)).toBe(1)
   })
 
+  it('end offsets and committed offsets asked in the same turn go in one request; a bad partition fails alone', async () => {
+    const t = open()
+    const a = `kt-ends-a-${run}`
+    const b = `kt-ends-b-${run}`
+    const groupId = `kt-ends-g-${run}`
+    await t.createTopics([
+      { name: a, partitions: 3 },
+      { name: b, partitions: 2 },
+    ])
+    const p = t.producer()
+    await p.send([
+      { topic: a, key: 'x', value: '1', partition: 0 },
+      { topic: a, key: 'x', value: '2', partition: 2 },
+      { topic: a, key: 'x', value: '3', partition: 2 },
+      { topic: b, key: 'x', value: '4', partition: 1 },
+    ])
+    await p.close()
+    const tps = [
+      ...[0, 1, 2].map((partition) => ({ topic: a, partition })),
+      ...[0, 1].map((partition) => ({ topic: b, partition })),
+    ]
+    const calls = () => t.trace.phases.get('listOffsets')?.calls ?? 0
+    const before = calls()
+    expect(await Promise.all(tps.map((tp) => t.endOffset(tp)))).toEqual([1, 0, 2, 0, 1])
+    expect(calls() - before).toBe(1)
+    // The same partition twice in one turn: one answer for both.
+    expect(await Promise.all([t.endOffset(tps[2]!), t.endOffset(tps[2]!)])).toEqual([2, 2])
+    // A partition that does not exist fails; the others in its turn still get their offsets.
+    const mixed = await Promise.allSettled([
+      t.endOffset({ topic: a, partition: 2 }),
+      t.endOffset({ topic: `kt-ends-missing-${run}`, partition: 0 }),
+      t.endOffset({ topic: b, partition: 1 }),
+    ])
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(mixed.map((r) => (r.status === 'fulfilled' ? r.value : undefined))).toEqual([2, undefined, 1])
+
+    const c = await t.consumer({ groupId, topics: [a, b], from: 'earliest' })
+    await pollUntil(c, 4)
+    await c.commit([
+      { topic: a, partition: 2, offset: 2 },
+      { topic: b, partition: 1, offset: 1 },
+    ])
+    const fetches = () => t.trace.phases.get('offsetFetch')?.calls ?? 0
+    const f0 = fetches()
+    const each = await Promise.all(tps.map((tp) => c.committed([tp])))
+    expect(fetches() - f0).toBe(1)
+    // Each caller gets its own partitions only.
+    expect(each.map((m) => [...m])).toEqual([[], [], [[`${a}-2`, 2]], [], [[`${b}-1`, 1]]])
+    await c.close()
+  })
+
   it('consumes, commits, and a new member of the group resumes from the committed offsets', async () => {
     const t = open()
     const topic = `kt-resume-${run}`

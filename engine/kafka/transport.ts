@@ -190,8 +190,61 @@ export class KafkaTransport implements Transport {
     return c
   }
 
-  async endOffset(tp: TopicPartition): Promise<number> {
-    return (await this.listOffsets([tp], LATEST)).get(`${tp.topic}-${tp.partition}`) ?? 0
+  /**
+   * End offsets asked in the same turn (a caller checking every partition with Promise.all) go in
+   * one ListOffsets request per broker instead of one request each; if that request fails, each
+   * partition is asked again on its own, so one bad partition does not fail the others.
+   */
+  endOffset(tp: TopicPartition): Promise<number> {
+    let pending = this.pendingEnds
+    if (!pending) {
+      const batch = new Map<string, PendingEnd>()
+      pending = batch
+      this.pendingEnds = batch
+      queueMicrotask(() => {
+        this.pendingEnds = undefined
+        this.askEnds(batch)
+      })
+    }
+    const key = `${tp.topic}-${tp.partition}`
+    let entry = pending.get(key)
+    if (!entry) {
+      let resolve!: (n: number) => void
+      let reject!: (err: unknown) => void
+      const promise = new Promise<number>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      entry = { tp: { topic: tp.topic, partition: tp.partition }, promise, resolve, reject }
+      pending.set(key, entry)
+    }
+    return entry.promise
+  }
+
+  private pendingEnds: Map<string, PendingEnd> | undefined
+
+  private askEnds(batch: Map<string, PendingEnd>): void {
+    const one = (e: PendingEnd) =>
+      this.listOffsets([e.tp], LATEST).then(
+        (m) => e.resolve(m.get(`${e.tp.topic}-${e.tp.partition}`) ?? 0),
+        e.reject,
+      )
+    const entries = [...batch.values()]
+    if (entries.length === 1) {
+      one(entries[0]!)
+      return
+    }
+    this.listOffsets(
+      entries.map((e) => e.tp),
+      LATEST,
+    ).then(
+      (m) => {
+        for (const [key, e] of batch) e.resolve(m.get(key) ?? 0)
+      },
+      () => {
+        for (const e of entries) one(e)
+      },
+    )
   }
 
   /** Offsets at `timestamp` (-1n latest, -2n earliest) keyed by tpKey. */
@@ -483,6 +536,13 @@ export class KafkaTransport implements Transport {
     this.closed = true
     await Promise.allSettled([this.admin.close(), this.reader.close(true)])
   }
+}
+
+interface PendingEnd {
+  tp: TopicPartition
+  promise: Promise<number>
+  resolve(n: number): void
+  reject(err: unknown): void
 }
 
 /** Produce errors a resend cannot fix. */
