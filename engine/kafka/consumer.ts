@@ -45,6 +45,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * processing batches, so the next one (prefetched) is back before they are done.
  */
 const FETCH_MAX_BYTES = 16 << 20
+/**
+ * A fetch starts once fewer records than this are buffered: about what the thread processes in
+ * a fetch round trip plus its decoding (≈ 100–200 ms at 50k records/s).
+ */
+const PREFETCH_BELOW = 10_000
 /** Long-poll bound of a fetch (the broker answers as soon as records are there). */
 const FETCH_WAIT_MS = 500
 const OFFSET_OUT_OF_RANGE = 1
@@ -170,8 +175,10 @@ export class KafkaGroupConsumer implements Consumer {
         const n = Math.min(maxRecords, MAX_BATCH)
         const out = this.buffer.length <= n ? this.buffer : this.buffer.slice(0, n)
         this.buffer = this.buffer.length <= n ? [] : this.buffer.slice(out.length)
-        // The next batch is fetched while the caller processes this one.
-        if (this.buffer.length < maxRecords) this.prefetch()
+        // The next fetch runs while the caller processes what is left. Not tied to maxRecords: the
+        // engine asks for small batches while a commit is in flight, and a fetch started only
+        // when less than one of them was left came back after the thread had run dry.
+        if (this.buffer.length < PREFETCH_BELOW) this.prefetch()
         // Let I/O callbacks run first (acks of the commit in flight, fetch responses, heartbeats):
         // records handed out straight from the buffer resolve in a microtask, and a stream thread
         // processing batch after batch would otherwise hold them back until it runs dry.
