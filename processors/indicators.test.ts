@@ -1,7 +1,7 @@
 import { EMA, MACD, RSI, SMA } from 'technicalindicators'
 import { describe, expect, it } from 'vitest'
 import { aggregate } from './candles.ts'
-import { IndicatorBook, type Indicators, initIndicators } from './indicators.ts'
+import { IndicatorBook, type Indicators, initIndicators, round8 } from './indicators.ts'
 import { spotRange } from './testdata.ts'
 
 const r8 = (v: number | undefined): number | null => (v === undefined ? null : Number(v.toFixed(8)))
@@ -67,5 +67,35 @@ describe('indicators equal technicalindicators batch functions', () => {
     expect(pick(second.update(restored, c.openTime, Number(c.close)))).toEqual(expected(150))
     const last = candles[n - 1]!
     expect(pick(second.update(restored, last.openTime, Number(last.close)))).toEqual(expected(n - 1))
+  })
+})
+
+describe('round8', () => {
+  it('equals Number(v.toFixed(8)) (random magnitudes, halves of 1e-8 and their neighbours, signs)', () => {
+    const xs: number[] = [
+      0,
+      -0,
+      5e-9,
+      -5e-9,
+      1.5e-8,
+      2 ** 52 / 1e8,
+      2 ** 53 / 1e8,
+      1e21,
+      -1e21,
+      123456789.12345679,
+    ]
+    let seed = 15
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 0; i < 100_000; i++) {
+      xs.push((rnd() - 0.5) * 10 ** (Math.floor(rnd() * 30) - 14))
+      const half = (Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 14))) + 0.5) / 1e8
+      xs.push(half, -half, half * (1 - Number.EPSILON), half * (1 + Number.EPSILON))
+      xs.push(Math.round(rnd() * 10_000) / 100, Math.floor(rnd() * 1e6) / 1024, rnd() * 70_000)
+    }
+    const wrong = xs.filter((v) => !Object.is(round8(v), Number(v.toFixed(8))))
+    expect(wrong).toEqual([])
   })
 })

@@ -62,7 +62,26 @@ const makeProducers = (): Producers => ({
 
 /** 8 decimals: the printed precision of the values (RSI comes with 2 from technicalindicators). */
 const round = (v: number | undefined): number | null =>
-  v === undefined || Number.isNaN(v) ? null : Number(v.toFixed(8))
+  v === undefined || Number.isNaN(v) ? null : round8(v)
+
+/**
+ * Number(v.toFixed(8)), without printing: toFixed takes the integer n nearest to |v| × 1e8 exactly
+ * (ties up) and n / 1e8 is the double nearest to that decimal, as parsing it gives. The product
+ * |v| × 1e8 in doubles is off by at most 2^-53 of itself, which changes n only when it lies that
+ * close to a half: those, and anything past 2^52, go through toFixed.
+ */
+export function round8(v: number): number {
+  const a = Math.abs(v) * 1e8
+  if (a < 4_503_599_627_370_496) {
+    const whole = Math.floor(a)
+    const frac = a - whole // exact
+    if (Math.abs(frac - 0.5) > a * 2.3e-16) {
+      const n = frac > 0.5 ? whole + 1 : whole
+      return (v < 0 ? -n : n) / 1e8
+    }
+  }
+  return Number(v.toFixed(8))
+}
 
 function feed(p: Producers, symbol: string, interval: string, openTime: number, close: number): Indicators {
   p.last = openTime
@@ -98,7 +117,7 @@ export class IndicatorBook {
     let p = this.cache.get(id)
     if (last === undefined || openTime > last[0]) {
       cs.push([openTime, close])
-      if (cs.length > MAX_CLOSES) cs.splice(0, cs.length - MAX_CLOSES)
+      while (cs.length > MAX_CLOSES) cs.shift() // O(1) in V8 (splice(0, 1) moved the 1000)
       if (p === undefined || (last !== undefined && p.last !== last[0])) p = this.rebuild(id, cs.slice(0, -1))
       return feed(p, state.symbol, state.interval, openTime, close)
     }
