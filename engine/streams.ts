@@ -23,6 +23,7 @@ import {
   hasCode,
   isTaskMigrated,
   type Offsets,
+  type ProducedRecord,
   type Producer,
   type TopicPartition,
   type TopicSpec,
@@ -573,7 +574,7 @@ export class KafkaStreams {
     // 1 + 2: sink outputs (after processors forwarded what they held back), then changelog
     // records, in one durable send (3).
     for (const task of this.tasks.values()) task.flushProcessors()
-    const records = []
+    let records: ProducedRecord[] = []
     for (const task of this.tasks.values()) {
       for (const r of task.out) records.push(r)
       task.out = []
@@ -584,13 +585,21 @@ export class KafkaStreams {
       for (const [topic, offset] of task.positions) offsets.push({ topic, partition: task.partition, offset })
     const tasks = [...this.tasks.values()]
     const flushes = tasks.map((task) => task.beginFlushState())
+    // The transport keeps the records as long as it needs them; this commit drops them once handed
+    // over, not when it ends: a catch-up commit's tens of thousands of serialized records otherwise
+    // live through its fsyncs and LevelDB write, surviving young-generation GCs into the old one.
+    const handOver = () => {
+      const r = records
+      records = []
+      return r
+    }
     if (this.txn) {
       // 1–4 in one transaction.
-      if (records.length > 0 || offsets.length > 0) await this.txn.commit(records, this.consumer!, offsets)
+      if (records.length > 0 || offsets.length > 0) await this.txn.commit(handOver(), this.consumer!, offsets)
     } else {
       if (records.length > 0) {
         await this.consumer!.ensureActive()
-        await this.producer!.send(records)
+        await this.producer!.send(handOver())
       }
       // 4: offsets.
       if (offsets.length > 0) await this.consumer!.commit(offsets)

@@ -482,13 +482,19 @@ export class EmbeddedTransport implements Transport {
     /** This producer's appends, in send order (a big send appends in slices, yielding between them). */
     let appending: Promise<unknown> = Promise.resolve()
     return {
-      async send(records: ProducedRecord[]): Promise<void> {
-        if (closed) throw new EmbeddedError('CLOSED', 'producer is closed')
-        if (records.length === 0) return
-        const appended = appending.then(() => appendInSlices(log, records))
+      send(records: ProducedRecord[]): Promise<void> {
+        if (closed) return Promise.reject(new EmbeddedError('CLOSED', 'producer is closed'))
+        if (records.length === 0) return Promise.resolve()
+        // The records are let go once appended, not held through the fsync (not async: its frame
+        // would keep them).
+        const held: { records?: ProducedRecord[] } = { records }
+        const appended = appending.then(() => {
+          const list = held.records!
+          held.records = undefined
+          return appendInSlices(log, list)
+        })
         appending = appended.catch(() => {})
-        const parts = await appended
-        await Promise.all([...parts].map((p) => p.sync()))
+        return appended.then((parts) => Promise.all([...parts].map((p) => p.sync()))).then(() => {})
       },
       async close() {
         closed = true
