@@ -1,6 +1,6 @@
 import { addDec, cmpDec, formatDec, parseDec } from '../common/decimal.ts'
 import type { Interval, Kline } from '../common/records.ts'
-import { addTo, formatSum, greater, type Sum, zeroSum } from './fixed.ts'
+import { addScanned, addTo, formatSum, greater, type Sum, scanInto, zeroSum } from './fixed.ts'
 
 // Pure aggregation of 1m klines into larger, UTC epoch-aligned candles, exactly as Binance does:
 // open = first open, high = max, low = min, close = last close, the five volumes/counts summed,
@@ -159,12 +159,40 @@ function copyFold(to: FixedFold, from: FixedFold): FixedFold {
 }
 const scratch = emptyFixedFold()
 
+/**
+ * The last minute folded, scanned: Number(high), Number(low) and its four sums as fixed.ts
+ * scanInto reads them (bit i of `scannedOk`: sum i scanned). The topology folds the same Minute
+ * into its 5m and its 1h window one after the other, so the second fold reads no decimal again.
+ * Minutes are never changed in place (a new version is a new array), so identity is enough.
+ */
+let scannedMinute: Minute | null = null
+const scanned = new Float64Array(14)
+let scannedOk = 0
+
+function scanMinute(m: Minute): void {
+  if (m === scannedMinute) return
+  scanned[0] = Number(m[2])
+  scanned[1] = Number(m[3])
+  let ok = 0
+  if (scanInto(m[5], scanned, 2)) ok |= 1
+  if (scanInto(m[6], scanned, 5)) ok |= 2
+  if (scanInto(m[8], scanned, 8)) ok |= 4
+  if (scanInto(m[9], scanned, 11)) ok |= 8
+  scannedOk = ok
+  scannedMinute = m
+}
+
+/** Adds sum `i` of the scanned minute (its string `x` when it did not scan). */
+const addScannedSum = (to: Sum, x: string, i: number): void =>
+  scannedOk & (1 << i) ? addScanned(to, scanned, 2 + 3 * i, x) : addTo(to, x)
+
 /** Folds one minute into `f`, in place (same rule as foldMinute). */
 export function foldInto(f: FixedFold, m: Minute): void {
+  scanMinute(m)
   const h = m[2]
   const l = m[3]
-  const hn = Number(h)
-  const ln = Number(l)
+  const hn = scanned[0] as number
+  const ln = scanned[1] as number
   if (m[7] > 0) {
     if (f.open === null) f.open = m[1]
     if (f.high === null || greater(h, hn, f.high, f.highN)) {
@@ -187,11 +215,11 @@ export function foldInto(f: FixedFold, m: Minute): void {
     }
   }
   f.close = m[4]
-  addTo(f.volume, m[5])
-  addTo(f.quoteVolume, m[6])
+  addScannedSum(f.volume, m[5], 0)
+  addScannedSum(f.quoteVolume, m[6], 1)
   f.trades += m[7]
-  addTo(f.takerBuyBase, m[8])
-  addTo(f.takerBuyQuote, m[9])
+  addScannedSum(f.takerBuyBase, m[8], 2)
+  addScannedSum(f.takerBuyQuote, m[9], 3)
 }
 
 export function toMinute(k: Kline | Candle): Minute {
@@ -253,12 +281,11 @@ function fixedPrefix(s: CandleState): FixedFold {
 /**
  * Adds (or replaces) one 1m kline in the window's state, in place (an append is O(1)). Returns
  * false when nothing changed (a duplicate), so callers can skip emitting. Throws if the minute is
- * outside the window.
+ * outside the window. `m` is `k` as a Minute (windows of several intervals can share one).
  */
-export function mergeMinute(s: CandleState, k: Kline | Candle): boolean {
+export function mergeMinute(s: CandleState, k: Kline | Candle, m: Minute = toMinute(k)): boolean {
   if (k.openTime < s.openTime || k.openTime >= s.openTime + s.sizeMs)
     throw new RangeError(`1m kline ${k.openTime} is outside window ${s.openTime}+${s.sizeMs}`)
-  const m = toMinute(k)
   const ms = s.minutes
   const last = ms[ms.length - 1]
   if (last === undefined) {

@@ -36,6 +36,25 @@ export function addTo(s: Sum, x: string): void {
   slow(s, add(formatSum(s), x), x)
 }
 
+/** addTo with `x` already scanned into p[at..at+2] (scanInto's layout). */
+export function addScanned(s: Sum, p: Float64Array, at: number, x: string): void {
+  if (typeof s[0] === 'number') {
+    let frac = s[1] + (p[at + 1] as number)
+    let whole = s[0] + (p[at] as number)
+    if (frac >= E8) {
+      frac -= E8
+      whole += 1
+    }
+    if (whole <= Number.MAX_SAFE_INTEGER) {
+      s[0] = whole
+      s[1] = frac
+      if ((p[at + 2] as number) > s[2]) s[2] = p[at + 2] as number
+      return
+    }
+  }
+  slow(s, add(formatSum(s), x), x)
+}
+
 /**
  * Subtracts the decimal string `x` from `s`, in place. A result below zero, or an input that does
  * not scan, turns the sum into a common/decimal string for good (as a sum past 2^53 does).

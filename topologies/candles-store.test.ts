@@ -37,7 +37,7 @@ const view = (s: CandleWindow) => ({
   openTime: s.openTime,
   sizeMs: s.sizeMs,
   stepMs: s.stepMs,
-  minutes: s.minutes,
+  minutes: s.minutes.map((m) => [...m]), // without the text kept on each
   prefix: s.prefix,
   graceClosed: s.graceClosed === true,
   candle: s.candle,

@@ -9,6 +9,7 @@ import {
   type Minute,
   mergeMinute,
   refold,
+  toMinute,
 } from '../processors/candles.ts'
 
 // What a `candles-<interval>` window store holds per (symbol, window): the merge state
@@ -103,7 +104,7 @@ export class CandleWindow implements StoredCandle {
     const ms = this.minutes
     const last = ms[ms.length - 1]
     const older = last !== undefined && k.openTime < last[0]
-    if (!mergeMinute(this, k)) return false
+    if (!mergeMinute(this, k, minuteOf(k))) return false
     if (older) this.jsonCount = 0 // an earlier minute replaced or inserted: its text is stale
     this.printed = undefined
     return true
@@ -120,15 +121,42 @@ export class CandleWindow implements StoredCandle {
     if (this.jsonCount > settled) this.jsonCount = 0
     if (this.jsonCount === 0) this.json = ''
     for (let i = this.jsonCount; i < settled; i++) {
-      const m = JSON.stringify(ms[i])
+      const m = textOf(ms[i] as Minute)
       this.json = i === 0 ? m : `${this.json},${m}`
     }
     if (settled > this.jsonCount) this.jsonCount = settled
     const last = ms[settled]
-    const items =
-      last === undefined ? '' : settled > 0 ? `${this.json},${JSON.stringify(last)}` : JSON.stringify(last)
+    const items = last === undefined ? '' : settled > 0 ? `${this.json},${textOf(last)}` : textOf(last)
     return `[${LAYOUT},${JSON.stringify(this.symbol)},${JSON.stringify(this.interval)},${this.openTime},${this.sizeMs},${this.stepMs},${this.graceClosed ? 1 : 0},[${items}]]`
   }
+}
+
+// The 5m and the 1h window of a 1m kline (and the 4h and 1d window of a 1h candle) get the same
+// record object one after the other: they share one Minute, so it is built once, scanned once
+// (processors/candles.ts foldInto) and serialized once. Minutes are never changed in place.
+let lastKline: Kline | null = null
+let lastMinute: Minute | null = null
+
+function minuteOf(k: Kline): Minute {
+  if (k !== lastKline) {
+    lastMinute = toMinute(k)
+    lastKline = k
+  }
+  return lastMinute as Minute
+}
+
+const TEXT = Symbol('json')
+type Texted = Minute & { [TEXT]?: string }
+
+/** JSON of a minute, kept on it. */
+function textOf(m: Minute): string {
+  const t = m as Texted
+  let text = t[TEXT]
+  if (text === undefined) {
+    text = JSON.stringify(m)
+    t[TEXT] = text
+  }
+  return text
 }
 
 interface EarlierLayout extends CandleState {
