@@ -121,7 +121,10 @@ if (args.pure) process.exit(0)
 const { run, dir, transport, done } = await openBench(kind, 'cs-bench-candles-')
 const prefix = `${run}.`
 try {
-  await transport.createTopics([{ name: prefix + topics.kline1m, partitions: Math.max(2, instances) }])
+  // Two partitions per instance: 17 symbols hash 6/11 onto 2 partitions, 2+7 / 4+4 onto 4.
+  await transport.createTopics([
+    { name: prefix + topics.kline1m, partitions: instances > 1 ? 2 * instances : 2 },
+  ])
   await produceKlines(transport, prefix + topics.kline1m, klines, 20_000)
   if (instances > 1) {
     const { ms, cpuMs } = await runInstances(instances, {
