@@ -142,10 +142,10 @@ describe('ticker-24h restore', () => {
   }, 60_000)
 })
 
-// The processor holds each symbol's newest and oldest bucket between klines and changes its
-// summary in place: through many commits and a restart from changelogs (a new processor on
-// restored stores), with duplicates, corrections, late minutes, gaps and a whole window dropping
-// out, every ranking equals the pure rolling window's.
+// The processor holds each symbol's summary and its newest and oldest bucket between klines,
+// changes them in place and puts each at most once per commit: through many commits and a restart
+// from changelogs (a new processor on restored stores), with duplicates, corrections, late
+// minutes, gaps and a whole window dropping out, every ranking equals the pure rolling window's.
 describe('ticker-24h: held buckets and summaries across commits and a restart', () => {
   const bed = new TestBed('cs-rank-messy-')
   afterAll(() => bed.close())
@@ -162,20 +162,27 @@ describe('ticker-24h: held buckets and summaries across commits and a restart', 
     }
     const app = 'rank-messy'
     const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
-    const cut = 7000
     await bed.topic(topics.kline1m)
-    await bed.produce(topics.kline1m, klines.slice(0, cut).map(msg))
-    let s = await bed.start(rankingsTopology(), { applicationId: app, commitIntervalMs: 5 })
-    await s.flush()
-    await bed.stop(s)
+    // a commit after every 500 klines; the state directory lost after half of them
+    const run = async (from: number, to: number) => {
+      const s = await bed.start(rankingsTopology(), { applicationId: app })
+      for (let i = from; i < to; i += 500) {
+        await bed.produce(topics.kline1m, klines.slice(i, Math.min(i + 500, to)).map(msg))
+        await s.flush()
+      }
+      await s.flush() // restored and caught up
+      return s
+    }
+    const half = 6500
+    await bed.stop(await run(0, half))
     rmSync(bed.stateDir, { recursive: true, force: true })
-    await bed.produce(topics.kline1m, klines.slice(cut).map(msg))
-    s = await bed.start(rankingsTopology(), { applicationId: app, commitIntervalMs: 5 })
-    await s.flush()
+    await bed.stop(await run(half, klines.length))
     const got = await bed.values<Ranking>(topics.ranking)
     expect(got.length).toBe(expected.length)
     expect(got).toEqual(expected)
-    // the buckets hold exactly the pure window's minutes
+    // restored from the changelogs alone, the buckets hold exactly the pure window's minutes
+    rmSync(bed.stateDir, { recursive: true, force: true })
+    const s = await run(0, 0)
     for (const symbol of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
       const buckets = await s
         .windowStore<(TickMinute | null)[]>(BUCKETS_STORE)
@@ -184,6 +191,7 @@ describe('ticker-24h: held buckets and summaries across commits and a restart', 
       const want = [...st.minutes].filter(([key]) => key.startsWith(`${symbol}|`)).map(([, m]) => m)
       expect(kept).toEqual(want.sort((a, b) => a[0] - b[0]))
       expect(buckets.every((b) => b.value.some((m) => m !== null))).toBe(true)
+      expect(await s.keyValueStore(TICKER_STORE).get(symbol)).toEqual(st.getState(symbol))
     }
     await bed.stop(s)
   }, 60_000)

@@ -13,12 +13,11 @@ import {
   rank,
   type Ticker24h,
   type TickerState,
-  type TickerStores,
   type TickMinute,
   tickerOf,
 } from '../processors/ranking.ts'
-import type { WindowStore } from '../state/types.ts'
 import type { LevelWindowStore } from '../state/window-store.ts'
+import { BUCKET_MS, type Bucket, TaskTickerStores } from './ticker-stores.ts'
 
 // crypto_kline_1m → rolling 24 h ticker per symbol (store `ticker-24h`: summary keyed by symbol;
 // `ticker-24h-buckets`: the window's minutes, one entry per symbol and 15 minutes) →
@@ -36,87 +35,12 @@ export const TICKER_STORE = 'ticker-24h'
 export const BUCKETS_STORE = 'ticker-24h-buckets'
 /** Earlier layout, one entry per minute: still read (and emptied as the window passes), never written. */
 export const MINUTES_STORE = 'ticker-24h-minutes'
-const BUCKET_MS = 15 * MINUTE_MS
-type Bucket = (TickMinute | null)[]
 export const RANKING_STORE = 'ranking-24h'
 export const RANKING_KEY = 'all'
 
-const slot = (t: number) => (t % BUCKET_MS) / MINUTE_MS
-
-function isEmpty(b: Bucket): boolean {
-  for (const m of b) if (m) return false
-  return true
-}
-
-/** A symbol's two buckets in use: the newest (minutes join) and the oldest (minutes leave). */
-interface Held {
-  start: number
-  bucket: Bucket | undefined
-  otherStart: number
-  other: Bucket | undefined
-}
-
-/**
- * The bucket store with each symbol's two buckets in use held here (undefined: none in the store),
- * so that a 1m kline's probes of the oldest bucket and its write of the newest read no store.
- * What is held is what the store holds: this processor is its only writer, every change is put
- * (the staged write is the same object), and the processor is made anew when its task's stores
- * are opened and restored.
- */
-class HeldBuckets {
-  private readonly store: WindowStore<Bucket>
-  private readonly held = new Map<string, Held>()
-
-  constructor(store: WindowStore<Bucket>) {
-    this.store = store
-  }
-
-  /** The bucket holding minute `t` (undefined: none yet). */
-  get(symbol: string, t: number): Bucket | undefined {
-    const start = t - (t % BUCKET_MS)
-    let h = this.held.get(symbol)
-    if (h === undefined) {
-      h = { start: Number.NaN, bucket: undefined, otherStart: Number.NaN, other: undefined }
-      this.held.set(symbol, h)
-    }
-    if (h.start === start) return h.bucket
-    if (h.otherStart !== start) {
-      h.otherStart = start
-      h.other = this.store.fetch(symbol, start)
-    }
-    // the most recent first: the newest and the oldest bucket are used in turn
-    const b = h.other
-    h.otherStart = h.start
-    h.other = h.bucket
-    h.start = start
-    h.bucket = b
-    return b
-  }
-
-  /** A new empty bucket for minute `t`, held (written by the next `put`). */
-  add(symbol: string, t: number): Bucket {
-    const b: Bucket = []
-    this.get(symbol, t)
-    ;(this.held.get(symbol) as Held).bucket = b
-    return b
-  }
-
-  put(symbol: string, t: number, b: Bucket): void {
-    this.store.put(symbol, t - (t % BUCKET_MS), b)
-  }
-
-  delete(symbol: string, t: number): void {
-    const start = t - (t % BUCKET_MS)
-    this.store.delete(symbol, start)
-    const h = this.held.get(symbol)
-    if (h?.start === start) h.bucket = undefined
-    if (h?.otherStart === start) h.other = undefined
-  }
-}
-
 export class TickerProcessor implements Processor<string, Kline, string, Ticker24h> {
   private ctx!: ProcessorContext<string, Ticker24h>
-  private stores!: TickerStores
+  private stores!: TaskTickerStores
   private readonly emitEveryMs: number | undefined
   /**
    * With a thinned ranking: the latest state per symbol waits here (fewer repartition records);
@@ -132,45 +56,12 @@ export class TickerProcessor implements Processor<string, Kline, string, Ticker2
     this.ctx = ctx
     if (this.emitEveryMs)
       this.cache = new RecordCache(ctx, { maxEmitIntervalMs: this.emitEveryMs, toOutput: tickerOf })
-    const state = ctx.getStateStore<TickerState | DecimalTickerState | LegacyTickerState>(TICKER_STORE)
-    const buckets = new HeldBuckets(ctx.getWindowStore<Bucket>(BUCKETS_STORE))
-    const old = ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>
-    // Minutes of the earlier layout (restored from its changelog) are read until the window passes them.
-    let legacyLeft = old.windowsByStart(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY).length
-    let legacy: LevelWindowStore<TickMinute> | undefined = legacyLeft > 0 ? old : undefined
-    this.stores = {
-      getState: (symbol) => state.get(symbol),
-      putState: (s) => state.put(s.symbol, s),
-      getMinute: (symbol, t) => buckets.get(symbol, t)?.[slot(t)] ?? legacy?.fetch(symbol, t),
-      putMinute: (symbol, m) => {
-        const b = buckets.get(symbol, m[0]) ?? buckets.add(symbol, m[0])
-        const i = slot(m[0])
-        for (let j = b.length; j < i; j++) b[j] = null
-        b[i] = m
-        buckets.put(symbol, m[0], b)
-      },
-      takeMinute: (symbol, t) => {
-        let m: TickMinute | undefined
-        const b = buckets.get(symbol, t)
-        const i = slot(t)
-        const x = b?.[i]
-        if (b && x) {
-          m = x
-          b[i] = null
-          if (isEmpty(b)) buckets.delete(symbol, t)
-          else buckets.put(symbol, t, b)
-        }
-        if (legacy) {
-          const y = legacy.fetch(symbol, t)
-          if (y !== undefined) {
-            m ??= y
-            legacy.delete(symbol, t)
-            if (--legacyLeft === 0) legacy = undefined
-          }
-        }
-        return m
-      },
-    }
+    this.stores = new TaskTickerStores(
+      ctx.getStateStore<TickerState | DecimalTickerState | LegacyTickerState>(TICKER_STORE),
+      ctx.getWindowStore<Bucket>(BUCKETS_STORE),
+      // minutes of the earlier layout (restored from its changelog) are read until the window passes them
+      ctx.getWindowStore<TickMinute>(MINUTES_STORE) as LevelWindowStore<TickMinute>,
+    )
   }
 
   process(r: StreamRecord<string, Kline>): void {
@@ -185,6 +76,7 @@ export class TickerProcessor implements Processor<string, Kline, string, Ticker2
 
   flush(): void {
     this.cache?.flush()
+    this.stores.committing()
   }
 }
 
