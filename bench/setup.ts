@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { type Config, loadConfig } from '../common/config.ts'
 import { setLogLevel } from '../common/log.ts'
 import type { KafkaStreams } from '../engine/index.ts'
@@ -62,15 +63,24 @@ export async function produceKlines(
   await producer.close()
 }
 
-/** Starts `streams` and waits until it has processed its whole input: wall and CPU time (ms). */
-export async function runToEnd(streams: KafkaStreams): Promise<{ ms: number; cpuMs: number }> {
+/**
+ * Starts `streams` and waits until it has processed its whole input: wall and CPU time (ms), and
+ * the time the thread stood in GC pauses.
+ */
+export async function runToEnd(streams: KafkaStreams): Promise<{ ms: number; cpuMs: number; gcMs: number }> {
+  let gcMs = 0
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration
+  })
+  gc.observe({ entryTypes: ['gc'] })
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   await streams.start()
   await streams.flush(600_000)
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 }
+  gc.disconnect()
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, gcMs }
 }
 
 /** Set by bench/all.ts: each figure is also printed as one machine-readable line. */
