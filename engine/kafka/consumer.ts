@@ -1,4 +1,5 @@
 import {
+  ConnectionPool,
   type GroupPartitionsAssigner,
   type GroupPartitionsAssignments,
   Consumer as KafkaClientConsumer,
@@ -71,6 +72,8 @@ export class KafkaGroupConsumer implements Consumer {
   private fetching: Promise<void> | undefined
   private fetchError: Error | undefined
   private readonly coordinator: GroupCoordinator
+  /** Connections of this member's fetches (a long-poll fetch holds its connection). */
+  private readonly fetchPool: ConnectionPool
   /** The last completed join: generation, member and its assignment, taken together. */
   private joined: (Generation & { assignments: TopicPartition[] }) | undefined
   /** The generation the current positions were assigned in. */
@@ -104,6 +107,10 @@ export class KafkaGroupConsumer implements Consumer {
       t.requestTimeoutMs,
       transport.trace,
     )
+    this.fetchPool = new ConnectionPool(`${t.clientId}-consumer-fetch`, {
+      connectTimeout: 5000,
+      requestTimeout: t.requestTimeoutMs + FETCH_WAIT_MS,
+    })
     this.client.on('consumer:heartbeat:error', (p) => log.debug('heartbeat error', { err: p.error }))
     // A rebalance started: stop fetching until the rejoin completes, so the partitions this member
     // is about to lose are not processed while their new owner starts on them.
@@ -304,7 +311,14 @@ export class KafkaGroupConsumer implements Consumer {
     try {
       const refresh = this.staleMetadata
       this.staleMetadata = false
-      parts = await this.transport.fetch(this.client, asked, maxWaitMs, FETCH_MAX_BYTES, refresh)
+      parts = await this.transport.fetch(
+        this.client,
+        this.fetchPool,
+        asked,
+        maxWaitMs,
+        FETCH_MAX_BYTES,
+        refresh,
+      )
     } catch (err) {
       if (this.closed) return
       throw err
@@ -380,6 +394,7 @@ export class KafkaGroupConsumer implements Consumer {
       log.warn('consumer close', { err })
     } finally {
       await this.coordinator.close()
+      await this.fetchPool.close().catch(() => {})
     }
   }
 }

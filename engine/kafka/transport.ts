@@ -2,9 +2,11 @@ import {
   Admin,
   type Connection,
   ConnectionPool,
+  fetchV12,
   initProducerIdV4,
   Consumer as KafkaClientConsumer,
   produceV9,
+  type Reader,
   stringDeserializers,
 } from '@platformatic/kafka'
 import { createLogger } from '../../common/log.ts'
@@ -23,7 +25,7 @@ import type {
 import { KafkaGroupConsumer } from './consumer.ts'
 import { bounded, KafkaTransportError, mentionsAny } from './errors.ts'
 import { encodeRecordBatches, produceRequest } from './produce.ts'
-import { decodeFetch } from './records.ts'
+import { type DecodedPartition, parseFetchV12 } from './records.ts'
 import { KafkaTrace } from './trace.ts'
 import { KafkaTransactionalProducer } from './transactions.ts'
 
@@ -83,6 +85,10 @@ export class KafkaTransport implements Transport {
       clientId: `${this.opts.clientId}-reader`,
       groupId: `${this.opts.clientId}-reader-unused`,
       deserializers: stringDeserializers,
+    })
+    this.readPool = new ConnectionPool(`${this.opts.clientId}-reader`, {
+      connectTimeout: 5000,
+      requestTimeout: this.opts.requestTimeoutMs,
     })
   }
 
@@ -273,9 +279,14 @@ export class KafkaTransport implements Transport {
     return out
   }
 
-  /** One Fetch of `positions` (tpKey → offset) through `client`, grouped by partition leader. */
+  /**
+   * One Fetch (v12, read_committed, no fetch session) of `positions` (tpKey → offset) per partition
+   * leader, on `pool`'s connections; leaders from `client`'s metadata. Records are decoded from the
+   * response bytes by records.ts.
+   */
   async fetch(
     client: KafkaClientConsumer<string, string, string, string>,
+    pool: ConnectionPool,
     positions: Map<string, TopicPartition & { offset: number }>,
     maxWaitMs: number,
     maxBytes = 8 << 20,
@@ -283,55 +294,80 @@ export class KafkaTransport implements Transport {
     refreshMetadata = false,
     /** Trace phase of the round trip. */
     phase = 'fetch',
-  ) {
+  ): Promise<DecodedPartition[]> {
     const topics = [...new Set([...positions.values()].map((p) => p.topic))]
     const md = await this.trace.time('metadata', () =>
       this.call('metadata', () => client.metadata({ topics, forceUpdate: refreshMetadata })),
     )
-    const byNode = new Map<number, Map<string, { partition: number; offset: number }[]>>()
-    const names = new Map<string, string>()
+    const byNode = new Map<number, Map<string, FetchPartition[]>>()
     const from = new Map<string, number>()
     for (const [key, p] of positions) {
-      const t = md.topics.get(p.topic)
-      const leader = t?.partitions[p.partition]?.leader
-      if (!t || leader === undefined || leader < 0)
+      const leader = md.topics.get(p.topic)?.partitions[p.partition]?.leader
+      if (leader === undefined || leader < 0)
         throw new KafkaTransportError('NO_LEADER', `no leader for ${p.topic}-${p.partition}`)
-      names.set(t.id, p.topic)
       from.set(key, p.offset)
-      const node = byNode.get(leader) ?? new Map()
-      byNode.set(leader, node)
-      const list = node.get(t.id) ?? []
-      node.set(t.id, list)
-      list.push({ partition: p.partition, offset: p.offset })
+      let node = byNode.get(leader)
+      if (!node) {
+        node = new Map()
+        byNode.set(leader, node)
+      }
+      let list = node.get(p.topic)
+      if (!list) {
+        list = []
+        node.set(p.topic, list)
+      }
+      list.push({
+        partition: p.partition,
+        fetchOffset: BigInt(p.offset),
+        partitionMaxBytes: Math.max(1 << 20, maxBytes >> 2),
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      })
     }
-    const perNode = [...byNode].map(([node, topicsById]) =>
-      this.trace.time(
+    const perNode = [...byNode].map(async ([node, byTopic]) => {
+      const broker = md.brokers.get(node)
+      if (!broker) throw new KafkaTransportError('NO_LEADER', `fetch: broker ${node} unknown`)
+      const connection = await this.call('connect', () => pool.get(broker))
+      const request = () =>
+        fetchV12.createRequest(
+          maxWaitMs,
+          1,
+          maxBytes,
+          READ_COMMITTED,
+          0, // no fetch session: every partition asked and answered each time
+          -1,
+          [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
+          [],
+          '',
+        )
+      return this.trace.time(
         phase,
         () =>
-          this.call('fetch', () =>
-            client.fetch({
-              node,
-              isolationLevel: READ_COMMITTED,
-              maxWaitTime: maxWaitMs,
-              minBytes: 1,
-              maxBytes,
-              topics: [...topicsById].map(([topicId, parts]) => ({
-                topicId,
-                partitions: parts.map((p) => ({
-                  partition: p.partition,
-                  fetchOffset: BigInt(p.offset),
-                  partitionMaxBytes: Math.max(1 << 20, maxBytes >> 2),
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                })),
-              })),
-            }),
-          ).then((res) => decodeFetch(res, names, from)),
+          this.call(
+            'fetch',
+            () =>
+              new Promise<DecodedPartition[]>((resolve, reject) =>
+                connection.send(
+                  fetchV12.api.key,
+                  fetchV12.api.version,
+                  request,
+                  (_id: number, _key: number, _version: number, reader: Reader) =>
+                    parseFetchV12(reader, from),
+                  true,
+                  true,
+                  (err: Error | null, res: unknown) =>
+                    err ? reject(err) : resolve(res as DecodedPartition[]),
+                ),
+              ),
+          ),
         fetchedSize,
-      ),
-    )
+      )
+    })
     return (await Promise.all(perNode)).flat()
   }
+
+  /** Connections for read(): fetches of one partition at a time, without a group. */
+  private readonly readPool: ConnectionPool
 
   async *read(tp: TopicPartition, fromOffset: number): AsyncIterable<ConsumedRecord[]> {
     const end = await this.endOffset(tp)
@@ -341,6 +377,7 @@ export class KafkaTransport implements Transport {
     while (pos < end) {
       const [part] = await this.fetch(
         this.reader,
+        this.readPool,
         new Map([[key, { ...tp, offset: pos }]]),
         500,
         undefined,
@@ -534,8 +571,16 @@ export class KafkaTransport implements Transport {
     if (this.closed) return
     for (const c of [...this.closables]) await c.close().catch((err) => log.warn('close failed', { err }))
     this.closed = true
-    await Promise.allSettled([this.admin.close(), this.reader.close(true)])
+    await Promise.allSettled([this.admin.close(), this.reader.close(true), this.readPool.close()])
   }
+}
+
+interface FetchPartition {
+  partition: number
+  fetchOffset: bigint
+  partitionMaxBytes: number
+  currentLeaderEpoch: number
+  lastFetchedEpoch: number
 }
 
 interface PendingEnd {
