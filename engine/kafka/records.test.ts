@@ -177,7 +177,11 @@ describe('decodeRecordBatches', () => {
           timestamp: Number(b.firstTimestamp + r.timestampDelta),
           ...(r.value === null ? { tombstone: true as const } : {}),
           ...(r.headers.length > 0
-            ? { headers: Object.fromEntries(r.headers.map(([k, v]) => [k.toString(), v?.toString() ?? ''])) }
+            ? {
+                headers: Object.fromEntries(
+                  r.headers.map(([k, v]) => [k?.toString() ?? '', v?.toString() ?? '']),
+                ),
+              }
             : {}),
         })
     const { records, next } = decodeRecordBatches(bytes, 't', 1, 1005, null)
