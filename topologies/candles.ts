@@ -68,6 +68,10 @@ class SymbolTime {
   wall = 0
   /** The symbol's latest window (in-order input lands here without a store read). */
   latest: CandleWindow | undefined
+  /** Its windows not yet final (the processor's `open` holds the same set). */
+  open: Set<number> | undefined
+  /** At most the smallest start in `open`: nothing is due for closing before it is. */
+  firstOpen = Number.POSITIVE_INFINITY
 }
 
 /**
@@ -140,7 +144,7 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
       const sym = this.symbolOf(key)
       const last = s.minutes[s.minutes.length - 1]
       if (last) sym.time = Math.max(sym.time, last[0])
-      if (!s.closed) this.openSet(key).add(start)
+      if (!s.closed) this.opened(key, sym, start)
       sym.wall = now
     }
     ctx.schedule(Math.min(this.idleCloseMs, 1000), 'wall-clock', (t) => this.closeQuiet(t))
@@ -155,13 +159,18 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     return sym
   }
 
-  private openSet(key: string): Set<number> {
-    let set = this.open.get(key)
-    if (!set) {
-      set = new Set()
-      this.open.set(key, set)
+  private opened(key: string, sym: SymbolTime, start: number): void {
+    let set = sym.open
+    if (set === undefined) {
+      set = this.open.get(key)
+      if (set === undefined) {
+        set = new Set()
+        this.open.set(key, set)
+      }
+      sym.open = set
     }
-    return set
+    set.add(start)
+    if (start < sym.firstOpen) sym.firstOpen = start
   }
 
   /** The stored window as a CandleWindow (values of every layout are read as one by candleSerde). */
@@ -204,7 +213,7 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     }
     if (s.merge(k)) {
       if (!s.graceClosed && start + this.size + this.graceMs <= time) s.closeByGrace()
-      this.emit(key, s, r.timestamp)
+      this.emit(key, sym, s, r.timestamp)
     }
     this.closeUpTo(key, sym, time)
     this.store.expire(now)
@@ -216,13 +225,13 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     if (this.store.pendingWrites !== this.pending) this.gen++
   }
 
-  private emit(key: string, s: CandleWindow, timestamp: number): void {
+  private emit(key: string, sym: SymbolTime, s: CandleWindow, timestamp: number): void {
     if (s.staged !== this.gen) {
       this.store.put(key, s.openTime, s)
       s.staged = this.gen
     }
-    if (s.closed) this.open.get(key)?.delete(s.openTime)
-    else this.openSet(key).add(s.openTime)
+    if (s.closed) sym.open?.delete(s.openTime)
+    else this.opened(key, sym, s.openTime)
     if (this.cache) this.cache.put(s.cacheKey, { key, value: s, timestamp })
     else this.ctx.forward({ key, value: s.candle, timestamp })
   }
@@ -235,8 +244,8 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
 
   /** Closes the symbol's open windows whose end + grace ≤ `time` with the inputs they have. */
   private closeUpTo(key: string, sym: SymbolTime, time: number): void {
-    const set = this.open.get(key)
-    if (!set || set.size === 0) return
+    const set = sym.open
+    if (set === undefined || set.size === 0 || sym.firstOpen + this.size + this.graceMs > time) return
     for (const start of set) {
       if (start + this.size + this.graceMs > time) continue
       const s = this.window(key, sym, start)
@@ -245,8 +254,11 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
         continue
       }
       s.closeByGrace()
-      this.emit(key, s, Math.min(time, start + this.size - 1))
+      this.emit(key, sym, s, Math.min(time, start + this.size - 1))
     }
+    let first = Number.POSITIVE_INFINITY
+    for (const start of set) if (start < first) first = start
+    sym.firstOpen = first
   }
 
   /** Quiet symbols close on the task's stream time, moved on by the wall clock while the task idles. */
