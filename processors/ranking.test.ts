@@ -297,6 +297,22 @@ function legacyTicker(s: LegacyTickerState): Ticker24h | undefined {
 const DAY = 86_400_000
 
 describe('replays', () => {
+  it('a minute off the 1-minute grid changes nothing', () => {
+    const k = { ...(spotDay('BTCUSDT', '1m', '2024-01-03')[0] as Kline), interval: '1m' as const }
+    const st = memoryTickerStores()
+    for (const t of [
+      k.openTime + 1,
+      k.openTime - 30_000,
+      k.openTime + 59_999,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ])
+      expect(mergeTick(st, { ...k, openTime: t })).toBe(false)
+    expect(tickerFor(st, 'BTCUSDT')).toBeUndefined()
+    expect(mergeTick(st, k)).toBe(true)
+    expect(mergeTick(st, { ...k, openTime: k.openTime + 60_001 })).toBe(false)
+    expect(tickerFor(st, 'BTCUSDT')?.closeTime).toBe(k.openTime + 59_999)
+  })
   it('a replay of older open updates never regresses a ticker (issue 13, defect 2)', () => {
     const day = spotDay('BTCUSDT', '1m', '2024-01-03').slice(0, 30) as Kline[]
     const st = memoryTickerStores()

@@ -180,7 +180,7 @@ function advance(st: TickerStores, s: TickerState, m: TickMinute): void {
  */
 export function mergeTick(st: TickerStores, k: Kline): boolean {
   const m: TickMinute = [k.openTime, k.open, k.close, k.volume, k.quoteVolume, k.trades, k.closed ? 1 : 0]
-  if (m[0] % MINUTE_MS !== 0) return false
+  if (!Number.isInteger(m[0] / MINUTE_MS)) return false // off the grid (exactly m[0] % MINUTE_MS !== 0, without fmod)
   const prev = st.getState(k.symbol)
   // changed in place (nothing before a `return false`) and put back
   const s =

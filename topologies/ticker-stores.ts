@@ -24,7 +24,14 @@ export const BUCKET_MS = 15 * MINUTE_MS
 export type Bucket = (TickMinute | null)[]
 type StoredState = TickerState | DecimalTickerState | LegacyTickerState
 
-const slot = (t: number) => (t % BUCKET_MS) / MINUTE_MS
+const SLOTS = BUCKET_MS / MINUTE_MS
+/**
+ * Minute `t`'s slot in its bucket. `t` is on the minute grid (mergeTick ignores the rest), so
+ * t / MINUTE_MS is an exact whole number, below 2^31 until the year 6053: an int32 remainder
+ * instead of a double one (a call to fmod, ~8 ns; a 1m kline takes 6).
+ */
+const slot = (t: number) => ((t / MINUTE_MS) | 0) % SLOTS
+const startOf = (t: number) => t - slot(t) * MINUTE_MS
 
 /** No minute left in `b` but at slot `i` (minutes leave in order: the next slot is looked at first). */
 function emptyBut(b: Bucket, i: number): boolean {
@@ -145,7 +152,7 @@ export class TaskTickerStores implements TickerStores {
       m = x
       b[i] = null
       if (emptyBut(b, i)) {
-        this.buckets.delete(symbol, t - (t % BUCKET_MS))
+        this.buckets.delete(symbol, startOf(t))
         h.bucket = undefined
         h.bucketPut = -1
       } else this.putBucket(h, symbol, t, b)
@@ -164,7 +171,7 @@ export class TaskTickerStores implements TickerStores {
 
   /** The bucket holding minute `t` (undefined: none yet), made the most recently used. */
   private bucket(h: Held, symbol: string, t: number): Bucket | undefined {
-    const start = t - (t % BUCKET_MS)
+    const start = startOf(t)
     if (h.start === start) return h.bucket
     let b: Bucket | undefined
     let put: number
@@ -187,7 +194,7 @@ export class TaskTickerStores implements TickerStores {
   /** Puts the most recently used bucket `b` (of minute `t`) unless it is staged already. */
   private putBucket(h: Held, symbol: string, t: number, b: Bucket): void {
     if (h.bucketPut === this.gen) return
-    this.buckets.put(symbol, t - (t % BUCKET_MS), b)
+    this.buckets.put(symbol, startOf(t), b)
     h.bucketPut = this.gen
   }
 }
