@@ -67,7 +67,10 @@ async function run(): Promise<{ cpuMs: number; outputs: number; hash: string }> 
     const cpu0 = process.threadCpuUsage()
     for (let i = 0; i < records.length; i++) {
       task.process(records[i] as ConsumedRecord)
-      if (i % 6_500 === 6_499) task.punctuate('wall-clock', (now += 100))
+      if (i % 6_500 === 6_499) {
+        now += 100
+        task.punctuate('wall-clock', now)
+      }
       if (i % 80_000 === 79_999 || i === records.length - 1) {
         task.flushProcessors()
         for (const r of task.out) h.update(`${r.topic}\u0000${r.value}\n`)
