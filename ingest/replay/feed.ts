@@ -64,7 +64,8 @@ interface SymbolState {
   slowB: Map<string, string>
   slowA: Map<string, string>
   topKey: string
-  recent: TradeEvent[]
+  /** The last trade sent (tickers' lastPrice/lastQty); REST trades rebuild from the minutes. */
+  last: TradeEvent | undefined
   history: Map<number, string>
   /** Stream names built once (the slot loop runs 60 000 times a wall second at speed 6000). */
   names: StreamNames
@@ -137,7 +138,7 @@ export class Feed {
         slowB: new Map(),
         slowA: new Map(),
         topKey: '',
-        recent: [],
+        last: undefined,
         history: new Map(),
         names: streamNames(spec.symbol.toLowerCase()),
       }
@@ -287,8 +288,7 @@ export class Feed {
         maker: m.maker[i]!,
       }
       st.lastTicks = m.ticks[i]!
-      st.recent.push(ev)
-      if (st.recent.length > 2000) st.recent.splice(0, 1000)
+      st.last = ev
       if (wantT) sink.emit(`${st.lower}@trade`, tradePayload(st.spec.symbol, ev))
       if (wantA) sink.emit(`${st.lower}@aggTrade`, aggTradePayload(st.spec.symbol, ev))
     }
@@ -355,8 +355,8 @@ export class Feed {
     return this.states.get(symbol)!.book
   }
 
-  recentTrades(symbol: string, limit: number): TradeEvent[] {
-    return this.states.get(symbol)!.recent.slice(-limit)
+  lastTrade(symbol: string): TradeEvent | undefined {
+    return this.states.get(symbol)!.last
   }
 
   lastTradeId(symbol: string): number {

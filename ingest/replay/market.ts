@@ -1,5 +1,5 @@
 import { emptyFold, foldMinute } from '../../processors/candles.ts'
-import { DAY_MS, dayString, type Recordings, type Row } from './recorded.ts'
+import { DAY_MS, DayRows, dayString, type Recordings, type Row } from './recorded.ts'
 import { simulateDay, toTicks } from './simulator.ts'
 import type { SymbolSpec } from './symbols.ts'
 
@@ -13,14 +13,14 @@ export const MINUTE = 60_000
 export class Market {
   private readonly rec: Recordings
   private readonly seed: number
-  private readonly simDays = new Map<string, Row[]>()
+  private readonly simDays = new Map<string, DayRows>()
   private readonly closes = new Map<string, number>()
   private readonly buckets = new Map<string, Row>()
   private readonly parts = new Map<string, { upTo: number; row: Row }>()
   private readonly maxSimDays: number
 
   /**
-   * `maxSimDays`: simulated days kept (LRU; about 0.7 MB each as rows). The feed needs the current
+   * `maxSimDays`: simulated days kept (LRU; about 0.2 MB each, DayRows). The feed needs the current
    * day of each symbol, so a few per symbol are enough; more only grows the process over a long
    * replay (every symbol is simulated after the recordings end).
    */
@@ -40,14 +40,14 @@ export class Market {
   }
 
   /** The 1440 rows of a UTC day, undefined before DATA_START. */
-  day(spec: SymbolSpec, dayStart: number): Row[] | undefined {
+  day(spec: SymbolSpec, dayStart: number): DayRows | undefined {
     if (dayStart < DATA_START) return undefined
     const rec = this.rec.day(spec.source, dayString(dayStart))
     if (rec) return rec
     const key = `${spec.symbol}/${dayStart}`
     let rows = this.simDays.get(key)
     if (!rows) {
-      rows = simulateDay(spec, this.seed, dayStart, this.closeBefore(spec, dayStart), false)
+      rows = DayRows.of(simulateDay(spec, this.seed, dayStart, this.closeBefore(spec, dayStart), false))
       this.simDays.set(key, rows)
       if (this.simDays.size > this.maxSimDays) this.simDays.delete(this.simDays.keys().next().value!)
     }
@@ -56,7 +56,7 @@ export class Market {
 
   row(spec: SymbolSpec, minute: number): Row | undefined {
     const dayStart = minute - (minute % DAY_MS)
-    return this.day(spec, dayStart)?.[(minute - dayStart) / MINUTE]
+    return this.day(spec, dayStart)?.at((minute - dayStart) / MINUTE)
   }
 
   /** Close (in ticks) of the day before `dayStart`: walks forward from the newest known close. */
@@ -75,7 +75,7 @@ export class Market {
         break
       }
       if (this.recorded(spec, d)) {
-        close = toTicks(this.rec.day(spec.source, dayString(d))!.at(-1)!.c, spec.tickDec)
+        close = toTicks(this.rec.day(spec.source, dayString(d))!.last()!.c, spec.tickDec)
         break
       }
       pending.push(d)

@@ -145,9 +145,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   const seed = opts.seed ?? 1
   const clock = new VirtualClock(from, speed)
   const faults = new Faults(opts.faults ?? {}, seed)
-  // Days kept parsed: the feed reads each symbol's current day (REST and tickers the one before),
-  // so a few per symbol; the default caches (96 recorded + 64 simulated days, ~110 MB) filled up
-  // over a multi-day replay.
+  // Days kept: the feed reads each symbol's current day (REST and tickers the one before), so a
+  // few per symbol; the default caches (96 recorded + 64 simulated days, ~110 MB as row objects)
+  // filled up over a multi-day replay.
   const keepDays = cachedDays(specs.size)
   const recordings = new Recordings(opts.dataDir ?? binanceDataDir(), keepDays)
   const market = new Market(recordings, seed, keepDays)

@@ -100,7 +100,7 @@ export function ticker24h(c: MarketView, spec: SymbolSpec, mini: boolean): Recor
   const book = c.feed.book(spec.symbol)
   const bid = book.bestBid()
   const ask = book.bestAsk()
-  const last = c.feed.recentTrades(spec.symbol, 1)[0]
+  const last = c.feed.lastTrade(spec.symbol)
   const f = fullFields(s)
   return {
     symbol: spec.symbol,
@@ -133,7 +133,7 @@ export function avgPrice(
   spec: SymbolSpec,
 ): { mins: number; price: string; closeTime: number } {
   const s = rolling(c, spec, 5 * MINUTE)
-  const last = c.feed.recentTrades(spec.symbol, 1)[0]
+  const last = c.feed.lastTrade(spec.symbol)
   const price = Number(s.w.v) === 0 ? s.w.c : div(s.w.q, s.w.v)
   return { mins: 5, price, closeTime: last?.time ?? s.closeTime }
 }
