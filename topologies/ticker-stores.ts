@@ -152,9 +152,15 @@ export class TaskTickerStores implements TickerStores {
       m = x
       b[i] = null
       if (emptyBut(b, i)) {
+        // deleted: the other bucket (the newest) becomes the most recently used, so that moving
+        // on to the next oldest bucket does not push it out
         this.buckets.delete(symbol, startOf(t))
-        h.bucket = undefined
-        h.bucketPut = -1
+        h.start = h.otherStart
+        h.bucket = h.other
+        h.bucketPut = h.otherPut
+        h.otherStart = Number.NaN
+        h.other = undefined
+        h.otherPut = -1
       } else this.putBucket(h, symbol, t, b)
     }
     const legacy = this.legacy
