@@ -79,6 +79,19 @@ describe('encodeRecordBatches', () => {
     expect(values).toEqual(records.map((r) => r.value))
   })
 
+  it('non-ASCII text whose UTF-8 length needs a longer varint than its string length (the record and the string are moved to fit)', () => {
+    const texts = ['€'.repeat(20), '€'.repeat(40), 'é'.repeat(63), '✓'.repeat(5000), 'a'.repeat(63), '', 'ü']
+    const records: ProducedRecord[] = []
+    for (const a of texts)
+      for (const b of texts) records.push({ topic: 't', key: a, value: b, timestamp: 5, headers: { [b]: a } })
+    const batches = encodeRecordBatches(records, owner, 1 << 20)
+    const back = batches.flatMap(({ batch }) => decode(batch).records)
+    expect(back.map((r) => [r.key?.toString(), r.value?.toString(), r.headers[0]?.[0]?.toString()])).toEqual(
+      records.map((r) => [r.key, r.value, r.value]),
+    )
+    for (const { batch } of batches) expect(decode(batch).crc).toBe(crc32c(batch.subarray(21)))
+  })
+
   it('gives a record larger than the bound a batch of its own', () => {
     const big = { topic: 't', key: 'k', value: 'v'.repeat(5000), timestamp: 1 }
     const batches = encodeRecordBatches([big, big, { ...big, value: 'small' }], owner, 1000)

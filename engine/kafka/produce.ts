@@ -1,4 +1,4 @@
-import { crc32c, Writer } from '@platformatic/kafka'
+import { crc32c, Reader, Writer } from '@platformatic/kafka'
 import type { ProducedRecord } from '../transport.ts'
 
 // Produce requests encoded here, in one pass into one buffer per record batch (Kafka's record
@@ -25,8 +25,11 @@ export interface BatchOwner {
 const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
 
 function uvarintSize(v: number): number {
-  let n = 1
-  while (v >= 128) {
+  if (v < 128) return 1
+  if (v < 16384) return 2
+  let n = 3
+  v = Math.floor(v / 2097152)
+  while (v > 0) {
     v = Math.floor(v / 128)
     n++
   }
@@ -34,10 +37,16 @@ function uvarintSize(v: number): number {
 }
 
 function writeUvarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 128) {
-    buf[at++] = (v % 128) | 128
-    v = Math.floor(v / 128)
-  }
+  if (v < 2147483648) {
+    while (v >= 128) {
+      buf[at++] = (v & 127) | 128
+      v >>>= 7
+    }
+  } else
+    while (v >= 128) {
+      buf[at++] = (v % 128) | 128
+      v = Math.floor(v / 128)
+    }
   buf[at++] = v
   return at
 }
@@ -45,25 +54,38 @@ function writeUvarint(buf: Buffer, at: number, v: number): number {
 const varintSize = (n: number): number => uvarintSize(zigzag(n))
 const writeVarint = (buf: Buffer, at: number, n: number): number => writeUvarint(buf, at, zigzag(n))
 
-/** Sizes of one record: [body bytes, key bytes, value bytes (-1: null)]. */
-function measure(r: ProducedRecord, i: number, tsDelta: number): [number, number, number] {
-  const k = Buffer.byteLength(r.key, 'utf8')
-  const v = r.value === null ? -1 : Buffer.byteLength(r.value, 'utf8')
-  let body = 1 + varintSize(tsDelta) + varintSize(i) + varintSize(k) + k + varintSize(v) + Math.max(0, v)
-  const headers = r.headers ? Object.entries(r.headers) : []
-  body += varintSize(headers.length)
-  for (const [hk, hv] of headers) {
-    const a = Buffer.byteLength(hk, 'utf8')
-    const b = Buffer.byteLength(hv, 'utf8')
-    body += varintSize(a) + a + varintSize(b) + b
-  }
-  return [body, k, v]
+/** Most bytes a record can take (UTF-8: at most 3 bytes per UTF-16 code unit). */
+function recordBound(r: ProducedRecord): number {
+  let n = 5 + 1 + 10 + 5 + 5 + 5 + 3 * r.key.length + (r.value === null ? 0 : 3 * r.value.length) + 5
+  if (r.headers) for (const k in r.headers) n += 10 + 3 * (k.length + r.headers[k]!.length)
+  return n
 }
+
+/**
+ * Writes `s` as a varint length and its UTF-8 bytes at `at`; returns the end. The length's size is
+ * guessed from the string's length (right for ASCII); a longer text moves its bytes to fit.
+ */
+function writeString(buf: Buffer, at: number, s: string): number {
+  const guess = varintSize(s.length)
+  const n = (buf as Utf8Writer).utf8Write(s, at + guess)
+  const size = varintSize(n)
+  if (size !== guess) buf.copyWithin(at + size, at + guess, at + guess + n)
+  writeVarint(buf, at, n)
+  return at + size + n
+}
+
+/** Node's Buffer method behind `buf.write(s, at, 'utf8')`, without its argument checks. */
+type Utf8Writer = Buffer & { utf8Write(s: string, at: number): number }
+
+/** Encoding space reused by every batch (grown when a batch needs more), copied out at the end. */
+let scratch = Buffer.allocUnsafe(1 << 20)
 
 /**
  * Records of one partition as record batches (v2, uncompressed) of at most `maxBytes` each (one
  * record may exceed it alone), in order. `owner.baseSequence` is the first batch's; each next
- * batch continues the numbering.
+ * batch continues the numbering. One pass per record: its strings are written where they go, no
+ * byte counting first (the record's length prefix is sized from the string lengths and the record
+ * moved in the rare case that is wrong).
  */
 export function encodeRecordBatches(
   records: ProducedRecord[],
@@ -75,26 +97,62 @@ export function encodeRecordBatches(
   let sequence = owner.baseSequence
   let start = 0
   while (start < records.length) {
-    // Sizes first (one pass), then one allocation and one write pass.
     const base = records[start]!.timestamp ?? now
     let maxTs = base
-    let size = HEADER
-    const sizes: [number, number, number][] = []
+    let at = HEADER
     let end = start
     while (end < records.length) {
       const r = records[end]!
+      const bound = recordBound(r)
+      if (at + bound > scratch.length) {
+        const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, at + bound))
+        scratch.copy(grown, 0, 0, at)
+        scratch = grown
+      }
+      const buf = scratch
       const ts = r.timestamp ?? now
-      const m = measure(r, end - start, ts - base)
-      const bytes = uvarintSize(zigzag(m[0])) + m[0]
-      if (end > start && size + bytes > maxBytes) break
-      size += bytes
-      sizes.push(m)
+      const tsDelta = ts - base
+      const i = end - start
+      // Body size if key and value are ASCII: the length prefix is sized for it.
+      let guess =
+        1 +
+        varintSize(tsDelta) +
+        varintSize(i) +
+        varintSize(r.key.length) +
+        r.key.length +
+        (r.value === null ? 1 : varintSize(r.value.length) + r.value.length) +
+        1
+      const prefix = varintSize(guess)
+      const bodyAt = at + prefix
+      let p = bodyAt
+      buf[p++] = 0 // record attributes
+      p = writeVarint(buf, p, tsDelta)
+      p = writeVarint(buf, p, i)
+      p = writeString(buf, p, r.key)
+      if (r.value === null)
+        buf[p++] = 1 // varint -1: null
+      else p = writeString(buf, p, r.value)
+      if (r.headers) {
+        const entries = Object.entries(r.headers)
+        p = writeVarint(buf, p, entries.length)
+        for (const [hk, hv] of entries) {
+          p = writeString(buf, p, hk)
+          p = writeString(buf, p, hv)
+        }
+      } else buf[p++] = 0
+      guess = p - bodyAt
+      const size = varintSize(guess)
+      if (size !== prefix) buf.copyWithin(at + size, bodyAt, p)
+      const recordEnd = writeVarint(buf, at, guess) + guess
+      if (end > start && recordEnd > maxBytes) break // this record starts the next batch
+      at = recordEnd
       if (ts > maxTs) maxTs = ts
       end++
     }
-    const buf = Buffer.allocUnsafe(size)
+    const buf = Buffer.allocUnsafe(at)
+    scratch.copy(buf, HEADER, HEADER, at)
     buf.writeBigInt64BE(0n, 0) // base offset (the broker assigns)
-    buf.writeInt32BE(size - 12, 8) // batch length: from the leader epoch on
+    buf.writeInt32BE(at - 12, 8) // batch length: from the leader epoch on
     buf.writeInt32BE(-1, 12) // partition leader epoch
     buf[16] = MAGIC
     buf.writeInt16BE(owner.transactional ? IS_TRANSACTIONAL : 0, ATTRIBUTES_AT)
@@ -105,28 +163,8 @@ export function encodeRecordBatches(
     buf.writeInt16BE(owner.producerEpoch, 51)
     buf.writeInt32BE(sequence, 53)
     buf.writeInt32BE(end - start, 57)
-    let at = HEADER
-    for (let i = start; i < end; i++) {
-      const r = records[i]!
-      const [body, k, v] = sizes[i - start]!
-      at = writeVarint(buf, at, body)
-      buf[at++] = 0 // record attributes
-      at = writeVarint(buf, at, (r.timestamp ?? now) - base)
-      at = writeVarint(buf, at, i - start)
-      at = writeVarint(buf, at, k)
-      at += buf.write(r.key, at, 'utf8')
-      at = writeVarint(buf, at, v)
-      if (r.value !== null) at += buf.write(r.value, at, 'utf8')
-      const headers = r.headers ? Object.entries(r.headers) : []
-      at = writeVarint(buf, at, headers.length)
-      for (const [hk, hv] of headers) {
-        at = writeVarint(buf, at, Buffer.byteLength(hk, 'utf8'))
-        at += buf.write(hk, at, 'utf8')
-        at = writeVarint(buf, at, Buffer.byteLength(hv, 'utf8'))
-        at += buf.write(hv, at, 'utf8')
-      }
-    }
-    buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_AT)), CRC_AT)
+    // Wrapped: given a Buffer, the client's native CRC copies it into a new Uint8Array first.
+    buf.writeUInt32BE(crc32c(Reader.from(buf.subarray(ATTRIBUTES_AT)).buffer), CRC_AT)
     out.push({ batch: buf, count: end - start })
     sequence += end - start
     start = end
