@@ -204,6 +204,28 @@ describe('a window whose last minute never comes (issue 13, defect 10)', () => {
   })
 })
 
+describe('a quiet symbol’s open window that left the store (retention)', () => {
+  it('is not closed by the idle wall clock afterwards: like any window past retention, it is gone', async () => {
+    // ETHUSDT has 00:00 and goes quiet; BTCUSDT runs to 00:59, so the 5m store (retention 10 min
+    // here) drops ETHUSDT's open window [00:00, 00:05) before the idle wall clock closes it.
+    const { task, feed } = await candleTask('candles-expired', {
+      idleCloseMs: 1_000,
+      retentionMs: { '5m': 600_000 },
+    })
+    const eth = spotDay('ETHUSDT', '1m', '2024-01-02')
+    feed([{ ...eth[0]!, closed: false }])
+    feed(spotDay('BTCUSDT', '1m', '2024-01-02').slice(0, 60))
+    const t = Date.now() + 5_000
+    task.punctuate('wall-clock', t)
+    const eth5m = task.out
+      .filter((r) => r.topic === topics.kline5m)
+      .map((r) => JSON.parse(r.value as string) as Kline)
+      .filter((k) => k.symbol === 'ETHUSDT')
+    expect(eth5m.map((k) => k.closed)).toEqual([false])
+    await task.close()
+  })
+})
+
 describe('a symbol’s first minutes after another passed the hour by the grace (the e2e start-up hour)', () => {
   it('the hour closed by grace on the task’s time is corrected by the late minutes: last record and sink = Binance', async () => {
     // One task, two symbols, the platform's options (coalesced emits). BTCUSDT is live up to

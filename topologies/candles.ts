@@ -109,6 +109,8 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
    */
   private gen = 0
   private pending = 0
+  /** Windows starting at or before this have been dropped from the store (its last expire()). */
+  private expiredUpTo = Number.NEGATIVE_INFINITY
 
   constructor(interval: CandleInterval, stepMs: number, options: CandlesOptions) {
     this.interval = interval
@@ -186,7 +188,10 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
    */
   private window(key: string, sym: SymbolTime, start: number): CandleWindow | undefined {
     const latest = sym.latest
-    if (latest !== undefined && latest.openTime === start) return latest
+    if (latest !== undefined && latest.openTime === start) {
+      if (start > this.expiredUpTo) return latest
+      sym.latest = undefined // the store dropped it (retention): gone, as a store read finds
+    }
     const s = this.fetch(key, start)
     if (s !== undefined && (latest === undefined || start > latest.openTime)) sym.latest = s
     return s
@@ -217,6 +222,7 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     }
     this.closeUpTo(key, sym, time)
     this.store.expire(now)
+    this.expiredUpTo = now - this.retentionMs - this.size
     this.pending = this.store.pendingWrites
   }
 
