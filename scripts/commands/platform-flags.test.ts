@@ -12,7 +12,7 @@ const probe = (env: NodeJS.ProcessEnv = {}) => {
     process.env.PROBE_PID = pid
     const { relaunchWithPlatformFlags } = await import(${JSON.stringify(new URL('./platform-flags.ts', import.meta.url).href)})
     relaunchWithPlatformFlags()
-    console.log(JSON.stringify({ first: pid, pid: String(process.pid), limitMb: getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ }))
+    console.log(JSON.stringify({ first: pid, pid: String(process.pid), limitMb: getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_, compileCache: process.env.NODE_COMPILE_CACHE }))
   `
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
     env: {
@@ -20,6 +20,7 @@ const probe = (env: NodeJS.ProcessEnv = {}) => {
       NODE_OPTIONS: '',
       MALLOC_ARENA_MAX: undefined,
       MALLOC_MMAP_THRESHOLD_: undefined,
+      NODE_COMPILE_CACHE: undefined,
       ...env,
     },
     encoding: 'utf8',
@@ -31,6 +32,7 @@ const probe = (env: NodeJS.ProcessEnv = {}) => {
     execArgv: string[]
     arenas?: string
     mmapThreshold?: string
+    compileCache?: string
   }
 }
 
@@ -42,6 +44,7 @@ describe('platform heap flags', () => {
     expect(r.limitMb).toBeLessThan(400) // 256 MB old generation + the young generation
     expect(r.arenas).toBe('2')
     expect(r.mmapThreshold).toBe('131072')
+    expect(r.compileCache).toMatch(/node-compile-cache$/)
   })
 
   it('give way to heap flags in NODE_OPTIONS', () => {

@@ -1,6 +1,9 @@
 // V8 heap limits of the one-command run, applied by relaunching itself (a light module: the
 // relaunch happens before the platform's modules are loaded).
 
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
 /**
  * V8 heap limits the one-command run sets for itself (bench/README.md, Memory). Without them V8
  * sizes its heap for the machine (a 4 GB limit here) and keeps ~450 MB of heap for a live set of
@@ -15,12 +18,18 @@ export const PLATFORM_NODE_FLAGS = ['--max-semi-space-size=16', '--max-old-space
  * A fixed 128 KB mmap threshold (and trim threshold): glibc otherwise raises both (up to 32/64 MB)
  * once a large block is freed, so the start-up catch-up's large blocks are carved from the heap
  * and their memory is kept; fixed, blocks of 128 KB and more are mmapped and given back on free
- * (main arena 47-57 MB -> 21-28 MB, bench/README.md). Each set in the environment overrides.
+ * (main arena 47-57 MB -> 21-28 MB, bench/README.md).
+ * Node's compile cache (the directory `module.enableCompileCache()` uses by default): it keeps the
+ * type-stripped source of each .ts file, so a run after the first never loads the TypeScript
+ * stripper (a WebAssembly module: ~18 MB of RSS that stays for the process's life) and
+ * compiles from V8's code cache. `NODE_DISABLE_COMPILE_CACHE=1` turns it off.
+ * Each set in the environment overrides.
  */
 export const PLATFORM_ENV = {
   MALLOC_ARENA_MAX: '2',
   MALLOC_MMAP_THRESHOLD_: '131072',
   MALLOC_TRIM_THRESHOLD_: '131072',
+  NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'),
 }
 const HEAP_FLAG = /--max[-_](old[-_]space|semi[-_]space|heap)[-_]size/
 

@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module'
 import { StreamsError } from '../../common/errors.ts'
 import type { Platform } from '../platform.ts'
 import { type CommandSpec, untilSignal } from './command.ts'
@@ -68,6 +69,9 @@ export const platform: CommandSpec = {
         .subtopologies.flatMap((s) => s.nodes.filter((n) => n.kind === 'sink').map((n) => n.name)),
     )
     process.stdout.write(`dashboard: ${p.gateway.url}/\n`)
+    // Every module is loaded: the compile cache (platform-flags.ts) is written now rather than only
+    // at exit, so the next run starts without the TypeScript stripper even if this one is killed.
+    flushCompileCache()
     const status = startStatusLine({
       everyMs: STATUS_EVERY_MS,
       symbols: base.symbols.length,
