@@ -42,7 +42,11 @@ export interface ScanOptions {
   limit?: number
 }
 
-/** Read-write view inside a task. */
+/**
+ * Read-write view inside a task. A put stages the object itself (no copy, not serialized until
+ * the commit), so changes made to it until the next commit are what the commit writes; staged
+ * writes are taken only by a commit, after every processor's flush() (engine/processor.ts).
+ */
 export interface KeyValueStore<V> {
   readonly name: string
   get(key: string): V | undefined
@@ -52,7 +56,7 @@ export interface KeyValueStore<V> {
   all(options?: ScanOptions): Promise<KeyValue<V>[]>
 }
 
-/** Read-write view inside a task. Windows are identified by key and start. */
+/** Read-write view inside a task. Windows are identified by key and start; puts stage as in KeyValueStore. */
 export interface WindowStore<V> {
   readonly name: string
   readonly windowSizeMs: number
