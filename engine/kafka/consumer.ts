@@ -199,11 +199,39 @@ export class KafkaGroupConsumer implements Consumer {
         continue
       }
       const fetching = this.prefetch()
-      // A fetch in flight may long-poll past this poll's deadline: wait for it at most until then.
-      await Promise.race([fetching, sleep(left)])
-      if (this.buffer.length === 0 && Date.now() >= deadline) return []
+      // A fetch in flight may long-poll past this poll's deadline: wait for it at most until then,
+      // or until wakeup().
+      if (!this.wokenUp) await Promise.race([fetching, sleep(left), this.woken()])
+      if (this.buffer.length === 0 && (Date.now() >= deadline || this.wokenUp)) {
+        this.wokenUp = false
+        return []
+      }
     }
     return []
+  }
+
+  private wokenUp = false
+  private wake: (() => void) | undefined
+  private wakeSignal: Promise<void> | undefined
+
+  /** Resolves at the next wakeup(). */
+  private woken(): Promise<void> {
+    this.wakeSignal ??= new Promise<void>((resolve) => {
+      this.wake = resolve
+    })
+    return this.wakeSignal
+  }
+
+  /**
+   * The poll waiting for records (or the next one that would wait) returns at once, empty. The
+   * engine calls it when a commit is requested, which it serves between polls: without it the
+   * request waited for the poll's timeout while the thread had nothing to do.
+   */
+  wakeup(): void {
+    this.wokenUp = true
+    this.wake?.()
+    this.wake = undefined
+    this.wakeSignal = undefined
   }
 
   /** Whether the next applyAssignment() changes positions (a new generation, a rewind). */

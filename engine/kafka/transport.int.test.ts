@@ -6,7 +6,7 @@ import { loadConfig } from '../../common/config.ts'
 import { waitForKafka } from '../../common/connect.ts'
 import { type ConsumedRecord, type Consumer, isTaskMigrated, type TopicPartition } from '../transport.ts'
 import { KafkaTransportError } from './errors.ts'
-import { KafkaTransport } from './transport.ts'
+import { KafkaTransport, sleep } from './transport.ts'
 
 // The Kafka transport against the real broker (scripts/services). Topic and group names are unique per run.
 const cfg = loadConfig()
@@ -147,6 +147,22 @@ describe('KafkaTransport (real broker)', () => {
     expect(fetches() - f0).toBe(1)
     // Each caller gets its own partitions only.
     expect(each.map((m) => [...m])).toEqual([[], [], [[`${a}-2`, 2]], [], [[`${b}-1`, 1]]])
+    await c.close()
+  })
+
+  it('wakeup() ends a poll waiting for records, empty; the next polls get the records in order', async () => {
+    const t = open()
+    const topic = `kt-wake-${run}`
+    await t.createTopics([{ name: topic, partitions: 1 }])
+    const c = await t.consumer({ groupId: `kt-wake-g-${run}`, topics: [topic], from: 'earliest' })
+    await c.poll(10, 500) // assignment applied; nothing to read
+    const waiting = c.poll(10, 120_000)
+    setTimeout(() => c.wakeup?.(), 100)
+    const woke = await Promise.race([waiting, sleep(20_000).then(() => 'still waiting')])
+    expect(woke).toEqual([])
+    await produce(t, topic, 0, 5, 1)
+    const got = await pollUntil(c, 5)
+    expect(got.map((r) => r.value)).toEqual(['0', '1', '2', '3', '4'])
     await c.close()
   })
 
