@@ -638,7 +638,10 @@ export class KafkaStreams {
   }
 
   private requestCommit(): Promise<void> {
-    return new Promise((resolve, reject) => this.commitRequests.push({ resolve, reject }))
+    const done = new Promise<void>((resolve, reject) => this.commitRequests.push({ resolve, reject }))
+    // Served between polls: a poll waiting for records returns now rather than at its timeout.
+    this.consumer?.wakeup?.()
+    return done
   }
 
   private checkRunning(): void {

@@ -141,6 +141,8 @@ export interface Consumer {
   commit(offsets: Offsets): Promise<void>
   /** Fails with ENGINE_TASK_MIGRATED if this member no longer owns its assignment (checked before writes). */
   ensureActive(): Promise<void>
+  /** Optional: a poll waiting for records (or the next one that would wait) returns at once, empty. */
+  wakeup?(): void
   /**
    * Forget positions and buffered records without committing (after a failed commit): the next
    * poll reports every partition lost (onLost) and assigns it again from its committed offset.
