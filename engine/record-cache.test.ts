@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Emitted, StreamsBuilder, TimeWindows, type Windowed } from './index.ts'
+import type { ProcessorContext } from './processor.ts'
+import { RecordCache } from './record-cache.ts'
 import { TestBed } from './testing.ts'
 
 // Emitted.onUpdate({ maxEmitIntervalMs }): a burst of updates to few windows comes out as the
@@ -54,5 +56,45 @@ describe('record cache: onUpdate with a maximum emit interval', () => {
     // one record per window unless a commit fell inside the burst; last updates in order
     const lastOrder = (xs: Out[]) => [...new Set(xs.map((x) => `${x.key}|${x.start}`).reverse())].reverse()
     expect(lastOrder(cached)).toEqual(lastOrder(every))
+  })
+})
+
+describe('record cache: what goes out, in which order', () => {
+  // Only forward and schedule are used by the cache.
+  function cache(maxEntries?: number) {
+    const out: string[] = []
+    const ctx = {
+      forward: (r: { key: string; value: string }) => out.push(`${r.key}${r.value}`),
+      schedule: () => ({ cancel() {} }),
+    } as unknown as ProcessorContext<string, string>
+    const c = new RecordCache<string, string>(ctx, { maxEmitIntervalMs: 100, maxEntries })
+    const put = (key: string, value: string) => c.put(key, { key, value, timestamp: 0 })
+    return { c, out, put }
+  }
+
+  it('the latest of each key, in the order of their last updates', () => {
+    const { c, out, put } = cache()
+    put('A', '1')
+    put('B', '1')
+    put('A', '2')
+    put('C', '1')
+    put('B', '2')
+    c.flush()
+    expect(out).toEqual(['A2', 'C1', 'B2'])
+    put('A', '3')
+    put('A', '4')
+    put('D', '1')
+    c.flush()
+    expect(out.slice(3)).toEqual(['A4', 'D1'])
+  })
+
+  it('over its bound the least recently updated go out first, the rest at the flush', () => {
+    const { c, out, put } = cache(10)
+    for (let i = 0; i < 10; i++) put(`K${i}`, '')
+    put('K0', '!') // K0 is now the most recently updated
+    put('K10', '')
+    expect(out).toEqual(['K1'])
+    c.flush()
+    expect(out).toEqual(['K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7', 'K8', 'K9', 'K0!', 'K10'])
   })
 })

@@ -27,9 +27,17 @@ export interface RecordCacheOptions<H = unknown, V = unknown> {
 
 /** `H`: what is held per key (the output value unless `toOutput` derives it when forwarded). */
 export class RecordCache<K, V, H = V> {
-  private readonly pending = new Map<string, StreamRecord<K, H>>()
+  /**
+   * Held records with the number of their latest put. An update replaces the record in place (one
+   * hash lookup, not a delete and an insert); the order of last updates is restored by sorting on
+   * the numbers when it was changed, at the forward.
+   */
+  private readonly pending = new Map<string, Held<K, H>>()
   private readonly forward: (r: StreamRecord<K, H>) => void
   private readonly maxEntries: number
+  private seq = 0
+  /** An update moved a key behind others since the last forward (insertion order is stale). */
+  private reordered = false
 
   /** Schedules its own wall-clock flush on `ctx`; the processor calls `flush()` from its flush() hook. */
   constructor(ctx: ProcessorContext<K, V>, options: RecordCacheOptions<H, V>) {
@@ -47,21 +55,43 @@ export class RecordCache<K, V, H = V> {
 
   /** Holds `record` as the latest of `cacheKey` (replacing an earlier one, which is never forwarded). */
   put(cacheKey: string, record: StreamRecord<K, H>): void {
-    const p = this.pending
-    p.delete(cacheKey) // an updated key moves behind the others
-    p.set(cacheKey, record)
-    if (p.size > this.maxEntries) {
-      const [oldest, r] = p.entries().next().value as [string, StreamRecord<K, H>]
-      p.delete(oldest)
-      this.forward(r)
+    const seq = ++this.seq
+    const held = this.pending.get(cacheKey)
+    if (held !== undefined) {
+      held.record = record
+      if (held.seq !== seq - 1) this.reordered = true
+      held.seq = seq
+      return
     }
+    this.pending.set(cacheKey, { key: cacheKey, record, seq })
+    // Over the bound: the least recently updated tenth goes out (one sort, not one per put).
+    if (this.pending.size > this.maxEntries) this.forwardOldest(Math.max(1, Math.floor(this.maxEntries / 10)))
   }
 
   /** Forwards every held record, least recently updated first. */
   flush(): void {
     if (this.pending.size === 0) return
-    const held = [...this.pending.values()]
+    const held = this.inOrder()
     this.pending.clear()
-    for (const r of held) this.forward(r)
+    this.reordered = false
+    for (const h of held) this.forward(h.record)
   }
+
+  private inOrder(): Held<K, H>[] {
+    const held = [...this.pending.values()]
+    if (this.reordered) held.sort((a, b) => a.seq - b.seq)
+    return held
+  }
+
+  private forwardOldest(n: number): void {
+    const out = this.inOrder().slice(0, n)
+    for (const h of out) this.pending.delete(h.key)
+    for (const h of out) this.forward(h.record)
+  }
+}
+
+interface Held<K, H> {
+  key: string
+  record: StreamRecord<K, H>
+  seq: number
 }
