@@ -158,7 +158,7 @@ async function runOne(): Promise<void> {
       ...(args['commit-every'] ? { commitIntervalMs: Number(args['commit-every']) } : {}),
     },
   )
-  const { ms, cpuMs, gcMs } = await runToEnd(streams)
+  const { ms, cpuMs, mainCpuMs, gcMs } = await runToEnd(streams)
   await streams.close()
   out(
     `platform topology (${kind}, ${symbols.length} symbols × ${days.length} days, ranking ${rankingEvery ? `every ${rankingEvery} ms` : 'on every kline'}, candles ${emitEvery ? `coalesced ${emitEvery} ms` : 'every change'}): ${perSecond(N, ms)} 1m klines/s ` +
@@ -166,7 +166,9 @@ async function runOne(): Promise<void> {
   )
   const waits = [...traced.waits].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`)
   out(`  waiting on the transport (wall): ${waits.join(', ')}; CPU ${Math.round(cpuMs)} ms`)
-  out(`  GC pauses: ${Math.round(gcMs)} ms (${Math.round((100 * gcMs) / ms)} % of the wall)`)
+  out(
+    `  stream thread CPU ${Math.round(mainCpuMs)} ms: ${perSecond(N, mainCpuMs)} 1m klines per its CPU-second; GC pauses ${Math.round(gcMs)} ms (${Math.round((100 * gcMs) / ms)} % of the wall)`,
+  )
   const pause = (await registry.getSingleMetric('cs_engine_commit_pause_seconds')?.get())?.values.filter(
     (v) => v.labels.app === run && v.labels.kind === 'interval',
   )
