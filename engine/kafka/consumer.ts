@@ -349,6 +349,8 @@ export class KafkaGroupConsumer implements Consumer {
       )
     } catch (err) {
       if (this.closed) return
+      // A broker gone or moved: the next fetch looks the leaders up again (the client's own fetch did).
+      this.staleMetadata = true
       throw err
     }
     for (const part of parts) {

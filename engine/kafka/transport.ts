@@ -383,23 +383,36 @@ export class KafkaTransport implements Transport {
     const key = `${tp.topic}-${tp.partition}`
     let pos = Math.max(fromOffset, (await this.listOffsets([tp], -2n)).get(key) ?? 0)
     let idle = 0
+    let failingSince: number | undefined
     while (pos < end) {
-      const [part] = await this.fetch(
-        this.reader,
-        this.readPool,
-        new Map([[key, { ...tp, offset: pos }]]),
-        500,
-        undefined,
-        idle > 0,
-        'read',
-      )
-      if (part && part.errorCode !== 0) {
+      let part: DecodedPartition | undefined
+      let failure: unknown
+      try {
+        ;[part] = await this.fetch(
+          this.reader,
+          this.readPool,
+          new Map([[key, { ...tp, offset: pos }]]),
+          500,
+          undefined,
+          idle > 0,
+          'read',
+        )
+      } catch (err) {
+        // A connection lost or a broker gone: as a leader move below, within one request bound.
+        failingSince ??= Date.now()
+        if (this.closed || Date.now() - failingSince > this.opts.requestTimeoutMs) throw err
+        failure = err
+      }
+      if (failure !== undefined || (part && part.errorCode !== 0)) {
         // Leader moves are transient: retry with fresh metadata until the idle bound.
-        if (++idle * 500 > this.opts.requestTimeoutMs)
-          throw new KafkaTransportError('READ', `read ${key} at ${pos}: broker error code ${part.errorCode}`)
+        if (++idle * 500 > this.opts.requestTimeoutMs) {
+          if (failure !== undefined) throw failure
+          throw new KafkaTransportError('READ', `read ${key} at ${pos}: broker error code ${part!.errorCode}`)
+        }
         await sleep(200)
         continue
       }
+      failingSince = undefined
       const records = (part?.records ?? []).filter((r) => r.offset < end)
       if (part?.next !== undefined && part.next > pos) {
         pos = part.next
