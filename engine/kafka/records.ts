@@ -35,6 +35,9 @@ export interface AbortedTransaction {
 /** int64 as a number (offsets, timestamps and producer ids stay below 2^53). */
 const int64 = (b: Buffer, at: number): number => b.readInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4)
 
+/** Node's Buffer method behind `buf.toString('utf8', s, e)`, without its argument checks. */
+type Utf8Slicer = Buffer & { utf8Slice(start: number, end: number): string }
+
 /** A cursor over one buffer: zigzag varints and strings, no allocation but the strings. */
 class Cursor {
   buf: Buffer
@@ -68,7 +71,7 @@ class Cursor {
     const s = this.at
     this.at += n
     if (this.at > this.buf.length) throw truncated()
-    return n === 0 ? '' : this.buf.toString('utf8', s, this.at)
+    return n === 0 ? '' : (this.buf as Utf8Slicer).utf8Slice(s, this.at)
   }
 }
 
