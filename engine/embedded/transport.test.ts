@@ -106,6 +106,20 @@ describe('embedded log', () => {
     await t.close()
   })
 
+  it('wakeup() ends a waiting poll at once, empty; records still come after it', async () => {
+    const t = new EmbeddedTransport({ dir: tmp() })
+    await t.createTopics([{ name: 'quiet', partitions: 1 }])
+    const c = await t.consumer({ groupId: 'g', topics: ['quiet'] })
+    const waiting = c.poll(100, 30_000) // without the wakeup, past the test's timeout
+    setTimeout(() => c.wakeup?.(), 20)
+    expect(await waiting).toEqual([])
+    c.wakeup?.() // nobody waiting: the next poll that would wait returns at once
+    expect(await c.poll(100, 30_000)).toEqual([])
+    await t.producer().send([{ topic: 'quiet', key: 'k', value: 'v', timestamp: 1 }])
+    expect((await drain(c, 1)).map((r) => r.value)).toEqual(['v'])
+    await t.close()
+  })
+
   it('assigns topics created after subscribing, calling onAssign first', async () => {
     const t = new EmbeddedTransport({ dir: tmp() })
     const assigned: string[] = []

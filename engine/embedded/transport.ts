@@ -571,6 +571,9 @@ class EmbeddedConsumer implements Consumer {
   private assigned: { tp: TopicPartition; part: PartitionLog; pos: number }[] = []
   /** The last offset commit's file write: the next one starts after it. */
   private commits: Promise<void> = Promise.resolve()
+  /** wakeup(): ends the poll waiting now, or else the next one that would wait. */
+  private wake: (() => void) | undefined
+  private woken = false
 
   constructor(log: EmbeddedLog, options: ConsumerOptions) {
     this.log = log
@@ -617,12 +620,26 @@ class EmbeddedConsumer implements Consumer {
     await this.refreshAssignment()
     let out = this.take(maxRecords)
     if (out.length === 0 && maxWaitMs > 0) {
-      await this.log.waitForAppend(maxWaitMs, this.opts.unsynced)
+      if (this.woken) {
+        this.woken = false
+        return out
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+        this.log.waitForAppend(maxWaitMs, this.opts.unsynced).then(resolve)
+      })
+      this.wake = undefined
       if (this.closed) return []
       await this.refreshAssignment()
       out = this.take(maxRecords)
     }
     return out
+  }
+
+  /** A poll waiting for records returns at once, empty (or the next one that would wait). */
+  wakeup(): void {
+    if (this.wake) this.wake()
+    else this.woken = true
   }
 
   /** Round-robin over partitions, starting one further each poll, so none starves. */
