@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { getHeapStatistics, writeHeapSnapshot } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8'
 import { io, type Socket } from 'socket.io-client'
 import { WebSocket } from 'ws'
 import { loadConfig } from '../common/config.ts'
@@ -119,6 +119,15 @@ for (;;) {
       replayedH: +replayedH().toFixed(2),
       ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 1e6)])),
       heapLimit: Math.round(getHeapStatistics().heap_size_limit / 1e6),
+      // V8's resident heap pages and its own malloc, and per space the resident MB
+      heapPhysical: Math.round(getHeapStatistics().total_physical_size / 1e6),
+      v8Malloc: Math.round(getHeapStatistics().malloced_memory / 1e6),
+      spaces: Object.fromEntries(
+        getHeapSpaceStatistics().map((s) => [
+          s.space_name.replace(/_space$/, ''),
+          Math.round(s.physical_space_size / 1e6),
+        ]),
+      ),
       loopMaxMs: Math.round(loopDelay.max / 1e6), // longest the event loop stood still in the sample
       ...procStatus(),
     }
