@@ -1,11 +1,12 @@
 // One engine instance in its own process (for the engine-level Kafka tests): a windowed count
-// of `input` to `output` under `appId`, local state in `stateDir`. SIGTERM closes it cleanly.
+// of `input` to `output` under `appId`, local state in `stateDir`, at least once unless the 6th
+// argument is `exactly_once`. SIGTERM closes it cleanly.
 // stdout: one JSON line per event ({started}, {closed}).
 import { KafkaStreams, StreamsBuilder, TimeWindows } from '../index.ts'
 import { KafkaTransport } from './transport.ts'
 
 export const WINDOW_MS = 10_000
-const [brokers = '127.0.0.1:19092', appId = '', input = '', output = '', stateDir = ''] =
+const [brokers = '127.0.0.1:19092', appId = '', input = '', output = '', stateDir = '', guarantee = ''] =
   process.argv.slice(2)
 const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
 
@@ -24,6 +25,7 @@ const streams = new KafkaStreams(b.build(), {
   transport,
   stateDir,
   commitIntervalMs: 500,
+  processingGuarantee: guarantee === 'exactly_once' ? 'exactly_once' : 'at_least_once',
 })
 await streams.start()
 say({ started: process.pid })

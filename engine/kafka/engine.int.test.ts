@@ -98,6 +98,7 @@ async function startInstance(
   input: string,
   output: string,
   stateDir: string,
+  guarantee: 'at_least_once' | 'exactly_once' = 'at_least_once',
 ): Promise<Instance> {
   const proc = spawn(
     process.execPath,
@@ -108,6 +109,7 @@ async function startInstance(
       input,
       output,
       stateDir,
+      guarantee,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CS_LOG_LEVEL: 'info' } },
   )
@@ -185,11 +187,13 @@ describe('engine on Kafka (instances in separate processes)', () => {
     await Promise.all([stop(a), stop(b)])
   })
 
-  it('an instance killed with SIGKILL mid-stream: the other takes over and the final counts equal an uninterrupted run', async () => {
+  // Exactly once: at least once, a kill between a commit's send and its offsets counts the
+  // replayed records twice (the changelog already has them), so exact counts are not promised.
+  it('an instance killed with SIGKILL mid-stream (exactly once): the other takes over and the final counts equal an uninterrupted run', async () => {
     const { input, output } = await topics('kill')
     const app = `ke-kill-${run}`
-    const a = await startInstance(app, input, output, join(dir, 'kill-a'))
-    const b = await startInstance(app, input, output, join(dir, 'kill-b'))
+    const a = await startInstance(app, input, output, join(dir, 'kill-a'), 'exactly_once')
+    const b = await startInstance(app, input, output, join(dir, 'kill-b'), 'exactly_once')
     // Input arrives over a few seconds; A dies halfway through.
     await bothAssigned(a, b)
     await produce(input, 0, N / 2, 1000, 100)
