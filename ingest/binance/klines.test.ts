@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => server.close())
 
 const recorded = new Recordings(binanceDataDir()).day('BTCUSDT', '2024-01-02')!
-const t = (i: number) => recorded[i]!.t
+const t = (i: number) => recorded.at(i)!.t
 function gate(last?: number) {
   const out: Kline[] = []
   const g = new KlineGate(
@@ -43,7 +43,7 @@ describe('KlineGate', () => {
   it('a closed kline after a hole pulls the missing minutes first; duplicates are dropped', async () => {
     const { g, out } = gate(t(10))
     const k20 = (await rest.klines1m('BTCUSDT', t(20), t(20)))[0]!
-    expect(k20.close).toBe(recorded[20]!.c)
+    expect(k20.close).toBe(recorded.at(20)!.c)
     await g.closed(k20)
     await g.closed(k20)
     await g.closed((await rest.klines1m('BTCUSDT', t(15), t(15)))[0]!)
