@@ -98,3 +98,24 @@ describe('encodeRecordBatches', () => {
     expect(batches.map((b) => b.count)).toEqual([1, 1, 1])
   })
 })
+
+describe('encodeRecordBatches sequence numbers', () => {
+  it('wrap past 2^31-1 across the batches of one call, as Kafka counts them', () => {
+    const records = Array.from({ length: 10 }, (_, i) => ({
+      topic: 't',
+      key: `k${i}`,
+      value: 'x'.repeat(100),
+    }))
+    const batches = encodeRecordBatches(
+      records,
+      { producerId: 1n, producerEpoch: 0, baseSequence: 2 ** 31 - 3 },
+      300,
+    )
+    expect(batches.length).toBeGreaterThan(2)
+    let next = 2 ** 31 - 3
+    for (const b of batches) {
+      expect(decode(b.batch).firstSequence).toBe(next)
+      next = (next + b.count) % 2 ** 31
+    }
+  })
+})

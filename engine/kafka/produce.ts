@@ -166,7 +166,7 @@ export function encodeRecordBatches(
     // Wrapped: given a Buffer, the client's native CRC copies it into a new Uint8Array first.
     buf.writeUInt32BE(crc32c(Reader.from(buf.subarray(ATTRIBUTES_AT)).buffer), CRC_AT)
     out.push({ batch: buf, count: end - start })
-    sequence += end - start
+    sequence = (sequence + end - start) % 2 ** 31 // Kafka wraps sequence numbers at 2^31
     start = end
   }
   return out
