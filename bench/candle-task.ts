@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { createLogger, setLogLevel } from '../common/log.ts'
+import { setLogLevel } from '../common/log.ts'
 import { topics } from '../common/topics.ts'
 import { StreamsBuilder } from '../engine/index.ts'
-import { StreamTask } from '../engine/task.ts'
 import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
 import type { Candle } from '../processors/candles.ts'
@@ -52,15 +51,7 @@ async function run(): Promise<{ cpuMs: number; outputs: number; hash: string }> 
       { name: topics.kline1m, partitions: 1 },
       ...STORES.map((s) => ({ name: `bench-${s}-changelog`, partitions: 1, compacted: true })),
     ])
-    const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
-      applicationId: 'bench',
-      stateDir: bed.stateDir,
-      transport: bed.transport,
-      restoreTimeoutMs: 10_000,
-      processingErrors: 'fail',
-      log: createLogger('bench'),
-    })
-    await task.open()
+    const task = await bed.openTask(topology, 'bench')
     const h = createHash('sha256')
     let outputs = 0
     let now = Date.now() + 1_000

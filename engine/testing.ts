@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createLogger } from '../common/log.ts'
 import { EmbeddedTransport } from './embedded/transport.ts'
 import { KafkaStreams, type StreamsOptions } from './streams.ts'
+import { StreamTask } from './task.ts'
 import type { Topology } from './topology.ts'
 import type { ConsumedRecord, ProducedRecord } from './transport.ts'
 
@@ -52,6 +54,23 @@ export class TestBed {
   /** Values of a topic decoded as JSON, in (partition, offset) order. */
   async values<T = unknown>(topic: string): Promise<T[]> {
     return (await this.records(topic)).map((r) => JSON.parse(r.value) as T)
+  }
+
+  /**
+   * One stream task of `topology`'s first subtopology on `partition`, opened (its stores restored
+   * from their changelogs on this log): for tests that drive process()/punctuate() themselves.
+   */
+  async openTask(topology: Topology, applicationId: string, partition = 0): Promise<StreamTask> {
+    const task = new StreamTask(topology, topology.subtopologies()[0]!, partition, {
+      applicationId,
+      stateDir: this.stateDir,
+      transport: this.transport,
+      restoreTimeoutMs: 10_000,
+      processingErrors: 'fail',
+      log: createLogger('test'),
+    })
+    await task.open()
+    return task
   }
 
   async start(

@@ -1,8 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
-import { StreamTask } from '../engine/task.ts'
 import { TestBed } from '../engine/testing.ts'
 import {
   aggregate,
@@ -150,15 +148,7 @@ describe('a task restored from a changelog of an earlier layout', () => {
         )
       }
       const topology = candlesTopology()
-      const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
-        applicationId: app,
-        stateDir: bed.stateDir,
-        transport: bed.transport,
-        restoreTimeoutMs: 10_000,
-        processingErrors: 'fail',
-        log: createLogger('test'),
-      })
-      await task.open()
+      const task = await bed.openTask(topology, app)
       let offset = 0
       for (const k of day.slice(cut))
         task.process({

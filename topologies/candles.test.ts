@@ -1,9 +1,7 @@
 import { rmSync } from 'node:fs'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../common/log.ts'
 import type { Kline } from '../common/records.ts'
 import { topics } from '../common/topics.ts'
-import { StreamTask } from '../engine/task.ts'
 import { TestBed } from '../engine/testing.ts'
 import type { ConsumedRecord } from '../engine/transport.ts'
 import { aggregate, type Candle } from '../processors/candles.ts'
@@ -48,15 +46,7 @@ async function candleTask(app: string, options: Parameters<typeof candlesTopolog
     { name: topics.kline1m, partitions: 1 },
     ...IVS.map((iv) => ({ name: `${app}-${candleStore(iv)}-changelog`, partitions: 1, compacted: true })),
   ])
-  const task = new StreamTask(topology, topology.subtopologies()[0]!, 0, {
-    applicationId: app,
-    stateDir: bed.stateDir,
-    transport: bed.transport,
-    restoreTimeoutMs: 10_000,
-    processingErrors: 'fail',
-    log: createLogger('test'),
-  })
-  await task.open()
+  const task = await bed.openTask(topology, app)
   let offset = 0
   const feed = (ks: readonly (Candle | Kline)[]) => {
     for (const k of ks) {

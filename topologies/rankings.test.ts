@@ -22,6 +22,20 @@ import { BUCKETS_STORE, MINUTES_STORE, TICKER_STORE } from './rankings.ts'
 
 // The same klines through the ranking topology twice: on every change, and thinned to one
 // ranking per wall-clock tick. The thinned topic ends on exactly the same ranking.
+
+/** The pure rolling window's rankings over `klines` (top 10), one per kline that changed something. */
+function pureRankings(klines: Kline[]) {
+  const st = memoryTickerStores()
+  const latest: Record<string, Ticker24h> = {}
+  const expected: Ranking[] = []
+  for (const k of klines) {
+    if (!mergeTick(st, k)) continue
+    latest[k.symbol] = tickerFor(st, k.symbol)!
+    expected.push(rank(Object.values(latest), 10))
+  }
+  return { st, expected }
+}
+
 describe('rankingEveryMs', () => {
   const bed = new TestBed('cs-rank-')
   afterAll(() => bed.close())
@@ -104,14 +118,7 @@ describe('ticker-24h restore', () => {
     const klines = ['BTCUSDT', 'SEIUSDT']
       .flatMap((s) => spotRange(s, '1m', '2024-01-04', '2024-01-06') as Kline[])
       .sort((a, b) => a.openTime - b.openTime)
-    const st = memoryTickerStores()
-    const latest: Record<string, Ticker24h> = {}
-    const expected: Ranking[] = []
-    for (const k of klines) {
-      if (!mergeTick(st, k)) continue
-      latest[k.symbol] = tickerFor(st, k.symbol)!
-      expected.push(rank(Object.values(latest), 10))
-    }
+    const { expected } = pureRankings(klines)
     const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
     await bed.topic(topics.kline1m)
     await bed.produce(topics.kline1m, klines.slice(0, 4200).map(msg))
@@ -152,14 +159,7 @@ describe('ticker-24h: held buckets and summaries across commits and a restart', 
 
   it('rankings of a messy feed equal the pure rolling window', async () => {
     const klines = messyStream()
-    const st = memoryTickerStores()
-    const latest: Record<string, Ticker24h> = {}
-    const expected: Ranking[] = []
-    for (const k of klines) {
-      if (!mergeTick(st, k)) continue
-      latest[k.symbol] = tickerFor(st, k.symbol)!
-      expected.push(rank(Object.values(latest), 10))
-    }
+    const { st, expected } = pureRankings(klines)
     const app = 'rank-messy'
     const msg = (k: Kline) => ({ key: k.symbol, value: k, timestamp: k.openTime })
     await bed.topic(topics.kline1m)
