@@ -10,6 +10,7 @@ import type { Candle } from '../processors/candles.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { addCandles } from '../topologies/candles.ts'
 import { addIndicators } from '../topologies/indicators.ts'
+import { figure } from './setup.ts'
 
 // The candle and indicator processors of the platform topology (1m → 5m/1h/4h/1d, coalesced
 // 100 ms, indicators on the closed candles) on one stream task, without the transport's loop and
@@ -90,4 +91,9 @@ process.stdout.write(
     `${runs[0]?.outputs} outputs, hash ${runs[0]?.hash}; load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')})\n`,
+)
+figure(
+  'candle + indicator processors, one task, per main-thread CPU-second',
+  Math.round((n / best) * 1000),
+  '1m klines/s',
 )
