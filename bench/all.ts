@@ -51,7 +51,12 @@ const runs: Run[] = [
   { name: 'replay', file: 'ingest/replay/bench.ts', quick: ['3'], full: ['10'] },
   { name: 'candles', file: 'bench/candles.ts', quick: ['--days', '2'], full: ['--days', '10'] },
   { name: 'candle-task', file: 'bench/candle-task.ts', quick: ['--repeat', '2'], full: ['--repeat', '5'] },
-  { name: 'ticker-24h', file: 'bench/ticker-24h.ts', quick: ['--days', '2', '--repeat', '3'], full: ['--repeat', '9'] },
+  {
+    name: 'ticker-24h',
+    file: 'bench/ticker-24h.ts',
+    quick: ['--days', '2', '--repeat', '3'],
+    full: ['--repeat', '9'],
+  },
   {
     name: 'candles-kafka',
     file: 'bench/candles.ts',
