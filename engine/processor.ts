@@ -54,9 +54,8 @@ export interface Processor<KIn = string, VIn = unknown, KOut = KIn, VOut = VIn> 
   /**
    * Forward what the processor holds back (e.g. a thinned latest value): the task calls it before
    * every commit, and so before a clean close or a revocation, so nothing processed and committed
-   * is left unforwarded. It is also where a processor learns that the commit will take the stores'
-   * staged writes: a value it keeps changing in place after its put must be put again after this
-   * (the candle and ticker processors rely on it).
+   * is left unforwarded. (A value a processor keeps changing in place after its put must be put
+   * again once a commit has taken it: the store's `stagedGeneration` says when.)
    */
   flush?(): void
   close?(): void | Promise<void>

@@ -104,6 +104,17 @@ export class LevelStore<V> {
     await this.open()
   }
 
+  /**
+   * Bumped whenever a commit takes the staged writes (beginFlush). A value put while the generation
+   * is g stays staged — the object itself, so changes made to it in place reach the next commit —
+   * for as long as the generation is g; after that it must be put again.
+   */
+  get stagedGeneration(): number {
+    return this.generation
+  }
+
+  private generation = 0
+
   get pendingWrites(): number {
     return this.staged.size
   }
@@ -241,6 +252,7 @@ export class LevelStore<V> {
     this.producedForStaged = 0
     this.flushing = staged
     this.staged = new Map()
+    this.generation++
     return async () => {
       try {
         // sync: a task checkpoint written next must never claim writes a power loss could take back.

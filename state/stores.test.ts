@@ -44,6 +44,24 @@ describe('key-value store', () => {
   })
 })
 
+describe('staged generation', () => {
+  it('stays while a put object is staged (changes to it in place reach the commit), moves when a commit takes it', async () => {
+    const s = new LevelKeyValueStore<{ n: number }>(Stores.keyValue('gen'), dir())
+    await s.open()
+    open.push(s)
+    const g0 = s.stagedGeneration
+    await s.flush() // nothing staged: nothing taken
+    expect(s.stagedGeneration).toBe(g0)
+    const v = { n: 1 }
+    s.put('k', v)
+    v.n = 2 // in place, no second put
+    expect(s.stagedGeneration).toBe(g0)
+    await s.flush()
+    expect(await s.read('k')).toEqual({ n: 2 })
+    expect(s.stagedGeneration).not.toBe(g0)
+  })
+})
+
 describe('window store', () => {
   const spec = Stores.window<number>('w', { windowSizeMs: 60_000, retentionMs: 120_000 })
 

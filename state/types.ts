@@ -44,11 +44,13 @@ export interface ScanOptions {
 
 /**
  * Read-write view inside a task. A put stages the object itself (no copy, not serialized until
- * the commit), so changes made to it until the next commit are what the commit writes; staged
- * writes are taken only by a commit, after every processor's flush() (engine/processor.ts).
+ * the commit), so changes made to it until a commit takes the staged writes (`stagedGeneration`
+ * changes) are what that commit writes.
  */
 export interface KeyValueStore<V> {
   readonly name: string
+  /** Changes when a commit takes the staged writes: an object put since is still staged while it holds. */
+  readonly stagedGeneration: number
   get(key: string): V | undefined
   put(key: string, value: V): void
   delete(key: string): void
@@ -59,6 +61,8 @@ export interface KeyValueStore<V> {
 /** Read-write view inside a task. Windows are identified by key and start; puts stage as in KeyValueStore. */
 export interface WindowStore<V> {
   readonly name: string
+  /** As KeyValueStore.stagedGeneration. */
+  readonly stagedGeneration: number
   readonly windowSizeMs: number
   fetch(key: string, windowStart: number): V | undefined
   put(key: string, windowStart: number, value: V): void

@@ -54,7 +54,7 @@ export class CandleWindow implements StoredCandle {
   graceClosed?: boolean
   /** The record cache's key for this window (built once). */
   readonly cacheKey: string
-  /** The store generation this object was last put in (the processor's; -1: never). */
+  /** The store's stagedGeneration when this object was last put in it (-1: never). */
   staged = -1
   /** The printed candle of the current state (undefined: changed since). */
   private printed: Kline | undefined

@@ -101,14 +101,6 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private readonly symbols = new Map<string, SymbolTime>()
   /** Per symbol: windows not yet final. */
   private readonly open = new Map<string, Set<number>>()
-  /**
-   * Store generation: a window put in the current one is still staged (the commit has not taken
-   * the store's staged writes since), so changing it in place is enough. A commit is seen by the
-   * flush() hook and, independently, by the store's staged count dropping (only this processor
-   * writes the store).
-   */
-  private gen = 0
-  private pending = 0
   /** Windows starting at or before this have been dropped from the store (its last expire()). */
   private expiredUpTo = Number.NEGATIVE_INFINITY
 
@@ -198,7 +190,6 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   }
 
   process(r: StreamRecord<string, Kline>): void {
-    this.sync()
     const k = r.value
     const key = r.key
     const sym = this.symbolOf(key)
@@ -223,18 +214,14 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     this.closeUpTo(key, sym, time)
     this.store.expire(now)
     this.expiredUpTo = now - this.retentionMs - this.size
-    this.pending = this.store.pendingWrites
-  }
-
-  /** A commit took the staged writes since the last input: windows must be put again. */
-  private sync(): void {
-    if (this.store.pendingWrites !== this.pending) this.gen++
   }
 
   private emit(key: string, sym: SymbolTime, s: CandleWindow, timestamp: number): void {
-    if (s.staged !== this.gen) {
+    // Put once per commit: while the store's generation is the same, the staged value is `s` itself.
+    const generation = this.store.stagedGeneration
+    if (s.staged !== generation) {
       this.store.put(key, s.openTime, s)
-      s.staged = this.gen
+      s.staged = generation
     }
     if (s.closed) sym.open?.delete(s.openTime)
     else this.opened(key, sym, s.openTime)
@@ -242,10 +229,9 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     else this.ctx.forward({ key, value: s.candle, timestamp })
   }
 
-  /** Before each commit: the held updates go out; the commit takes the staged windows. */
+  /** Before each commit: the held updates go out. */
   flush(): void {
     this.cache?.flush()
-    this.gen++
   }
 
   /** Closes the symbol's open windows whose end + grace ≤ `time` with the inputs they have. */
@@ -271,14 +257,12 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private closeQuiet(now: number): void {
     const streamTime = this.ctx.streamTime()
     if (streamTime === Number.NEGATIVE_INFINITY) return
-    this.sync()
     const taskTime = streamTime + Math.max(0, this.ctx.inputIdleMs(now) - this.idleCloseMs)
     for (const [key, set] of this.open) {
       const sym = this.symbolOf(key)
       if (set.size === 0 || now - sym.wall <= this.idleCloseMs) continue
       this.closeUpTo(key, sym, Math.max(sym.time, taskTime))
     }
-    this.pending = this.store.pendingWrites
   }
 }
 

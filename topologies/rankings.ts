@@ -76,7 +76,6 @@ export class TickerProcessor implements Processor<string, Kline, string, Ticker2
 
   flush(): void {
     this.cache?.flush()
-    this.stores.committing()
   }
 }
 

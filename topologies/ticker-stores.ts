@@ -16,8 +16,9 @@ import type { LevelWindowStore } from '../state/window-store.ts'
 // since the last commit is not put again (the store stages the object itself, so its later
 // changes are in the batch the next commit writes).
 // What is held is what the stores hold: the processor is their only writer, every change is put
-// (at least once per commit), and the processor is made anew when its task's stores are opened
-// and restored.
+// (at least once per commit: a value put while its store's stagedGeneration is unchanged is still
+// the staged object), and the processor is made anew when its task's stores are opened and
+// restored.
 
 export const BUCKET_MS = 15 * MINUTE_MS
 /** A symbol's minutes of one BUCKET_MS window, by slot (minute within it); null: none. */
@@ -43,7 +44,7 @@ function emptyBut(b: Bucket, i: number): boolean {
 /** One symbol: its summary and its two buckets in use (the newest, where minutes join, and the oldest, where they leave). */
 interface Held {
   state: StoredState | undefined
-  /** The commit generation in which `state` was last put (-1: not since it was read). */
+  /** The states store's stagedGeneration when `state` was last put (-1: not since it was read). */
   statePut: number
   /** The most recently used bucket (undefined: none in the store). */
   start: number
@@ -63,8 +64,6 @@ export class TaskTickerStores implements TickerStores {
   private readonly held = new Map<string, Held>()
   private lastSymbol = ''
   private last: Held | undefined
-  /** Commit generation: a value put in the current one is still staged in its store. */
-  private gen = 0
 
   constructor(
     states: KeyValueStore<StoredState>,
@@ -75,14 +74,6 @@ export class TaskTickerStores implements TickerStores {
     this.buckets = buckets
     this.legacyLeft = legacy.windowsByStart(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY).length
     this.legacy = this.legacyLeft > 0 ? legacy : undefined
-  }
-
-  /**
-   * Call before every commit (the processor's flush()): the stores' staged writes are about to be
-   * written and cleared, so every value changed from now on must be put again.
-   */
-  committing(): void {
-    this.gen++
   }
 
   private of(symbol: string): Held {
@@ -117,10 +108,11 @@ export class TaskTickerStores implements TickerStores {
 
   putState(s: TickerState): void {
     const h = this.of(s.symbol)
-    if (h.state === s && h.statePut === this.gen) return
+    const generation = this.states.stagedGeneration
+    if (h.state === s && h.statePut === generation) return
     this.states.put(s.symbol, s)
     h.state = s
-    h.statePut = this.gen
+    h.statePut = generation
   }
 
   getMinute(symbol: string, t: number): TickMinute | undefined {
@@ -199,8 +191,9 @@ export class TaskTickerStores implements TickerStores {
 
   /** Puts the most recently used bucket `b` (of minute `t`) unless it is staged already. */
   private putBucket(h: Held, symbol: string, t: number, b: Bucket): void {
-    if (h.bucketPut === this.gen) return
+    const generation = this.buckets.stagedGeneration
+    if (h.bucketPut === generation) return
     this.buckets.put(symbol, startOf(t), b)
-    h.bucketPut = this.gen
+    h.bucketPut = generation
   }
 }
