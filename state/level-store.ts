@@ -131,8 +131,23 @@ export class LevelStore<V> {
     this.staged.set(dbKey, value)
   }
 
+  /**
+   * Keys staged since the last commit that existed nowhere before (not in LevelDB, nor in a batch
+   * being written): a delete of one takes it out of the staged writes, leaving no tombstone. A
+   * replay expires windows within one commit interval (a second of it spans days of event time):
+   * those were two thirds of the changelog records of a month's replay, for keys never written.
+   */
+  private created = new Set<string>()
+
+  /** A put of a key the caller knows is new (see `created`). */
+  protected putNewDb(dbKey: string, value: V): void {
+    this.staged.set(dbKey, value)
+    this.created.add(dbKey)
+  }
+
   protected deleteDb(dbKey: string): void {
-    this.staged.set(dbKey, DELETED)
+    if (this.created.delete(dbKey)) this.staged.delete(dbKey)
+    else this.staged.set(dbKey, DELETED)
   }
 
   protected getMetaDb(dbKey: string): unknown {
@@ -252,6 +267,7 @@ export class LevelStore<V> {
     this.producedForStaged = 0
     this.flushing = staged
     this.staged = new Map()
+    this.created = new Set()
     this.generation++
     return async () => {
       try {

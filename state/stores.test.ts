@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { tempDirs } from '../test/tmpdirs.ts'
 import { LevelKeyValueStore } from './kv-store.ts'
 import { Stores } from './stores.ts'
-import { LevelWindowStore } from './window-store.ts'
+import { LevelWindowStore, windowDbKey } from './window-store.ts'
 
 // registered first, so its afterEach runs after the one closing the stores (hooks run as a stack)
 const dir = tempDirs('cs-store-')
@@ -87,6 +87,37 @@ describe('window store', () => {
     expect((await s.latest('BTC'))?.window.start).toBe(60_000)
     s.put('BTC', 120_000, 3)
     expect((await s.all({ fromTime: 60_000, toTime: 60_000 })).map((e) => e.key)).toEqual(['BTC', 'BTCX'])
+  })
+
+  it('leaves no trace of a window made and deleted between two commits (a replay expires windows within one)', async () => {
+    const s = new LevelWindowStore<number>(spec, dir())
+    await s.open()
+    open.push(s)
+    await s.loadIndex()
+    s.put('ETH', 0, 1)
+    await s.flush() // committed: its delete must reach the changelog
+    s.put('ETH', 60_000, 2) // made since the last commit
+    s.put('ETH', 60_000, 3)
+    s.delete('ETH', 60_000)
+    s.delete('ETH', 0)
+    expect(s.fetch('ETH', 60_000)).toBeUndefined()
+    expect(s.changelogRecords('c', 0, 0).map((r) => [r.key, r.value])).toEqual([
+      [windowDbKey('ETH', 0), null],
+    ])
+    await s.flush()
+    expect(await s.count()).toBe(0)
+    // deleted while the commit writing its delete is in flight, then made and deleted again
+    s.put('ETH', 120_000, 4)
+    await s.flush()
+    s.delete('ETH', 120_000)
+    expect(s.changelogRecords('c', 0, 0)).toHaveLength(1)
+    const write = s.beginFlush()
+    s.put('ETH', 120_000, 5)
+    s.delete('ETH', 120_000)
+    expect(s.changelogRecords('c', 0, 0)).toEqual([])
+    await write()
+    expect(s.fetch('ETH', 120_000)).toBeUndefined()
+    expect(await s.count()).toBe(0)
   })
 
   it('expires windows whose end is older than stream time - retention, through the changelog', async () => {

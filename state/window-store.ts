@@ -83,7 +83,10 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   }
 
   put(key: string, windowStart: number, value: V): void {
-    this.putDb(this.dbKey(key, windowStart), value)
+    // A window the (loaded) index lacks is in neither LevelDB nor a batch being written.
+    if (this.indexed && !this.index.get(windowStart)?.has(key))
+      this.putNewDb(this.dbKey(key, windowStart), value)
+    else this.putDb(this.dbKey(key, windowStart), value)
     this.indexAdd(key, windowStart)
   }
 
