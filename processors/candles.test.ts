@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { eq } from '../common/decimal.ts'
-import { aggregate, type Candle, candleOf, initCandle, mergeMinute } from './candles.ts'
+import { aggregate, type Candle, candleOf, initCandle, mergeMinute, regroup } from './candles.ts'
 import { minuteUpdate, restKlines, rocketalerts, SYMBOLS_2024, spotDay, spotRange } from './testdata.ts'
 
 // Golden tests: candles built from recorded 1m klines equal Binance's own candles, field by field.
@@ -106,6 +106,26 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+describe('regroup', () => {
+  // PEPEUSDT 2024-01-06 20:00 holds zero-trade minutes: skipped for open/high/low in either grouping
+  const hour = spotDay('PEPEUSDT', '1m', '2024-01-06').filter((k) => k.openTime % 86_400_000 >= 72_000_000)
+  const fiveMin = aggregate(hour.slice(0, 60), '5m')
+
+  it('a window of 1m minutes, regrouped into 5m candles, is the same candle and takes 5m candles on', () => {
+    for (const n of [1, 37, 41, 60]) {
+      const s = initCandle('PEPEUSDT', '1h', 3_600_000, hour[0]!.openTime)
+      for (const k of hour.slice(0, n)) mergeMinute(s, k)
+      const r = regroup(s, 300_000)
+      expect(r.stepMs).toBe(300_000)
+      expect(r.minutes.length).toBe(Math.ceil(n / 5))
+      expect(candleOf(r)).toEqual(candleOf(s))
+      // the 5m candles from the cut on (the partial one again, complete): no minute counted twice
+      for (const c of fiveMin.slice(Math.floor(n / 5))) mergeMinute(r, c)
+      expect(candleOf(r)).toEqual(aggregate(hour.slice(0, 60), '1h')[0])
+    }
+  })
+})
 
 describe('idempotent merge', () => {
   // 2024-01-06 20:00 is the PEPEUSDT zero-trade bucket; 8 h keep the refolds of the shuffle cheap

@@ -319,6 +319,27 @@ export function mergeMinute(s: CandleState, k: Kline | Candle, m: Minute = toMin
   return true
 }
 
+/**
+ * `s` with its inputs regrouped into candles of `stepMs` (a multiple of its step), as the stage
+ * below would send them: a window stored when its inputs were finer (a 1h window of 1m minutes,
+ * from before 1h came from 5m candles) then takes the coarser ones without counting a minute twice.
+ */
+export function regroup(s: CandleState, stepMs: number): CandleState {
+  const out = initCandle(s.symbol, s.interval, s.sizeMs, s.openTime, stepMs)
+  const ms = s.minutes
+  for (let i = 0; i < ms.length; ) {
+    const start = windowStart((ms[i] as Minute)[0], stepMs)
+    let j = i
+    while (j < ms.length && (ms[j] as Minute)[0] < start + stepMs) j++
+    const group = initCandle(s.symbol, s.interval, stepMs, start, s.stepMs)
+    group.minutes = ms.slice(i, j)
+    group.prefix = refold(group.minutes)
+    mergeMinute(out, candleOf(group))
+    i = j
+  }
+  return out
+}
+
 /** True once the window's last input has arrived closed (candleOf's `closed`, without printing it). */
 export function lastArrived(s: CandleState): boolean {
   const last = s.minutes[s.minutes.length - 1]

@@ -109,11 +109,17 @@ describe('a task restored from a changelog of an earlier layout', () => {
     await bed.close()
   })
 
-  for (const kind of ['fixed', 'string', 'layout 2'] as const)
-    it(`goes on to the same candles (${kind})`, async () => {
-      // the earlier run saw 00:00–01:39; its windows' states are in the changelogs
-      const cut = 100
-      const app = `candles-layout-${kind.replace(' ', '')}`
+  // 1h windows are stored as earlier versions built them, from 1m minutes (they come from 5m
+  // candles now); a cut inside a 5m window (01:41) is where a 5m candle meets minutes it includes.
+  for (const [kind, cut] of [
+    ['fixed', 100],
+    ['string', 100],
+    ['layout 2', 100],
+    ['layout 2', 102],
+  ] as const)
+    it(`goes on to the same candles (${kind}, cut after ${cut} minutes)`, async () => {
+      // the earlier run saw the day's first `cut` minutes; its windows' states are in the changelogs
+      const app = `candles-layout-${kind.replace(' ', '')}-${cut}`
       const hours = aggregate(day.slice(0, cut), '1h').map((c) => ({
         ...c,
         closed: c.openTime === day[0]!.openTime,
@@ -178,5 +184,11 @@ describe('a task restored from a changelog of an earlier layout', () => {
         day.slice(60, 120).reduce((n, k) => n + k.trades, 0),
       )
       expect(latest.get(`1d|${day[0]!.openTime}`)?.volume).toBe(aggregate(day, '1d')[0]!.volume)
+      // the restored 01:00 window closes with its last input (01:55's 5m candle), not by grace
+      const h1 = day[60]!.openTime
+      const closedAt = out.findIndex((k) => k.interval === '1h' && k.openTime === h1 && k.closed)
+      const next = out.findIndex((k) => k.interval === '5m' && k.openTime === h1 + 3_600_000)
+      expect(closedAt).toBeGreaterThanOrEqual(0)
+      expect(closedAt).toBeLessThan(next)
     })
 })

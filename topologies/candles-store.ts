@@ -131,8 +131,7 @@ export class CandleWindow implements StoredCandle {
   }
 }
 
-// The 5m and the 1h window of a 1m kline (and the 4h and 1d window of a 1h candle) get the same
-// record object one after the other: they share one Minute, so it is built once, scanned once
+// The 4h and the 1d window of a 1h candle get the same record object one after the other: they share one Minute, so it is built once, scanned once
 // (processors/candles.ts foldInto) and serialized once. Minutes are never changed in place.
 let lastKline: Kline | null = null
 let lastMinute: Minute | null = null

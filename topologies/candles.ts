@@ -9,7 +9,7 @@ import {
   type StreamsBuilder,
 } from '../engine/index.ts'
 import { RecordCache } from '../engine/record-cache.ts'
-import { type CandleInterval, windowStart } from '../processors/candles.ts'
+import { type CandleInterval, regroup, windowStart } from '../processors/candles.ts'
 import type { LevelWindowStore } from '../state/window-store.ts'
 import { CandleWindow, candleSerde, type StoredCandle } from './candles-store.ts'
 
@@ -167,11 +167,16 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
     if (start < sym.firstOpen) sym.firstOpen = start
   }
 
-  /** The stored window as a CandleWindow (values of every layout are read as one by candleSerde). */
+  /**
+   * The stored window as a CandleWindow (values of every layout are read as one by candleSerde),
+   * its inputs regrouped when it was stored with finer ones than this processor gets.
+   */
   private fetch(key: string, start: number): CandleWindow | undefined {
     const v = this.store.fetch(key, start)
-    if (v === undefined || v instanceof CandleWindow) return v
-    return new CandleWindow(v, v.graceClosed)
+    if (v === undefined) return undefined
+    const w = v instanceof CandleWindow ? v : new CandleWindow(v, v.graceClosed)
+    if (w.stepMs >= this.stepMs || this.stepMs % w.stepMs !== 0) return w
+    return new CandleWindow(regroup(w, this.stepMs), w.graceClosed)
   }
 
   /**
@@ -297,8 +302,12 @@ export function addCandles(
   const oneMinute = source.filter((_s, k) => k.interval === '1m', 'candles-1m-only')
   const out = {
     '5m': candles(builder, oneMinute, '5m', 60_000, options),
-    '1h': candles(builder, oneMinute, '1h', 60_000, options),
   } as Record<CandleInterval, KStream<string, Kline>>
+  // 1h from the 5m candles, as 4h and 1d from the 1h ones: a window holds 12 entries, not 60
+  // minutes (its stored value, written at each commit, is a fifth of the size), and folds one
+  // entry per 5m update instead of every 1m kline. Same candles: the fold is associative, and
+  // a 5m candle without trades is skipped for open/high/low exactly as its minutes would be.
+  out['1h'] = candles(builder, out['5m'], '1h', 300_000, options)
   out['4h'] = candles(builder, out['1h'], '4h', 3_600_000, options)
   out['1d'] = candles(builder, out['1h'], '1d', 3_600_000, options)
   const prefix = options.topicPrefix ?? ''
