@@ -139,10 +139,13 @@ export class LevelStore<V> {
    */
   private created = new Set<string>()
 
-  /** A put of a key the caller knows is new (see `created`). */
+  /**
+   * A put of a key the caller knows is new (see `created`). A key with a staged tombstone is not:
+   * the caller's index lost it to a delete since the last commit, but LevelDB may still hold it.
+   */
   protected putNewDb(dbKey: string, value: V): void {
+    if (!this.staged.has(dbKey)) this.created.add(dbKey)
     this.staged.set(dbKey, value)
-    this.created.add(dbKey)
   }
 
   protected deleteDb(dbKey: string): void {

@@ -83,7 +83,8 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   }
 
   put(key: string, windowStart: number, value: V): void {
-    // A window the (loaded) index lacks is in neither LevelDB nor a batch being written.
+    // A window the (loaded) index lacks is in neither LevelDB nor a batch being written, unless
+    // deleted since the last commit (putNewDb sees its staged tombstone).
     if (this.indexed && !this.index.get(windowStart)?.has(key))
       this.putNewDb(this.dbKey(key, windowStart), value)
     else this.putDb(this.dbKey(key, windowStart), value)
