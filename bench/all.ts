@@ -49,7 +49,12 @@ const runs: Run[] = [
     needs: 'kafka',
   },
   { name: 'replay', file: 'ingest/replay/bench.ts', quick: ['3'], full: ['10'] },
-  { name: 'candles', file: 'bench/candles.ts', quick: ['--days', '2'], full: ['--days', '10'] },
+  {
+    name: 'candles',
+    file: 'bench/candles.ts',
+    quick: ['--days', '2'],
+    full: ['--emit-every', '100', '--days', '10', '--runs', '3'],
+  },
   { name: 'candle-task', file: 'bench/candle-task.ts', quick: ['--repeat', '2'], full: ['--repeat', '5'] },
   {
     name: 'ticker-24h',
@@ -61,7 +66,7 @@ const runs: Run[] = [
     name: 'candles-kafka',
     file: 'bench/candles.ts',
     quick: ['--transport', 'kafka', '--days', '1'],
-    full: ['--transport', 'kafka', '--days', '10'],
+    full: ['--transport', 'kafka', '--emit-every', '100', '--days', '10', '--runs', '3'],
     needs: 'kafka',
   },
   { name: 'market', file: 'bench/market.ts', quick: ['--symbols', '200', '--seconds', '20'], full: [] },
