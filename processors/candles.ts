@@ -282,8 +282,16 @@ function fixedPrefix(s: CandleState): FixedFold {
  * Adds (or replaces) one 1m kline in the window's state, in place (an append is O(1)). Returns
  * false when nothing changed (a duplicate), so callers can skip emitting. Throws if the minute is
  * outside the window. `m` is `k` as a Minute (windows of several intervals can share one).
+ * `guard` (default) refuses an input that `regresses`: right for inputs a replay can repeat in an
+ * older version; off for candles of the stage below in the same task, which only come newer (a
+ * correction below can lower an open candle's trade count).
  */
-export function mergeMinute(s: CandleState, k: Kline | Candle, m: Minute = toMinute(k)): boolean {
+export function mergeMinute(
+  s: CandleState,
+  k: Kline | Candle,
+  m: Minute = toMinute(k),
+  guard = true,
+): boolean {
   if (k.openTime < s.openTime || k.openTime >= s.openTime + s.sizeMs)
     throw new RangeError(`1m kline ${k.openTime} is outside window ${s.openTime}+${s.sizeMs}`)
   const ms = s.minutes
@@ -298,7 +306,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle, m: Minute = toMin
     return true
   }
   if (m[0] === last[0]) {
-    if (sameMinute(m, last) || regresses(last, m)) return false
+    if (sameMinute(m, last) || (guard && regresses(last, m))) return false
     ms[ms.length - 1] = m // live update or correction of the latest minute
     return true
   }
@@ -312,7 +320,7 @@ export function mergeMinute(s: CandleState, k: Kline | Candle, m: Minute = toMin
   }
   const at = ms[a] as Minute
   if (at[0] === m[0]) {
-    if (sameMinute(at, m) || regresses(at, m)) return false
+    if (sameMinute(at, m) || (guard && regresses(at, m))) return false
     ms[a] = m
   } else ms.splice(a, 0, m)
   s.prefix = refold(ms)

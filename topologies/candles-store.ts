@@ -100,11 +100,11 @@ export class CandleWindow implements StoredCandle {
   }
 
   /** mergeMinute on this window; false when nothing changed (a duplicate, an older update). */
-  merge(k: Kline): boolean {
+  merge(k: Kline, guard = true): boolean {
     const ms = this.minutes
     const last = ms[ms.length - 1]
     const older = last !== undefined && k.openTime < last[0]
-    if (!mergeMinute(this, k, minuteOf(k))) return false
+    if (!mergeMinute(this, k, minuteOf(k), guard)) return false
     if (older) this.jsonCount = 0 // an earlier minute replaced or inserted: its text is stale
     this.printed = undefined
     return true

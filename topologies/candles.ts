@@ -61,6 +61,12 @@ const DEFAULT_RETENTION: Record<CandleInterval, number> = {
   '1d': 400 * 86_400_000,
 }
 
+/** Two printed candles with the same fields. */
+function sameCandle(a: Kline, b: Kline): boolean {
+  for (const f of Object.keys(a) as (keyof Kline)[]) if (a[f] !== b[f]) return false
+  return Object.keys(a).length === Object.keys(b).length
+}
+
 /** Per symbol: its event time, the wall clock of its latest input, the window that input went to. */
 class SymbolTime {
   /** Latest input event time (-Infinity: none yet). */
@@ -95,6 +101,13 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   private readonly idleCloseMs: number
   private readonly retentionMs: number
   private readonly emitEveryMs: number | undefined
+  /**
+   * Inputs are the candles of the processor before it in the same task (1h from 5m, 4h/1d from
+   * 1h): always the latest version of their window, so no `regresses` guard (mergeMinute), and a
+   * closed window whose candle an input leaves as it was is not emitted again (the stage below
+   * closing its last window by grace right after this one did).
+   */
+  private readonly chained: boolean
   private cache: RecordCache<string, Kline, CandleWindow> | undefined
   private ctx!: ProcessorContext<string, Kline>
   private store!: LevelWindowStore<StoredCandle>
@@ -104,7 +117,8 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
   /** Windows starting at or before this have been dropped from the store (its last expire()). */
   private expiredUpTo = Number.NEGATIVE_INFINITY
 
-  constructor(interval: CandleInterval, stepMs: number, options: CandlesOptions) {
+  constructor(interval: CandleInterval, stepMs: number, options: CandlesOptions, chained: boolean) {
+    this.chained = chained
     this.interval = interval
     this.size = intervalMs[interval]
     this.stepMs = stepMs
@@ -212,22 +226,28 @@ class CandleProcessor implements Processor<string, Kline, string, Kline> {
       s = CandleWindow.empty(key, this.interval, this.size, start, this.stepMs)
       if (sym.latest === undefined || start > sym.latest.openTime) sym.latest = s
     }
-    if (s.merge(k)) {
+    const final = this.chained && s.closed ? s.candle : undefined
+    if (s.merge(k, !this.chained)) {
       if (!s.graceClosed && start + this.size + this.graceMs <= time) s.closeByGrace()
-      this.emit(key, sym, s, r.timestamp)
+      if (final !== undefined && sameCandle(final, s.candle)) this.stage(key, s)
+      else this.emit(key, sym, s, r.timestamp)
     }
     this.closeUpTo(key, sym, time)
     this.store.expire(now)
     this.expiredUpTo = now - this.retentionMs - this.size
   }
 
-  private emit(key: string, sym: SymbolTime, s: CandleWindow, timestamp: number): void {
-    // Put once per commit: while the store's generation is the same, the staged value is `s` itself.
+  /** Put once per commit: while the store's generation is the same, the staged value is `s` itself. */
+  private stage(key: string, s: CandleWindow): void {
     const generation = this.store.stagedGeneration
     if (s.staged !== generation) {
       this.store.put(key, s.openTime, s)
       s.staged = generation
     }
+  }
+
+  private emit(key: string, sym: SymbolTime, s: CandleWindow, timestamp: number): void {
+    this.stage(key, s)
     if (s.closed) sym.open?.delete(s.openTime)
     else this.opened(key, sym, s.openTime)
     if (this.cache) this.cache.put(s.cacheKey, { key, value: s, timestamp })
@@ -287,7 +307,7 @@ function candles(
     }),
   )
   // inputs are keyed by symbol already (1m source, or 1h candles in the same task): no repartition
-  return input.process<string, Kline>(() => new CandleProcessor(interval, stepMs, options), {
+  return input.process<string, Kline>(() => new CandleProcessor(interval, stepMs, options, stepMs > 60_000), {
     stores: [store],
     name: `candles-${interval}`,
   })
