@@ -64,11 +64,17 @@ describe('staged generation', () => {
 
 describe('window store', () => {
   const spec = Stores.window<number>('w', { windowSizeMs: 60_000, retentionMs: 120_000 })
-
-  it('ranges over a key’s windows in time order, staged and flushed alike', async () => {
+  /** A store opened in a fresh dir; `indexed`: its index loaded, as a task does after the restore. */
+  const openStore = async (indexed = false): Promise<LevelWindowStore<number>> => {
     const s = new LevelWindowStore<number>(spec, dir())
     await s.open()
     open.push(s)
+    if (indexed) await s.loadIndex()
+    return s
+  }
+
+  it('ranges over a key’s windows in time order, staged and flushed alike', async () => {
+    const s = await openStore()
     s.put('BTC', 120_000, 3)
     s.put('BTC', 0, 1)
     await s.flush()
@@ -90,10 +96,7 @@ describe('window store', () => {
   })
 
   it('leaves no trace of a window made and deleted between two commits (a replay expires windows within one)', async () => {
-    const s = new LevelWindowStore<number>(spec, dir())
-    await s.open()
-    open.push(s)
-    await s.loadIndex()
+    const s = await openStore(true)
     s.put('ETH', 0, 1)
     await s.flush() // committed: its delete must reach the changelog
     s.put('ETH', 60_000, 2) // made since the last commit
@@ -123,10 +126,7 @@ describe('window store', () => {
   it('a committed window deleted, made again and deleted between two commits is deleted (changelog and LevelDB)', async () => {
     // the rolling ticker does this to a bucket: emptied as the window passes it, a late minute
     // inside the window makes it again, the window passes that one too
-    const s = new LevelWindowStore<number>(spec, dir())
-    await s.open()
-    open.push(s)
-    await s.loadIndex()
+    const s = await openStore(true)
     s.put('ETH', 0, 1)
     await s.flush()
     s.delete('ETH', 0)
@@ -145,9 +145,7 @@ describe('window store', () => {
   })
 
   it('expires windows whose end is older than stream time - retention, through the changelog', async () => {
-    const s = new LevelWindowStore<number>(spec, dir())
-    await s.open()
-    open.push(s)
+    const s = await openStore()
     for (let start = 0; start <= 300_000; start += 60_000) s.put('ETH', start, start / 60_000)
     s.putMeta('observedStreamTime', 300_000)
     await s.flush()
