@@ -131,8 +131,9 @@ export class CandleWindow implements StoredCandle {
   }
 }
 
-// The 4h and the 1d window of a 1h candle get the same record object one after the other: they share one Minute, so it is built once, scanned once
-// (processors/candles.ts foldInto) and serialized once. Minutes are never changed in place.
+// The 4h and the 1d window of a 1h candle get the same record object one after the other: they
+// share one Minute, so it is built once, scanned once (processors/candles.ts foldInto) and
+// serialized once. Minutes are never changed in place.
 let lastKline: Kline | null = null
 let lastMinute: Minute | null = null
 

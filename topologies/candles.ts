@@ -297,6 +297,7 @@ function candles(
   interval: CandleInterval,
   stepMs: number,
   options: CandlesOptions,
+  chained = false,
 ): KStream<string, Kline> {
   const store = candleStore(interval)
   builder.addStateStore(
@@ -306,8 +307,8 @@ function candles(
       retentionMs: options.retentionMs?.[interval] ?? DEFAULT_RETENTION[interval],
     }),
   )
-  // inputs are keyed by symbol already (1m source, or 1h candles in the same task): no repartition
-  return input.process<string, Kline>(() => new CandleProcessor(interval, stepMs, options, stepMs > 60_000), {
+  // inputs are keyed by symbol already (1m source, or the stage below in the same task): no repartition
+  return input.process<string, Kline>(() => new CandleProcessor(interval, stepMs, options, chained), {
     stores: [store],
     name: `candles-${interval}`,
   })
@@ -327,9 +328,9 @@ export function addCandles(
   // minutes (its stored value, written at each commit, is a fifth of the size), and folds one
   // entry per 5m update instead of every 1m kline. Same candles: the fold is associative, and
   // a 5m candle without trades is skipped for open/high/low exactly as its minutes would be.
-  out['1h'] = candles(builder, out['5m'], '1h', 300_000, options)
-  out['4h'] = candles(builder, out['1h'], '4h', 3_600_000, options)
-  out['1d'] = candles(builder, out['1h'], '1d', 3_600_000, options)
+  out['1h'] = candles(builder, out['5m'], '1h', 300_000, options, true)
+  out['4h'] = candles(builder, out['1h'], '4h', 3_600_000, options, true)
+  out['1d'] = candles(builder, out['1h'], '1d', 3_600_000, options, true)
   const prefix = options.topicPrefix ?? ''
   for (const iv of Object.keys(out) as CandleInterval[])
     out[iv].to(prefix + candleTopic[iv], { name: `candles-${iv}-sink` })
