@@ -58,7 +58,8 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
     this.indexed = true
   }
 
-  private indexAdd(key: string, start: number): void {
+  /** Adds the window to the index; false if it was there. */
+  private indexAdd(key: string, start: number): boolean {
     let keys = this.index.get(start)
     if (!keys) {
       keys = new Set()
@@ -67,8 +68,9 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
       const sorted = this.sortedStarts
       if (sorted && (sorted.length === 0 || start > sorted[sorted.length - 1]!)) sorted.push(start)
       else this.sortedStarts = null
-    }
+    } else if (keys.has(key)) return false
     keys.add(key)
+    return true
   }
 
   private starts(): number[] {
@@ -83,12 +85,10 @@ export class LevelWindowStore<V> extends LevelStore<V> implements WindowStore<V>
   }
 
   put(key: string, windowStart: number, value: V): void {
-    // A window the (loaded) index lacks is in neither LevelDB nor a batch being written, unless
+    // A window the (loaded) index lacked is in neither LevelDB nor a batch being written, unless
     // deleted since the last commit (putNewDb sees its staged tombstone).
-    if (this.indexed && !this.index.get(windowStart)?.has(key))
-      this.putNewDb(this.dbKey(key, windowStart), value)
+    if (this.indexAdd(key, windowStart) && this.indexed) this.putNewDb(this.dbKey(key, windowStart), value)
     else this.putDb(this.dbKey(key, windowStart), value)
-    this.indexAdd(key, windowStart)
   }
 
   /**
