@@ -162,7 +162,8 @@ const scratch = emptyFixedFold()
 /**
  * The last minute folded, scanned: Number(high), Number(low) and its four sums as fixed.ts
  * scanInto reads them (bit i of `scannedOk`: sum i scanned). The topology folds the same Minute
- * into its 5m and its 1h window one after the other, so the second fold reads no decimal again.
+ * (a 1h candle) into its 4h and its 1d window one after the other, so the second fold reads no
+ * decimal again.
  * Minutes are never changed in place (a new version is a new array), so identity is enough.
  */
 let scannedMinute: Minute | null = null

@@ -25,7 +25,7 @@ import {
 // without the candle or the fold (both follow from the minutes; the fold is refolded when a value
 // is read back, which the processor does only for a window it does not hold). The minutes before
 // the latest are serialized once each and kept as text, so re-writing a window at every commit
-// costs the minutes that changed, not the window (a 1h window's 60 minutes are ~8 KB). Values
+// costs the minutes that changed, not the window (a 1d window's 24 entries are ~4 KB). Values
 // written by earlier versions — an object `{ symbol, …, minutes, prefix, candle, graceClosed? }`
 // with a fixed-point or a string-decimal `prefix` — are still read.
 

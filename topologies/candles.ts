@@ -16,7 +16,7 @@ import { CandleWindow, candleSerde, type StoredCandle } from './candles-store.ts
 // crypto_kline_1m → crypto_kline_5m / 1h / 4h / 1d, every change emitted (closed=false while the
 // window is open, then the final with closed=true once its last input arrived closed, or once its
 // end passed by the grace without it; a later input re-emits it closed=true, a correction).
-// 5m and 1h aggregate 1m klines; 4h and 1d aggregate the 1h candles (same rule, exact, and a
+// 5m aggregates 1m klines, 1h the 5m candles, 4h and 1d the 1h candles (same rule, exact, and a
 // 1d window holds 24 entries instead of 1440). Stores `candles-<interval>` are window stores
 // keyed by symbol: value `.candle` is the Kline, the rest is the merge state (topologies/candles-store.ts).
 
