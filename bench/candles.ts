@@ -13,7 +13,7 @@ import { rollup } from '../processors/rollup.ts'
 import { dates, SYMBOLS_2024, spotDay } from '../processors/testdata.ts'
 import { platformTopology } from '../topologies/index.ts'
 import { runInstances } from './candles-instance.ts'
-import { figure, openBench, perSecond, produceKlines, runToEnd, traceTransport } from './setup.ts'
+import { figure, median, openBench, perSecond, produceKlines, runToEnd, traceTransport } from './setup.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -108,7 +108,7 @@ function pureAggregation(): void {
       rs.push({ ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 })
     }
     const first = rs[0] as { ms: number }
-    const { ms, cpuMs } = [...rs].sort((a, b) => a.ms - b.ms)[rs.length >> 1] as { ms: number; cpuMs: number }
+    const { ms, cpuMs } = median(rs, (r) => r.ms)
     out(
       `pure aggregation 1m → 5m+1h+4h+1d, ${name}: ${perSecond(N, ms)} 1m klines/s wall, ${perSecond(N, cpuMs)} per CPU-second ` +
         `(${args.input} input, median of ${runs} runs over ${N} klines; first run ${perSecond(N, first.ms)}/s wall)`,
@@ -163,23 +163,25 @@ try {
     const n = Math.max(1, Number(args.runs) || 1)
     const rates: { wall: number; cpu: number; thread: number }[] = []
     for (let i = 0; i < n; i++) rates.push(await runOne(n > 1 ? `${run}r${i}` : run))
-    if (n > 1) {
-      const med = (f: (r: (typeof rates)[number]) => number) => median(rates.map(f))
+    const med = (f: (r: (typeof rates)[number]) => number) => f(median(rates, f))
+    if (n > 1)
       out(
         `median of ${n} runs: ${med((r) => r.wall).toLocaleString('en-US')} 1m klines/s wall, ${med((r) => r.cpu).toLocaleString('en-US')} per CPU-second, ` +
           `${med((r) => r.thread).toLocaleString('en-US')} per stream-thread CPU-second (first run ${rates[0]!.wall.toLocaleString('en-US')} wall; load average ${loadavg()[0]!.toFixed(2)})`,
       )
-    }
-    figure(`platform topology (${label})`, median(rates.map((r) => r.wall)), '1m klines/s')
-    figure(`platform topology (${label}), per CPU-second`, median(rates.map((r) => r.cpu)), '1m klines/s')
+    figure(
+      `platform topology (${label})`,
+      med((r) => r.wall),
+      '1m klines/s',
+    )
+    figure(
+      `platform topology (${label}), per CPU-second`,
+      med((r) => r.cpu),
+      '1m klines/s',
+    )
   }
 } finally {
   await done()
-}
-
-/** The middle value (the upper one of an even count). */
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 }
 
 /** One instance in this process, with the transport's waits and (Kafka) its round trips per commit cycle. */

@@ -39,6 +39,10 @@ export async function openBench(transportArg: string | undefined, prefix: string
   }
 }
 
+/** The middle element of `xs` by `by` (the upper one of an even count). */
+export const median = <T>(xs: readonly T[], by: (x: T) => number): T =>
+  [...xs].sort((a, b) => by(a) - by(b))[xs.length >> 1]!
+
 /** `n` events in `ms` as a rate per second, e.g. "12,345". */
 export const perSecond = (n: number, ms: number): string =>
   Math.round((n / ms) * 1000).toLocaleString('en-US')

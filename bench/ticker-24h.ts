@@ -11,7 +11,7 @@ import { Stores } from '../state/stores.ts'
 import { LevelWindowStore } from '../state/window-store.ts'
 import { BUCKETS_STORE, MINUTES_STORE, TICKER_STORE, TickerProcessor } from '../topologies/rankings.ts'
 import { BUCKET_MS } from '../topologies/ticker-stores.ts'
-import { figure, perSecond } from './setup.ts'
+import { figure, median, perSecond } from './setup.ts'
 
 // The rolling 24 h ticker alone (topologies/rankings.ts TickerProcessor: the rankings path's cost
 // per 1m kline), on real task stores: staged writes, a commit (processor flush, changelog records
@@ -119,7 +119,6 @@ async function once(): Promise<{
 
 const runs = []
 for (let i = 0; i < Math.max(1, Number(args.repeat)); i++) runs.push(await once())
-const median = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[xs.length >> 1]!
 const ns = (ms: number) => Math.round((ms * 1e6) / N)
 const { ms, cpuMs, out, staged } = median(runs, (r) => r.ms)
 const procNs = runs.map((r) => ns(r.cpuMs - r.commitCpuMs)).sort((a, b) => a - b)
